@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Start PostgreSQL, run lint and the whole pytest suite, stop PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PARLEY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
+export PARLEY_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop' EXIT
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -p no:cacheprovider "$@"

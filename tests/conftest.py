@@ -1,0 +1,164 @@
+"""Fixtures: the app on SQLite and PostgreSQL, a client, a CLI runner, helpers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import text
+
+from widget import create_app
+from widget.extensions import db
+from widget.models import Site
+
+POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL")
+SECRET = "test-secret-key-that-is-long-enough-for-tests"
+PUBLIC_URL = "http://parley.test"
+BLOG = "https://blog.example"
+
+BASE_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": SECRET,
+    "PUBLIC_URL": PUBLIC_URL,
+    "RATE_LIMITS": "off",
+    "RATELIMIT_ENABLED": False,
+    "SPAM_CHECKS": "off",
+    "WTF_CSRF_ENABLED": True,
+    "SMTP_URL": None,
+}
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="PARLEY_TEST_POSTGRES_URL not set"),
+        ],
+    ),
+]
+
+
+def database_url(backend: str, folder: Path) -> str:
+    if backend == "postgresql":
+        assert POSTGRES_URL
+        return POSTGRES_URL
+    return f"sqlite:///{folder / 'parley.db'}"
+
+
+_migrated: set[str] = set()
+
+
+def make_app(backend: str, folder: Path, **config: Any) -> Flask:
+    """An app on a freshly wiped, migrated database."""
+    os.environ["PARLEY_INSTANCE_PATH"] = str(folder / "instance")
+    url = database_url(backend, folder)
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, **config})
+    with app.app_context():
+        if url not in _migrated:
+            from flask_migrate import upgrade
+
+            if backend == "postgresql":
+                db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+                db.session.commit()
+            upgrade()
+            _migrated.add(url)
+        wipe_database()
+    return app
+
+
+def wipe_database() -> None:
+    """Empty every table and put back the default site, as after `db upgrade`."""
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))
+    db.session.add(
+        Site(
+            name="default",
+            origins=f"{BLOG} {PUBLIC_URL}",
+            moderation="none",
+            notify_owner=True,
+            max_links=3,
+            spam_threshold=0.9,
+            spam_docs=0,
+            ham_docs=0,
+        )
+    )
+    db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def db_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("db")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Override in a test module to change the configuration."""
+    return {}
+
+
+@pytest.fixture
+def app(backend: str, db_folder: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = make_app(backend, db_folder, **app_config)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+def comment_payload(**overrides: Any) -> dict[str, Any]:
+    payload = {
+        "site": "default",
+        "thread": "/2026/hello",
+        "title": "Hello world",
+        "url": "https://blog.example/2026/hello",
+        "author": "Ada",
+        "email": "ada@example.org",
+        "body": "A first comment.",
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+class Api:
+    """Small helper so tests read like what a widget does."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def post(self, **fields: Any) -> Any:
+        return self.client.post("/api/comments", json=comment_payload(**fields))
+
+    def thread(self, key: str = "/2026/hello", **params: Any) -> Any:
+        return self.client.get(
+            "/api/comments", query_string={"site": "default", "thread": key, **params}
+        )
+
+
+@pytest.fixture
+def api(client: FlaskClient) -> Api:
+    return Api(client)

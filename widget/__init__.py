@@ -1,0 +1,71 @@
+"""Parley: self-hosted comments. `create_app()` builds the Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+
+from .config import load_config
+from .errors import register_error_handlers
+from .extensions import csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The application factory used by `flask --app app`, gunicorn and the tests."""
+    instance = os.environ.get("PARLEY_INSTANCE_PATH") or str(ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=instance,
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    load_config(app, test_config)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _attach_services(app)
+
+    from . import admin, api, cli, pages
+
+    csrf.exempt(api.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(admin.bp)
+    cli.register(app)
+    register_error_handlers(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _attach_services(app: Flask) -> None:
+    from .comments import PageCache
+    from .vault import Vault
+
+    app.extensions["parley_vault"] = Vault(app.config["EMAIL_KEY"] or app.config["SECRET_KEY"])
+    app.extensions["parley_page_cache"] = PageCache(int(app.config["THREAD_CACHE_SIZE"]))
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.mimetype == "text/html":
+        frame = "'self'" if request.path.startswith("/threads") or request.path == "/" else "'none'"
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {frame}",
+        )
+        headers.setdefault("X-Frame-Options", "DENY" if frame == "'none'" else "SAMEORIGIN")
+    return response

@@ -1,0 +1,157 @@
+"""The JSON API used by the widget: parse, call one service function, serialize."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import comments, spam, subscriptions
+from .comments import NewComment
+from .cors import add_cors_headers, allow_origin, preflight
+from .errors import ParleyError
+from .extensions import db, limiter
+from .forms import HONEYPOT_FIELD, CommentForm, EditForm, SubscribeForm, json_form
+from .openapi import openapi_document
+from .serializers import comment_json
+from .sites import get_site
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+bp.after_request(add_cors_headers)
+
+MAX_COUNT_KEYS = 200
+
+
+def _post_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_POST"])
+
+
+@bp.before_request
+def answer_preflight() -> Response | None:
+    # Flask would answer OPTIONS itself; CORS preflights need our own answer.
+    if request.method == "OPTIONS":
+        return preflight()
+    return None
+
+
+@bp.get("/comments")
+def list_comments() -> Response:
+    site = get_site(request.args.get("site"))
+    allow_origin(site)
+    thread = comments.get_thread(site, _required_arg("thread"))
+    limit = _page_limit(request.args.get("limit"))
+    cursor = request.args.get("cursor") or None
+    response = Response(mimetype="application/json")
+    response.set_etag(comments.thread_page_etag(thread, cursor, limit).split('"')[1], weak=True)
+    # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
+    response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
+    if request.if_none_match.contains_weak(response.get_etag()[0]):
+        response.status_code = 304
+        return response
+    response.set_data(comments.thread_page(thread, cursor, limit))
+    return response
+
+
+@bp.get("/form-token")
+def form_token() -> Response:
+    allow_origin(get_site(request.args.get("site")))
+    response = jsonify(form_token=spam.issue_form_token())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/comments")
+@limiter.limit(_post_limit)
+def create_comment() -> tuple[Response, int]:
+    form = json_form(CommentForm)
+    site = get_site(form.site.data)
+    allow_origin(site)
+    new = NewComment(
+        thread_key=form.thread.data,
+        author=form.author.data,
+        email=form.email.data,
+        body=form.body.data,
+        website=form.website.data or "",
+        title=form.title.data or "",
+        url=form.url.data or "",
+        parent_id=form.parent_id.data,
+        notify=bool(form.notify.data),
+        form_token=form.form_token.data or None,
+        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
+        ip=request.remote_addr or "",
+    )
+    comment, edit_token = comments.post_comment(site, new)
+    body = {
+        "comment": comment_json(comment),
+        "status": comments.pending_status_label(comment),
+        "edit_token": edit_token,
+    }
+    return jsonify(body), 201
+
+
+@bp.patch("/comments/<int:comment_id>")
+def edit_comment(comment_id: int) -> Response:
+    comment = comments.comment_for_author(comment_id, request.headers.get("Authorization"))
+    allow_origin(comment.thread.site)
+    form = json_form(EditForm)
+    comment = comments.edit_comment(comment, form.body.data)
+    return jsonify(comment=comment_json(comment), status=comments.pending_status_label(comment))
+
+
+@bp.delete("/comments/<int:comment_id>")
+def delete_comment(comment_id: int) -> tuple[str, int]:
+    comment = comments.comment_for_author(comment_id, request.headers.get("Authorization"))
+    allow_origin(comment.thread.site)
+    comments.delete_comment(comment)
+    return "", 204
+
+
+@bp.get("/counts")
+def counts() -> Response:
+    site = get_site(request.args.get("site"))
+    allow_origin(site)
+    keys = list(dict.fromkeys(request.args.getlist("thread")))
+    if not keys:
+        raise ParleyError("Name at least one thread: ?thread=KEY&thread=KEY2.")
+    if len(keys) > MAX_COUNT_KEYS or any(len(k) > 512 for k in keys):
+        raise ParleyError(f"At most {MAX_COUNT_KEYS} threads of up to 512 characters each.")
+    response = jsonify(comments.counts(site, keys))
+    response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+@bp.post("/subscriptions")
+@limiter.limit(_post_limit)
+def subscribe() -> tuple[Response, int]:
+    form = json_form(SubscribeForm)
+    site = get_site(form.site.data)
+    allow_origin(site)
+    thread = comments.get_or_create_thread(
+        site, form.thread.data, form.title.data or "", form.url.data or ""
+    )
+    subscriptions.subscribe(thread, form.email.data)
+    db.session.commit()
+    # The same answer whatever the address's state: it reveals nothing about it.
+    message = "Check your inbox: confirm once, then you will hear of new comments."
+    return jsonify(status="accepted", message=message), 202
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+def _required_arg(name: str) -> str:
+    value = request.args.get(name)
+    if not value:
+        raise ParleyError(f"The query parameter {name!r} is required.")
+    if len(value) > 512:
+        raise ParleyError(f"The query parameter {name!r} is too long.")
+    return value
+
+
+def _page_limit(raw: str | None) -> int:
+    default, most = current_app.config["PAGE_SIZE"], current_app.config["MAX_PAGE_SIZE"]
+    if raw is None or raw == "":
+        return int(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ParleyError(f"limit must be a whole number from 1 to {most}.")
+    return int(raw)

@@ -1,0 +1,312 @@
+"""Comments: threads, the public page of a thread, posting, editing, deleting, counts."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import moderation, spam, subscriptions
+from .errors import Conflict, Forbidden, NotFound, ParleyError, Unauthorized, ValidationFailed
+from .extensions import db
+from .models import APPROVED, DELETED, PENDING, Comment, Site, Thread, utcnow
+from .render import markdown_to_html
+from .serializers import comment_json, thread_json
+from .tokens import TokenError, make_token, read_token
+from .vault import truncate_ip, vault
+
+
+@dataclass
+class NewComment:
+    """A reader's comment as it arrives, already validated by the form."""
+
+    thread_key: str
+    author: str
+    email: str
+    body: str
+    website: str = ""
+    title: str = ""
+    url: str = ""
+    parent_id: int | None = None
+    notify: bool = False
+    form_token: str | None = None
+    honeypot: str = ""
+    ip: str = ""
+
+
+# --- threads -----------------------------------------------------------------
+
+
+def find_thread(site: Site, key: str) -> Thread | None:
+    return db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+
+
+def get_thread(site: Site, key: str) -> Thread:
+    thread = find_thread(site, key)
+    if thread is None:
+        raise NotFound("No comments on this page yet.")
+    return thread
+
+
+def get_or_create_thread(site: Site, key: str, title: str, url: str) -> Thread:
+    """A thread is created by its first comment, keeping the title and URL sent with it."""
+    thread = find_thread(site, key)
+    if thread is not None:
+        if not thread.title and title:
+            thread.title, thread.url = title, url or thread.url
+        return thread
+    thread = Thread(site_id=site.id, key=key, title=title, url=url)
+    try:
+        with db.session.begin_nested():
+            db.session.add(thread)
+    except IntegrityError:
+        # Two first comments at once: the other request created it.
+        thread = get_thread(site, key)
+    return thread
+
+
+def refresh_thread(thread_id: int) -> None:
+    """Recount a thread's public comments and bump its version (ETag, page cache)."""
+    public = (
+        select(func.count(Comment.id))
+        .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(comment_count=public, version=Thread.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- reading -----------------------------------------------------------------
+
+
+class PageCache:
+    """Serialized thread pages keyed by thread version: an unchanged thread costs no query."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def page_cache() -> PageCache:
+    return current_app.extensions["parley_page_cache"]  # type: ignore[no-any-return]
+
+
+def thread_page_etag(thread: Thread, cursor: str | None, limit: int) -> str:
+    return f'W/"t{thread.id}v{thread.version}-{limit}-{cursor or ""}"'
+
+
+def thread_page(thread: Thread, cursor: str | None, limit: int) -> bytes:
+    """The JSON page of a thread: cached per (thread, version, cursor, limit)."""
+    key = (thread.id, thread.version, cursor, limit)
+    cached = page_cache().get(key)
+    if cached is None:
+        comments, next_cursor = _load_page(thread, cursor, limit)
+        body = {"thread": thread_json(thread), "comments": comments, "next_cursor": next_cursor}
+        cached = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        page_cache().put(key, cached)
+    return cached
+
+
+def _load_page(thread: Thread, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    roots = (
+        select(Comment.id)
+        .where(
+            Comment.thread_id == thread.id,
+            Comment.parent_id.is_(None),
+            Comment.status.in_((APPROVED, DELETED)),
+        )
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        roots = roots.where(
+            or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > last_id))
+        )
+    # One query: the page's top-level comments and every reply below them.
+    rows = db.session.scalars(
+        select(Comment)
+        .where(Comment.root_id.in_(roots), Comment.status.in_((APPROVED, DELETED)))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    tops = [c for c in rows if c.parent_id is None]
+    more = len(tops) > limit
+    tops = tops[:limit]
+    next_cursor = encode_cursor(tops[-1]) if more and tops else None
+    keep = {c.id for c in tops}
+    return _build_tree([c for c in rows if c.root_id in keep]), next_cursor
+
+
+def _build_tree(rows: list[Comment]) -> list[dict[str, Any]]:
+    children: dict[int | None, list[Comment]] = {}
+    for comment in rows:
+        children.setdefault(comment.parent_id, []).append(comment)
+
+    def build(comment: Comment) -> dict[str, Any] | None:
+        replies = [r for r in (build(c) for c in children.get(comment.id, [])) if r]
+        if comment.status == DELETED and not replies:
+            return None  # a deleted comment with nothing under it disappears
+        return comment_json(comment, replies)
+
+    return [node for node in (build(c) for c in children.get(None, [])) if node]
+
+
+def encode_cursor(comment: Comment) -> str:
+    raw = f"{comment.created_at.isoformat()}|{comment.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, last_id = raw.split("|")
+        return datetime.fromisoformat(at), int(last_id)
+    except (ValueError, UnicodeError) as exc:
+        raise ParleyError("The cursor is not valid.") from exc
+
+
+def counts(site: Site, keys: list[str]) -> dict[str, int]:
+    """Published comments per thread key, from the maintained counters."""
+    rows = db.session.execute(
+        select(Thread.key, Thread.comment_count).where(
+            Thread.site_id == site.id, Thread.key.in_(keys)
+        )
+    )
+    found = {key: count for key, count in rows}
+    return {key: found.get(key, 0) for key in keys}
+
+
+# --- writing -----------------------------------------------------------------
+
+
+def post_comment(site: Site, new: NewComment) -> tuple[Comment, str]:
+    """Store a comment (published or held) and queue what follows; return it with its edit token."""
+    verdict = spam.check(site, new)  # may refuse a forged or replayed form token
+    thread = get_or_create_thread(site, new.thread_key, new.title, new.url)
+    if thread.closed:
+        raise Conflict("Comments are closed on this page.")
+    parent = _check_parent(thread, new.parent_id)
+    email_hash = vault().lookup_hash(new.email)
+    status, reasons = moderation.initial_status(site, email_hash, verdict)
+    comment = Comment(
+        thread_id=thread.id,
+        parent_id=parent.id if parent else None,
+        author=new.author,
+        website=new.website,
+        email_enc=vault().encrypt(new.email),
+        email_hash=email_hash,
+        avatar_seed=vault().avatar_seed(new.email),
+        body=new.body,
+        html=markdown_to_html(new.body),
+        status=status,
+        reasons=" ".join(reasons),
+        spam_score=verdict.score,
+        ip=truncate_ip(new.ip),
+        created_at=utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    comment.root_id = parent.root_id if parent else comment.id
+    if new.notify:
+        subscriptions.subscribe(thread, new.email)
+    if status == APPROVED:
+        moderation.on_published(comment)
+    else:
+        moderation.on_held(comment)
+    db.session.commit()
+    return comment, make_token("edit", {"c": comment.id})
+
+
+def _check_parent(thread: Thread, parent_id: int | None) -> Comment | None:
+    if parent_id is None:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.thread_id != thread.id or parent.status != APPROVED:
+        raise ValidationFailed(
+            "Some fields need attention.",
+            {"parent_id": ["The comment you reply to is not in this thread."]},
+        )
+    return parent
+
+
+def comment_for_author(comment_id: int, authorization: str | None) -> Comment:
+    """The comment an edit token is for, while the edit window lasts."""
+    if not authorization or not authorization.startswith("Bearer "):
+        raise Unauthorized("Send the edit token as 'Authorization: Bearer <token>'.")
+    window = int(current_app.config["EDIT_WINDOW"])
+    try:
+        payload = read_token("edit", authorization[7:].strip(), max_age=window)
+    except TokenError as exc:
+        if exc.expired:
+            raise Forbidden("The time to edit or delete this comment has passed.") from exc
+        raise Forbidden("This edit token is not valid.") from exc
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status == DELETED:
+        raise NotFound("No such comment.")
+    if not isinstance(payload, dict) or payload.get("c") != comment.id:
+        raise Forbidden("This edit token is for another comment.")
+    if comment.created_at + timedelta(seconds=window) < utcnow():
+        raise Forbidden("The time to edit or delete this comment has passed.")
+    return comment
+
+
+def edit_comment(comment: Comment, body: str) -> Comment:
+    comment.body = body
+    comment.html = markdown_to_html(body)
+    comment.edited_at = utcnow()
+    if comment.status == APPROVED:
+        refresh_thread(comment.thread_id)
+    db.session.commit()
+    return comment
+
+
+def delete_comment(comment: Comment, actor: str = "reader") -> None:
+    """A reader's delete: the text goes, replies stay under a "[deleted]" placeholder."""
+    was_public = comment.status == APPROVED
+    comment.status = DELETED
+    comment.body, comment.html, comment.website = "", "", ""
+    comment.author = ""
+    moderation.record(comment, actor, "delete")
+    if was_public:
+        refresh_thread(comment.thread_id)
+    db.session.commit()
+
+
+def pending_status_label(comment: Comment) -> str:
+    return "approved" if comment.status == APPROVED else "pending"
+
+
+__all__ = [
+    "NewComment",
+    "PENDING",
+    "counts",
+    "post_comment",
+    "thread_page",
+]

@@ -1,0 +1,99 @@
+"""Layered configuration: defaults, then a config file, then PARLEY_* variables, then tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: Values used when nothing else is set. Every key can be overridden by an
+#: environment variable with the ``PARLEY_`` prefix (``PARLEY_EDIT_WINDOW=600``).
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: SQLite in the instance folder
+    "SECRET_KEY": None,  # None: generated once and kept in the instance folder
+    "EMAIL_KEY": None,  # optional separate key for addresses at rest
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "SMTP_URL": None,  # None: mail is written to the log
+    "SMTP_TIMEOUT": 20,
+    "MAIL_FROM": "Parley <parley@localhost>",
+    "RATE_LIMITS": "on",
+    "RATE_LIMIT_STORAGE_URL": "memory://",
+    "RATE_LIMIT_POST": "10 per minute;100 per hour",
+    "RATE_LIMIT_LOGIN": "10 per minute",
+    "SPAM_CHECKS": "on",
+    "EDIT_WINDOW": 900,
+    "FORM_TOKEN_MIN_AGE": 3,
+    "FORM_TOKEN_MAX_AGE": 86400,
+    "PAGE_SIZE": 50,
+    "MAX_PAGE_SIZE": 200,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "CHECK_DELIVERABILITY": False,
+    "MAIL_MAX_ATTEMPTS": 8,
+    "MAIL_BACKOFF_BASE": 60,
+    "MAIL_BATCH_SIZE": 50,
+    "MODERATION_LINK_MAX_AGE": 7 * 86400,
+    "THREAD_CACHE_SIZE": 1024,
+}
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config``; later layers win."""
+    app.config.from_mapping(DEFAULTS)
+    config_file = os.environ.get("PARLEY_CONFIG")
+    if config_file:
+        app.config.from_pyfile(config_file)
+    app.config.from_prefixed_env("PARLEY")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    if not app.config["SECRET_KEY"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    if not app.config["DATABASE_URL"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'parley.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["RATELIMIT_ENABLED"] = is_on(app.config["RATE_LIMITS"])
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URL"]
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # a reader may write for hours
+
+
+def is_on(value: Any) -> bool:
+    """Read a switch such as ``PARLEY_SPAM_CHECKS=off``."""
+    return str(value).strip().lower() not in {"off", "0", "false", "no", ""}
+
+
+def _instance_secret(path: Path) -> str:
+    # Generated once, then kept: sessions, tokens and encrypted addresses
+    # must survive restarts.
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _normalise_db_url(url: str) -> str:
+    # Hosting providers hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 10}

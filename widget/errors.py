@@ -1,0 +1,127 @@
+"""One place for errors: small exception classes, answered as JSON or HTML."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ParleyError(Exception):
+    """An error a client can act on: a status, a stable code and a message."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class NotFound(ParleyError):
+    status, code = 404, "not_found"
+
+
+class ValidationFailed(ParleyError):
+    status, code = 422, "validation_failed"
+
+
+class Forbidden(ParleyError):
+    status, code = 403, "forbidden"
+
+
+class Unauthorized(ParleyError):
+    status, code = 401, "unauthorized"
+
+
+class Conflict(ParleyError):
+    status, code = 409, "conflict"
+
+
+class UnsupportedMediaType(ParleyError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Unavailable(ParleyError):
+    status, code = 503, "unavailable"
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not request.accept_mimetypes["text/html"]
+
+
+def error_response(
+    status: int, code: str, message: str, errors: dict[str, list[str]] | None = None
+) -> tuple[Response, int] | tuple[str, int]:
+    if wants_json():
+        body: dict[str, object] = {"error": code, "message": message}
+        if errors:
+            body["errors"] = errors
+        return jsonify(body), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ParleyError)
+    def _parley(exc: ParleyError):  # type: ignore[no-untyped-def]
+        return error_response(exc.status, exc.code, exc.message, exc.errors)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
+        return error_response(
+            400,
+            "csrf_failed",
+            "The form expired or was not sent from this site. Reload the page and try again.",
+        )
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+        response = error_response(429, "rate_limited", "Too many requests. Try again later.")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        messages = {
+            404: "Nothing here.",
+            405: "That method is not allowed here.",
+            413: "The request is too large.",
+            415: "Send JSON (Content-Type: application/json).",
+        }
+        return error_response(status, code, messages.get(status, exc.description or exc.name))
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def _db_down(exc: Exception):  # type: ignore[no-untyped-def]
+        # The database is unreachable or busy: a clean, retryable answer.
+        log.warning("database unavailable: %s", type(exc).__name__)
+        _rollback_quietly()
+        response, status = error_response(503, "unavailable", "Temporarily unavailable. Try again.")
+        return response, status, {"Retry-After": "5"}
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        _rollback_quietly()
+        return error_response(500, "internal_error", "Something went wrong on our side.")
+
+
+def _rollback_quietly() -> None:
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be gone already
+        pass

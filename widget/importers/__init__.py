@@ -1,0 +1,1 @@
+"""Importers (WordPress, Disqus, Isso, Parley backups) and the JSON export."""

@@ -1,0 +1,231 @@
+"""Typed SQLAlchemy models: the whole schema lives here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+MODERATION_MODES = ("none", "first-time", "all")
+
+#: Comment states. Only ``approved`` is public; ``deleted`` shows as "[deleted]"
+#: while it still has public replies.
+APPROVED, PENDING, SPAM, DELETED = "approved", "pending", "spam", "deleted"
+COMMENT_STATES = (APPROVED, PENDING, SPAM, DELETED)
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Space-separated origins allowed to use the API from a browser.
+    origins: Mapped[str] = mapped_column(Text, default="")
+    moderation: Mapped[str] = mapped_column(String(16), default="first-time")
+    #: Encrypted owner address, for held-comment mail; None: no owner mail.
+    owner_email_enc: Mapped[str | None] = mapped_column(Text)
+    notify_owner: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_links: Mapped[int] = mapped_column(Integer, default=3)
+    spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
+    #: Messages learned by the site's spam classifier.
+    spam_docs: Mapped[int] = mapped_column(Integer, default=0)
+    ham_docs: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def origin_list(self) -> list[str]:
+        return self.origins.split()
+
+
+class Thread(db.Model):
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(512))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    url: Mapped[str] = mapped_column(String(2048), default="")
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Maintained on every publish/unpublish: counts never scan comments.
+    comment_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Bumped on every public change; part of the ETag and the page cache key.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship(lazy="joined")
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_thread_page", "thread_id", "parent_id", "status", "created_at", "id"),
+        Index("ix_comments_root", "root_id"),
+        UniqueConstraint("thread_id", "import_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    #: The top-level ancestor (itself for a top-level comment): a page of
+    #: threads and all their replies come back in one query.
+    root_id: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(80))
+    website: Mapped[str] = mapped_column(String(2048), default="")
+    email_enc: Mapped[str] = mapped_column(Text, default="")
+    email_hash: Mapped[str] = mapped_column(String(64), index=True, default="")
+    #: Keyed hash for the identicon: not the look-up hash, not reversible.
+    avatar_seed: Mapped[str] = mapped_column(String(32), default="")
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=APPROVED)
+    #: Why the spam checks or the moderation mode held it (space-separated).
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    spam_score: Mapped[float | None] = mapped_column(Float)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Source id of an imported comment ("wordpress:42"): imports are idempotent.
+    import_key: Mapped[str | None] = mapped_column(String(200))
+
+    thread: Mapped[Thread] = relationship()
+
+
+class Address(db.Model):
+    """A subscriber's address: confirmed once (double opt-in), maybe suppressed."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    email_enc: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Set after a permanent SMTP failure; fan-outs skip it until removed.
+    suppressed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    suppression_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Subscription(db.Model):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("thread_id", "address_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    thread: Mapped[Thread] = relationship(lazy="joined")
+    address: Mapped[Address] = relationship(lazy="joined")
+
+
+#: Kinds of queued mail.
+NOTIFY, CONFIRM, OWNER = "notify", "confirm", "owner"
+#: Delivery states.
+QUEUED, SENT, FAILED, DROPPED = "queued", "sent", "failed", "dropped"
+
+
+class Delivery(db.Model):
+    """One queued mail. (subscription, comment) is unique: one mail per reader per comment."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "comment_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default=NOTIFY)
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: A worker's claim; a claim that outlives its lease (worker killed) is taken again.
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UsedFormToken(db.Model):
+    """Form tokens already spent: a replayed token is refused."""
+
+    __tablename__ = "used_form_tokens"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Block(db.Model):
+    """A block-list entry: kind is email (keyed hash), domain, ip (CIDR) or word."""
+
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SpamToken(db.Model):
+    """Word counts of a site's naive Bayes spam classifier."""
+
+    __tablename__ = "spam_tokens"
+    __table_args__ = (UniqueConstraint("site_id", "token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64))
+    spam: Mapped[int] = mapped_column(Integer, default=0)
+    ham: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminUser(db.Model):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ModerationEvent(db.Model):
+    __tablename__ = "moderation_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    #: "admin:<email>", "mail-link", "system", "reader"
+    actor: Mapped[str] = mapped_column(String(340))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -1,0 +1,271 @@
+"""Server-rendered pages: the demo, the no-JavaScript thread, feeds, subscription links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy import select, text
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import comments, moderation, spam, subscriptions
+from .avatars import identicon_svg, is_seed
+from .comments import NewComment
+from .errors import NotFound, ParleyError, ValidationFailed
+from .extensions import csrf, db, limiter
+from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
+from .models import APPROVED, DELETED, Comment, Thread
+from .serializers import iso
+from .sites import get_site
+from .tokens import TokenError, make_token, read_token
+
+bp = Blueprint("pages", __name__)
+
+LANGUAGES = ("de", "fr", "es", "ar")
+
+
+@bp.get("/")
+def demo() -> str:
+    """A placeholder article with the embed snippet, for `make run`."""
+    return render_template("demo.html")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int] | Response:
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        db.session.rollback()
+        return Response('{"status":"unavailable"}', 503, mimetype="application/json"), 503
+    return Response('{"status":"ok"}', mimetype="application/json")
+
+
+@bp.get("/embed.js")
+def embed_js() -> Response:
+    response = send_from_directory(
+        current_app.static_folder or "static", "embed.js", max_age=300, mimetype="text/javascript"
+    )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/i18n/<lang>.json")
+def language_file(lang: str) -> Response:
+    if lang not in LANGUAGES:
+        raise NotFound("No such language.")
+    response = send_from_directory(
+        f"{current_app.static_folder}/i18n",
+        f"{lang}.json",
+        max_age=3600,
+        mimetype="application/json",
+    )
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/avatars/<seed>.svg")
+def avatar(seed: str) -> Response:
+    if not is_seed(seed):
+        raise NotFound("No such avatar.")
+    response = Response(identicon_svg(seed), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+# --- the thread without JavaScript -------------------------------------------
+
+
+@bp.route("/threads", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["RATE_LIMIT_POST"]), methods=["POST"])
+def thread_page() -> str | BaseResponse:
+    site = get_site(request.args.get("site"))
+    key = request.args.get("thread", "")
+    if not key or len(key) > 512:
+        raise ParleyError("The query parameter 'thread' is required.")
+    thread = comments.find_thread(site, key)
+    form = CommentFields()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            return _post_from_page(site, key, form)
+        except ValidationFailed as exc:
+            for name, messages in (exc.errors or {}).items():
+                getattr(form, name).errors = list(messages)
+    elif request.method == "GET":
+        form.form_token.data = spam.issue_form_token()
+        form.parent_id.data = request.args.get("reply", type=int)
+    status = 422 if form.errors else 200
+    tree = _public_tree(thread) if thread else []
+    return render_template(
+        "thread.html",
+        site=site,
+        key=key,
+        thread=thread,
+        tree=tree,
+        form=form,
+        honeypot=HONEYPOT_FIELD,
+    ), status  # type: ignore[return-value]
+
+
+def _post_from_page(site: Any, key: str, form: CommentFields) -> BaseResponse:
+    new = NewComment(
+        thread_key=key,
+        author=form.author.data or "",
+        email=form.email.data or "",
+        body=form.body.data or "",
+        website=form.website.data or "",
+        title=request.args.get("title", "")[:300],
+        url="",
+        parent_id=form.parent_id.data,
+        notify=bool(form.notify.data),
+        form_token=form.form_token.data or None,
+        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
+        ip=request.remote_addr or "",
+    )
+    comment, _token = comments.post_comment(site, new)
+    if comment.status == APPROVED:
+        flash("Your comment is published.", "ok")
+    else:
+        flash("Thanks! Your comment is awaiting moderation.", "pending")
+    target = url_for("pages.thread_page", site=site.name, thread=key)
+    return redirect(f"{target}#c{comment.id}", code=303)
+
+
+def _public_tree(thread: Thread) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(Comment)
+        .where(Comment.thread_id == thread.id, Comment.status.in_((APPROVED, DELETED)))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    return comments._build_tree(list(rows))
+
+
+# --- feed ----------------------------------------------------------------------
+
+
+@bp.get("/feeds/comments.atom")
+def feed() -> Response:
+    site = get_site(request.args.get("site"))
+    thread = comments.get_thread(site, request.args.get("thread", ""))
+    rows = db.session.scalars(
+        select(Comment)
+        .where(Comment.thread_id == thread.id, Comment.status == APPROVED)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(50)
+    ).all()
+    body = render_template(
+        "feed.xml",
+        site=site,
+        thread=thread,
+        comments=rows,
+        iso=iso,
+        updated=iso(rows[0].created_at if rows else thread.created_at),
+    )
+    response = Response(body, mimetype="application/atom+xml")
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+# --- subscription links (every GET is side-effect free) -------------------------------
+
+
+@bp.route("/subscriptions/confirm/<token>", methods=["GET", "POST"])
+def confirm_subscription(token: str) -> str | tuple[str, int]:
+    address, subscription = subscriptions.address_from_token("confirm", token)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            raise ParleyError("The form expired. Reload the page and press the button again.")
+        subscriptions.confirm(address)
+        return render_template(
+            "message.html",
+            title="Subscription confirmed",
+            message="You will get an email when someone comments.",
+            manage=make_token("manage", {"a": address.id}),
+        )
+    thread = subscription.thread if subscription else None
+    return render_template("confirm.html", form=form, thread=thread)
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str) -> str | tuple[str, int]:
+    address, subscription = subscriptions.address_from_token("unsubscribe", token)
+    if request.method == "POST":
+        if request.form.get("List-Unsubscribe") == "One-Click":
+            # RFC 8058: a mail provider's POST, with the token alone.
+            subscriptions.unsubscribe(address, subscription, everything=False)
+            return render_template(
+                "message.html",
+                title="Unsubscribed",
+                message="You will get no more mail about this thread.",
+            )
+        form = UnsubscribeForm()
+        if not form.validate_on_submit():
+            raise ParleyError("The form expired. Reload the page and press the button again.")
+        subscriptions.unsubscribe(address, subscription, everything=bool(form.everything.data))
+        what = "any thread" if form.everything.data else "this thread"
+        return render_template(
+            "message.html",
+            title="Unsubscribed",
+            message=f"You will get no more mail about {what}.",
+            manage=make_token("manage", {"a": address.id}),
+        )
+    return render_template(
+        "unsubscribe.html",
+        form=UnsubscribeForm(),
+        thread=subscription.thread if subscription else None,
+    )
+
+
+@bp.route("/subscriptions/<token>", methods=["GET", "POST"])
+def manage_subscriptions(token: str) -> str:
+    address, _ = subscriptions.address_from_token("manage", token)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            raise ParleyError("The form expired. Reload the page and press the button again.")
+        chosen = request.form.get("subscription", type=int)
+        mine = {s.id: s for s in subscriptions.subscriptions_of(address)}
+        if chosen not in mine:
+            raise NotFound("No such subscription.")
+        everything = request.form.get("all") == "1"
+        subscriptions.unsubscribe(address, mine[chosen], everything=everything)
+        flash("Unsubscribed.", "ok")
+    items = [s for s in subscriptions.subscriptions_of(address) if s.active]
+    return render_template("manage.html", form=form, subscriptions=items)
+
+
+# --- moderation link from the owner's mail -------------------------------------------
+
+
+@bp.route("/moderate/<token>", methods=["GET", "POST"])
+def moderate_link(token: str) -> str | tuple[str, int]:
+    try:
+        payload = read_token(
+            "moderate", token, max_age=int(current_app.config["MODERATION_LINK_MAX_AGE"])
+        )
+    except TokenError as exc:
+        return render_template("error.html", status=404, message=exc.message), 404
+    comment = db.session.get(Comment, payload.get("c") if isinstance(payload, dict) else None)
+    if comment is None:
+        raise NotFound("This comment no longer exists.")
+    form = ConfirmForm()
+    done = None
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if not form.validate_on_submit() or action not in ("approve", "spam", "delete"):
+            raise ParleyError("Choose Approve, Spam or Delete.")
+        moderation.moderate(comment, action, actor="mail-link")
+        done = action
+    return render_template("moderate.html", form=form, comment=comment, done=done)

@@ -1,0 +1,62 @@
+"""Markdown to safe HTML, once, at write time."""
+
+from __future__ import annotations
+
+import re
+
+import nh3
+from markdown_it import MarkdownIt
+
+#: A small Markdown: paragraphs, emphasis, links, code, quotes, lists. No raw
+#: HTML, no images, no headings or tables.
+_markdown = (
+    MarkdownIt("zero", {"html": False, "linkify": False, "breaks": True})
+    .enable(["emphasis", "link", "backticks", "fence", "code", "blockquote", "list", "newline"])
+    .enable(["escape", "entity", "autolink"])
+)
+
+ALLOWED_TAGS = {"p", "br", "em", "strong", "a", "code", "pre", "blockquote", "ul", "ol", "li"}
+LINK_REL = "nofollow ugc noopener"
+_URL = re.compile(r"(?<![\w(<\[])(https?://[^\s<>\"'\])]+)")
+
+
+def markdown_to_html(text: str) -> str:
+    """Render a comment body and sanitize it with an allow-list."""
+    html = _markdown.render(_bare_links_to_autolinks(text))
+    return sanitize(html)
+
+
+def sanitize(html: str) -> str:
+    """Allow-list sanitizer used for new and imported comments alike."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel=LINK_REL,
+        strip_comments=True,
+    ).strip()
+
+
+def plain_text(html: str) -> str:
+    """Text of sanitized HTML, for mail bodies and feeds."""
+    text = re.sub(r"<br\s*/?>|</p>|</li>|</blockquote>", "\n", html)
+    text = nh3.clean(text, tags=set())
+    import html as html_lib
+
+    return re.sub(r"\n{3,}", "\n\n", html_lib.unescape(text)).strip()
+
+
+def count_links(text: str) -> int:
+    return len(re.findall(r"https?://|www\.", text, flags=re.IGNORECASE))
+
+
+def _bare_links_to_autolinks(text: str) -> str:
+    # Readers paste bare URLs; Markdown autolinks need angle brackets.
+    out = []
+    for line in text.split("\n"):
+        if line.startswith(("    ", "\t", "```")):
+            out.append(line)
+        else:
+            out.append(_URL.sub(r"<\1>", line))
+    return "\n".join(out)

@@ -1,0 +1,47 @@
+"""The public shapes, each an explicit list of fields: nothing else ever leaves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from .models import DELETED, Comment, Thread
+
+DELETED_TEXT = "[deleted]"
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def avatar_url(seed: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}/avatars/{seed}.svg"
+
+
+def thread_json(thread: Thread) -> dict[str, Any]:
+    return {
+        "key": thread.key,
+        "title": thread.title,
+        "url": thread.url,
+        "count": thread.comment_count,
+        "closed": thread.closed,
+    }
+
+
+def comment_json(comment: Comment, replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A comment as readers see it: never an address, never an IP."""
+    deleted = comment.status == DELETED
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author": "" if deleted else comment.author,
+        "website": "" if deleted else comment.website,
+        "avatar": None if deleted else avatar_url(comment.avatar_seed),
+        "html": f"<p>{DELETED_TEXT}</p>" if deleted else comment.html,
+        "created_at": iso(comment.created_at),
+        "edited_at": iso(comment.edited_at),
+        "deleted": deleted,
+        "replies": replies if replies is not None else [],
+    }

@@ -1,0 +1,244 @@
+"""Spam defences: honeypot, form timestamp, links, block lists, duplicates, a learned score."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .config import is_on
+from .errors import ValidationFailed
+from .extensions import db
+from .models import Block, Comment, Site, SpamToken, Thread, UsedFormToken, utcnow
+from .render import count_links
+from .tokens import TokenError, make_token, token_age
+from .vault import vault
+
+if TYPE_CHECKING:
+    from .comments import NewComment
+
+#: Phrases of the generic spam that floods comment forms (flattery, theme
+#: questions, link offers). Two of them in one comment hold it for review.
+SPAM_PHRASES = (
+    "great post",
+    "nice post",
+    "great article",
+    "nice blog",
+    "great blog",
+    "awesome post",
+    "informative post",
+    "keep up the good work",
+    "keep it up",
+    "thanks for sharing",
+    "what theme",
+    "which theme",
+    "wordpress theme",
+    "blog theme",
+    "your theme",
+    "check out my",
+    "visit my",
+    "my website",
+    "my site",
+    "my blog",
+    "link back",
+    "backlink",
+    "link exchange",
+    "guest post",
+    "write for us",
+    "seo",
+    "rank your",
+    "bookmarked",
+    "buy now",
+    "cheap",
+    "discount",
+    "casino",
+    "viagra",
+    "crypto",
+    "loan",
+)
+DUPLICATE_WINDOW = timedelta(minutes=10)
+MIN_TRAINING_DOCS = 5
+_WORD = re.compile(r"[a-z0-9$€£'-]{3,30}")
+
+
+@dataclass
+class Verdict:
+    """What the checks concluded: spam (straight to the spam folder) or held (the queue)."""
+
+    spam: bool = False
+    held: bool = False
+    reasons: list[str] = field(default_factory=list)
+    score: float | None = None
+
+    def hold(self, reason: str, as_spam: bool = False) -> None:
+        self.reasons.append(reason)
+        if as_spam:
+            self.spam = True
+        else:
+            self.held = True
+
+
+def checks_enabled() -> bool:
+    return is_on(current_app.config["SPAM_CHECKS"])
+
+
+def issue_form_token() -> str:
+    """A signed timestamp with a nonce: the widget fetches one when it shows the form."""
+    return make_token("form", {"n": secrets.token_urlsafe(12)})
+
+
+def check(site: Site, new: NewComment) -> Verdict:
+    """Run every defence; raise ValidationFailed for a forged or replayed form token."""
+    verdict = Verdict()
+    if not checks_enabled():
+        return verdict
+    if new.honeypot:
+        verdict.hold("honeypot", as_spam=True)
+    _check_form_token(new.form_token, verdict)
+    if count_links(f"{new.body}") > site.max_links:
+        verdict.hold("too-many-links")
+    _check_blocks(site, new, verdict)
+    if _is_duplicate(site, new):
+        verdict.hold("duplicate")
+    text = f"{new.body} {new.author}".lower()
+    if sum(phrase in text for phrase in SPAM_PHRASES) >= 2:
+        verdict.hold("spam-phrases")
+    verdict.score = spam_score(site, tokens_of(new.body, new.author, new.website))
+    if verdict.score is not None and verdict.score >= site.spam_threshold:
+        verdict.hold("classifier", as_spam=True)
+    return verdict
+
+
+def _check_form_token(token: str | None, verdict: Verdict) -> None:
+    if not token:
+        verdict.hold("no-form-token")
+        return
+    try:
+        payload, age = token_age("form", token)
+    except TokenError as exc:
+        raise _token_refused("The form token is not valid. Reload the page.") from exc
+    nonce = payload.get("n") if isinstance(payload, dict) else None
+    if not isinstance(nonce, str):
+        raise _token_refused("The form token is not valid. Reload the page.")
+    try:
+        with db.session.begin_nested():
+            db.session.add(UsedFormToken(nonce=nonce, used_at=utcnow()))
+    except IntegrityError as exc:
+        raise _token_refused("This form was sent already. Reload the page to post again.") from exc
+    if age < current_app.config["FORM_TOKEN_MIN_AGE"]:
+        verdict.hold("too-fast")
+    elif age > current_app.config["FORM_TOKEN_MAX_AGE"]:
+        verdict.hold("stale-form-token")
+
+
+def _token_refused(message: str) -> ValidationFailed:
+    return ValidationFailed(message, {"form_token": [message]})
+
+
+def _check_blocks(site: Site, new: NewComment, verdict: Verdict) -> None:
+    blocks = db.session.scalars(select(Block).where(Block.site_id == site.id)).all()
+    if not blocks:
+        return
+    email_hash = vault().lookup_hash(new.email)
+    domain = new.email.rsplit("@", 1)[-1].lower()
+    text = f"{new.body} {new.author} {new.website}".lower()
+    for block in blocks:
+        if block.kind == "email" and block.value == email_hash:
+            verdict.hold("blocked-address", as_spam=True)
+        elif block.kind == "domain" and (
+            domain == block.value or domain.endswith("." + block.value)
+        ):
+            verdict.hold("blocked-domain", as_spam=True)
+        elif block.kind == "ip" and _ip_in(new.ip, block.value):
+            verdict.hold("blocked-ip", as_spam=True)
+        elif block.kind == "word" and block.value.lower() in text:
+            verdict.hold("blocked-word", as_spam=True)
+
+
+def _ip_in(ip: str, network: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
+
+
+def _is_duplicate(site: Site, new: NewComment) -> bool:
+    since = utcnow() - DUPLICATE_WINDOW
+    found = db.session.scalar(
+        select(Comment.id)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(
+            Thread.site_id == site.id,
+            Comment.email_hash == vault().lookup_hash(new.email),
+            Comment.body == new.body,
+            Comment.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+# --- the learning score (naive Bayes over words, per site) -----------------------
+
+
+def tokens_of(*texts: str) -> set[str]:
+    return set(_WORD.findall(" ".join(texts).lower()))
+
+
+def spam_score(site: Site, tokens: set[str]) -> float | None:
+    """Probability that a text is spam, once the site has enough labelled examples."""
+    if site.spam_docs < MIN_TRAINING_DOCS or site.ham_docs < MIN_TRAINING_DOCS or not tokens:
+        return None
+    rows = db.session.execute(
+        select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
+            SpamToken.site_id == site.id, SpamToken.token.in_(list(tokens)[:500])
+        )
+    ).all()
+    probabilities = []
+    for _token, spam_count, ham_count in rows:
+        spam_freq = spam_count / site.spam_docs
+        ham_freq = ham_count / site.ham_docs
+        raw = spam_freq / (spam_freq + ham_freq) if spam_freq + ham_freq else 0.5
+        seen = spam_count + ham_count
+        probabilities.append((0.5 + seen * raw) / (1 + seen))  # Robinson's smoothing
+    if not probabilities:
+        return None
+    probabilities.sort(key=lambda p: abs(p - 0.5), reverse=True)
+    strongest = [min(max(p, 0.01), 0.99) for p in probabilities[:15]]
+    log_spam = sum(math.log(p) for p in strongest)
+    log_ham = sum(math.log(1 - p) for p in strongest)
+    return 1 / (1 + math.exp(log_ham - log_spam))
+
+
+def learn(site: Site, comment: Comment, is_spam: bool, weight: int = 1) -> None:
+    """Count a moderator's decision (weight -1 forgets an earlier one)."""
+    tokens = tokens_of(comment.body, comment.author, comment.website)
+    if not tokens:
+        return
+    column = "spam" if is_spam else "ham"
+    existing = set(
+        db.session.scalars(
+            select(SpamToken.token).where(SpamToken.site_id == site.id, SpamToken.token.in_(tokens))
+        )
+    )
+    for token in tokens - existing:
+        db.session.add(SpamToken(site_id=site.id, token=token, spam=0, ham=0))
+    db.session.flush()
+    db.session.execute(
+        update(SpamToken)
+        .where(SpamToken.site_id == site.id, SpamToken.token.in_(tokens))
+        .values({column: getattr(SpamToken, column) + weight})
+        .execution_options(synchronize_session=False)
+    )
+    if is_spam:
+        site.spam_docs = max(0, site.spam_docs + weight)
+    else:
+        site.ham_docs = max(0, site.ham_docs + weight)

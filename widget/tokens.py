@@ -1,0 +1,51 @@
+"""Signed, purpose-scoped tokens (itsdangerous, as Flask signs its sessions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+#: Each purpose has its own salt: a token made for one never passes as another.
+PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form")
+
+
+class TokenError(Exception):
+    """The token is forged, tampered with, of another purpose, or too old."""
+
+    def __init__(self, message: str, expired: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.expired = expired
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown token purpose {purpose!r}")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"parley-{purpose}")
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age: int | None = None) -> Any:
+    """Return the payload, or raise TokenError."""
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise TokenError("This link has expired.", expired=True) from exc
+    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
+        raise TokenError("This link is not valid.") from exc
+
+
+def token_age(purpose: str, token: str) -> tuple[Any, float]:
+    """Return (payload, age in seconds) of a timed token, or raise TokenError."""
+    import time
+
+    try:
+        payload, issued = _serializer(purpose).loads(token, return_timestamp=True)
+    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
+        raise TokenError("The form token is not valid.") from exc
+    return payload, time.time() - issued.timestamp()
