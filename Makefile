@@ -3,9 +3,10 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-AXE    := $(VENV)/axe/node_modules/axe-core/axe.min.js
+JSTOOLS := $(VENV)/jstools/node_modules
+TERSER := $(JSTOOLS)/.bin/terser
 
-.PHONY: run test install system-deps lint bench clean
+.PHONY: run test install system-deps lint bench clean widget
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +22,19 @@ run: install
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 ## make test: install what the tests need (Chromium, PostgreSQL, axe-core), start it, run them
-test: install system-deps $(AXE)
+test: install system-deps $(TERSER)
 	scripts/run-tests.sh
 
 system-deps:
 	scripts/system-deps.sh
 
-$(AXE):
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@4
+# terser minifies the widget; axe-core checks its accessibility in the browser tests.
+$(TERSER):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/jstools terser@5 axe-core@4
+
+## make widget: rebuild static/embed.min.js after editing static/embed.js
+widget: $(TERSER)
+	$(TERSER) static/embed.js --compress --mangle --ecma 2020 -o static/embed.min.js
 
 lint: install
 	$(BIN)/ruff check .

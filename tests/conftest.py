@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
@@ -93,6 +93,7 @@ def wipe_database() -> None:
         )
     )
     db.session.commit()
+    current_app.extensions["parley_page_cache"].clear()
 
 
 @pytest.fixture(scope="session")

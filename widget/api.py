@@ -83,6 +83,7 @@ def create_comment() -> tuple[Response, int]:
         "comment": comment_json(comment),
         "status": comments.pending_status_label(comment),
         "edit_token": edit_token,
+        "edit_window": int(current_app.config["EDIT_WINDOW"]),
     }
     return jsonify(body), 201
 

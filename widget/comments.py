@@ -106,6 +106,10 @@ class PageCache:
                 self._items.move_to_end(key)
             return value
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def put(self, key: tuple[Any, ...], value: bytes) -> None:
         with self._lock:
             self._items[key] = value

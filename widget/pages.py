@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import comments, moderation, spam, subscriptions
+from .assets import widget_bundle
 from .avatars import identicon_svg, is_seed
 from .comments import NewComment
 from .errors import NotFound, ParleyError, ValidationFailed
@@ -52,11 +53,16 @@ def healthz() -> tuple[Response, int] | Response:
 
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    response = send_from_directory(
-        current_app.static_folder or "static", "embed.js", max_age=300, mimetype="text/javascript"
-    )
+    bundle = widget_bundle(current_app.static_folder or "static")
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(bundle.gzipped if gzipped else bundle.body, mimetype="text/javascript")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
-    return response
+    response.set_etag(bundle.etag)
+    return response.make_conditional(request)
 
 
 @bp.get("/i18n/<lang>.json")

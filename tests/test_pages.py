@@ -1,0 +1,153 @@
+"""Server-rendered pages: the no-JavaScript thread, the feed, the widget bundle, headers."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from widget.extensions import db
+from widget.models import Comment
+
+from .conftest import Api
+
+ROOT = Path(__file__).resolve().parent.parent
+TERSER = ROOT / ".venv/jstools/node_modules/.bin/terser"
+BUDGET = 6 * 1024
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+def test_no_js_page_shows_thread_and_form(api: Api) -> None:
+    api.post(body="Visible *without* JavaScript.")
+    html = api.client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)
+    assert "Visible <em>without</em> JavaScript." in html
+    for name in ("author", "email", "website", "body", "notify"):
+        assert f'name="{name}"' in html
+    assert "Your email address will not be published." in html
+
+
+def test_no_js_page_posts_with_csrf_and_redirects(client: FlaskClient) -> None:
+    url = "/threads?site=default&thread=/nojs"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "author": "Nora",
+            "email": "nora@example.org",
+            "body": "Posted by form.",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/threads?site=default&thread=/nojs#c")
+    page = client.get(url).get_data(as_text=True)
+    assert "Posted by form." in page and "Your comment is published." in page
+
+
+def test_no_js_page_refuses_post_without_csrf(client: FlaskClient) -> None:
+    response = client.post(
+        "/threads?site=default&thread=/nojs",
+        data={"author": "Nora", "email": "nora@example.org", "body": "x"},
+    )
+    assert response.status_code == 400
+    assert db.session.scalars(select(Comment)).first() is None
+
+
+def test_no_js_page_shows_field_errors(client: FlaskClient) -> None:
+    url = "/threads?site=default&thread=/nojs"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    response = client.post(
+        url, data={"csrf_token": token, "author": "", "email": "bad", "body": "kept text"}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Enter a valid email address." in html and "kept text" in html
+
+
+def test_atom_feed_lists_published_comments(api: Api) -> None:
+    api.post(body="In the feed.")
+    response = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")
+    assert response.mimetype == "application/atom+xml"
+    tree = ElementTree.fromstring(response.data)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    entries = tree.findall("a:entry", ns)
+    assert len(entries) == 1
+    assert "In the feed." in entries[0].find("a:content", ns).text  # type: ignore[union-attr]
+
+
+def test_widget_bundle_is_within_budget_gzipped(client: FlaskClient) -> None:
+    response = client.get("/embed.js", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    body = gzip.decompress(response.data)
+    assert b"__PARLEY_CSS__" not in body and b":host{" in body
+    # Everything a page with English needs: embed.js with its styles, nothing else.
+    assert len(response.data) <= BUDGET, f"{len(response.data)} bytes gzipped"
+    assert len(gzip.compress(body, 9)) <= BUDGET
+
+
+@pytest.mark.skipif(not TERSER.exists(), reason="terser not installed (make test installs it)")
+def test_minified_widget_is_built_from_the_current_source(tmp_path: Path) -> None:
+    out = tmp_path / "embed.min.js"
+    subprocess.run(
+        [
+            str(TERSER),
+            str(ROOT / "static/embed.js"),
+            "--compress",
+            "--mangle",
+            "--ecma",
+            "2020",
+            "-o",
+            str(out),
+        ],
+        check=True,
+    )
+    assert out.read_text() == (ROOT / "static/embed.min.js").read_text(), "run `make widget`"
+
+
+def test_language_files_have_every_english_key() -> None:
+    source = (ROOT / "static/embed.js").read_text()
+    english = set(
+        re.findall(r"(\w+): \"", source[source.index("const EN") : source.index("let T")])
+    )
+    import json
+
+    for path in (ROOT / "static/i18n").glob("*.json"):
+        assert set(json.loads(path.read_text())) == english, path.name
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/threads?site=default&thread=/x", "/unsubscribe/nonsense", "/admin/login"]
+)
+def test_html_pages_send_security_headers(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Referrer-Policy" in response.headers
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+
+
+def test_avatar_is_a_local_svg(api: Api) -> None:
+    avatar = api.post().get_json()["comment"]["avatar"]
+    response = api.client.get(avatar.replace("http://parley.test", ""))
+    assert response.mimetype == "image/svg+xml" and b"<svg" in response.data
+    assert api.client.get("/avatars/not-hex.svg").status_code == 404
+
+
+def test_demo_page_embeds_the_widget(client: FlaskClient) -> None:
+    html = client.get("/").get_data(as_text=True)
+    assert 'id="parley"' in html and "embed.js" in html and "<noscript>" in html

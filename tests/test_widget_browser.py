@@ -1,0 +1,397 @@
+"""The widget in Debian's Chromium: article on http://localhost:P1, Parley on http://127.0.0.1:P2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from widget.extensions import db
+from widget.models import Site, Subscription
+
+from .conftest import make_app, wipe_database
+from .live import CHROMIUM, CHROMIUM_ARGS, ArticleServer, article_html, free_port, serve_app
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+POST = ".row button[type=submit]"
+AXE = ROOT / ".venv/jstools/node_modules/axe-core/axe.min.js"
+
+
+class Live:
+    def __init__(self, app: Flask, api: str, articles: ArticleServer) -> None:
+        self.app, self.api, self.articles = app, api, articles
+
+    def reset(self, moderation: str = "none", spam_checks: str = "off") -> None:
+        with self.app.app_context():
+            wipe_database()
+            site = db.session.scalars(select(Site)).one()
+            site.origins += f" {self.articles.origin}"
+            site.moderation = moderation
+            db.session.commit()
+        self.app.config["SPAM_CHECKS"] = spam_checks
+
+    def seed(self, thread: str = "/post", **fields: Any) -> dict[str, Any]:
+        payload = {
+            "site": "default",
+            "thread": thread,
+            "author": "Seeder",
+            "email": "seed@example.org",
+            "body": "Seeded comment.",
+            **fields,
+        }
+        response = self.app.test_client().post("/api/comments", json=payload)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    def article(self, path: str = "/post", **options: Any) -> str:
+        thread = options.pop("thread", path)
+        return self.articles.add(path, article_html(self.api, thread, **options))
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("live")
+    app = make_app("sqlite", folder, PUBLIC_URL=f"http://127.0.0.1:{port}")
+    articles = ArticleServer()
+    with serve_app(app, port) as api:
+        yield Live(app, api, articles)
+    articles.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live: Live) -> Iterator[Any]:
+    live.reset()
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def fill_form(
+    page: Any,
+    body: str = "Hello from the browser.",
+    author: str = "Reader",
+    email: str = "reader@example.org",
+) -> None:
+    page.fill("#f-author", author)
+    page.fill("#f-email", email)
+    page.fill("#f-body", body)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def test_loads_thread_and_posts_across_origins(page: Any, live: Live) -> None:
+    live.seed(body="The *first* word.")
+    page.goto(live.article())
+    page.wait_for_selector("text=The first word.")
+    assert page.locator("#ph").inner_text() == "1 comment"
+    assert page.locator("em", has_text="first").count() == 1
+    fill_form(page)
+    page.click(POST)
+    page.wait_for_selector("text=Hello from the browser.")
+    assert page.locator("#ph").inner_text() == "2 comments"
+    assert "published" in page.locator(".st").inner_text()
+    page.reload()
+    page.wait_for_selector("text=Hello from the browser.")
+    assert page.locator("#ph").inner_text() == "2 comments"
+
+
+def test_reply_nests_under_its_parent(page: Any, live: Live) -> None:
+    parent = live.seed(body="Parent here.")["comment"]["id"]
+    page.goto(live.article())
+    page.click(f"#parley-{parent} button:has-text('Reply')")
+    fill_form(page, body="A reply.")
+    page.click(POST)
+    page.wait_for_selector("text=A reply.")
+    page.reload()
+    nested = page.locator(f"li:has(> #parley-{parent}) > ol article")
+    nested.first.wait_for()
+    assert "A reply." in nested.first.inner_text()
+
+
+def test_held_comment_is_shown_to_its_author_only(page: Any, live: Live, browser: Any) -> None:
+    live.reset(moderation="all")
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Please approve me.")
+    page.click(POST)
+    page.wait_for_selector("text=Awaiting moderation")
+    assert "awaiting moderation" in page.locator(".st").inner_text()
+    page.reload()
+    page.wait_for_selector("text=Please approve me.")
+    assert page.locator("text=Awaiting moderation").count() == 1
+    other = browser.new_context().new_page()
+    other.goto(live.article())
+    other.wait_for_selector("#f-author")
+    assert other.locator("text=Please approve me.").count() == 0
+    other.context.close()
+
+
+def test_author_edits_then_deletes_own_comment(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Tpyo here.")
+    page.click(POST)
+    page.wait_for_selector("text=Tpyo here.")
+    page.reload()
+    page.click("button:has-text('Edit')")
+    page.fill("article textarea", "Typo fixed.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Typo fixed.")
+    page.reload()
+    page.wait_for_selector("text=Typo fixed.")
+    page.click("button:has-text('Delete')")
+    page.click("button:has-text('Really delete')")
+    page.wait_for_selector("text=[deleted]")
+    page.reload()
+    page.wait_for_selector("#f-author")
+    assert page.locator("text=Typo fixed.").count() == 0
+    assert page.dialogs == []
+
+
+def test_load_more_fetches_the_next_page(page: Any, live: Live) -> None:
+    for i in range(55):
+        live.seed(body=f"Comment number {i}.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Comment number 49.")
+    assert page.locator("text=Comment number 50.").count() == 0
+    page.click("button:has-text('Load more comments')")
+    page.wait_for_selector("text=Comment number 54.")
+    assert page.locator("article").count() == 55
+    assert page.locator("button:has-text('Load more comments')").is_hidden()
+
+
+def test_counts_come_from_one_batched_request(page: Any, live: Live) -> None:
+    live.seed(thread="/a")
+    live.seed(thread="/a")
+    live.seed(thread="/b")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/counts" in r.url else None)
+    url = live.articles.add(
+        "/list",
+        article_html(live.api, None, counts=("/a", "/b", "/c")).replace(
+            '<div id="parley"></div>', ""
+        ),
+    )
+    page.goto(url)
+    page.wait_for_function("document.querySelector('[data-parley-count=\"/a\"]').textContent=='2'")
+    texts = [page.locator(f"[data-parley-count='{k}']").inner_text() for k in ("/a", "/b", "/c")]
+    assert texts == ["2", "1", "0"]
+    assert len(requests) == 1
+
+
+def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, email="not-an-address", body="Keep me.")
+    page.click(POST)
+    page.wait_for_selector("#e-email:has-text('valid email')")
+    assert page.locator("#f-email").get_attribute("aria-invalid") is not None
+    assert page.locator("#f-body").input_value() == "Keep me."
+    assert (
+        page.evaluate("document.querySelector('#parley').shadowRoot.activeElement.id") == "f-email"
+    )
+
+
+def test_draft_survives_failed_request_and_reload(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Words I do not want to lose.")
+    page.route(
+        "**/api/comments",
+        lambda route: route.abort() if route.request.method == "POST" else route.continue_(),
+    )
+    page.click(POST)
+    page.wait_for_selector(".st:has-text('Could not reach')")
+    assert page.locator("#f-body").input_value() == "Words I do not want to lose."
+    page.unroute("**/api/comments")
+    page.reload()
+    page.wait_for_selector("#f-body")
+    assert page.locator("#f-body").input_value() == "Words I do not want to lose."
+    assert page.locator("#f-author").input_value() == ""  # remembered only after a success
+    page.fill("#f-author", "Reader")
+    page.fill("#f-email", "reader@example.org")
+    page.click(POST)
+    page.wait_for_selector("article:has-text('Words I do not want to lose.')")
+    page.reload()
+    page.wait_for_selector("#f-body")
+    assert page.locator("#f-body").input_value() == ""
+    assert page.locator("#f-author").input_value() == "Reader"
+
+
+def test_keyboard_only_posting(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Keys Only")
+    page.keyboard.press("Tab")
+    page.keyboard.type("keys@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Typed without a mouse.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # notify
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("article:has-text('Typed without a mouse.')")
+    focused = page.evaluate("document.querySelector('#parley').shadowRoot.activeElement.id")
+    assert focused.startswith("parley-")
+
+
+def test_survives_hostile_host_css(page: Any, live: Live) -> None:
+    live.seed(body="Still readable.")
+    hostile = (
+        "<style>* { all: unset; position: absolute; font-size: 40px } "
+        "html { font-size: 3px } body { line-height: 0; letter-spacing: 9px } "
+        "p, h2, input, button, form, textarea, label, ol, li { display: none !important;"
+        " color: transparent !important }</style>"
+    )
+    page.goto(live.article(head=hostile))
+    page.wait_for_selector("text=Still readable.")
+    size = page.evaluate(
+        "getComputedStyle(document.querySelector('#parley').shadowRoot"
+        ".querySelector('#f-body')).fontSize"
+    )
+    assert size == "16px"
+    assert page.locator("#parley").evaluate("e => getComputedStyle(e).display") == "block"
+    fill_form(page, body="Posted through hostile CSS.")
+    page.click(POST)
+    page.wait_for_selector("article:has-text('Posted through hostile CSS.')")
+    screenshot(page, "hostile-css.png")
+
+
+def test_dark_scheme_and_narrow_phone(browser: Any, live: Live) -> None:
+    live.reset()
+    live.seed(body="Dark and narrow.")
+    context = browser.new_context(color_scheme="dark", viewport={"width": 320, "height": 800})
+    page = context.new_page()
+    page.goto(live.article())
+    page.wait_for_selector("text=Dark and narrow.")
+    background = page.evaluate(
+        "getComputedStyle(document.querySelector('#parley').shadowRoot"
+        ".querySelector('.p')).backgroundColor"
+    )
+    assert background == "rgb(13, 17, 23)"
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 320
+    screenshot(page, "dark-320.png")
+    context.close()
+
+
+def test_right_to_left_language(page: Any, live: Live) -> None:
+    live.seed(body="مرحبا بالعالم")
+    page.goto(live.article(lang="ar"))
+    page.wait_for_selector("text=مرحبا بالعالم")
+    box = page.locator(".p")
+    assert box.get_attribute("dir") == "rtl"
+    assert box.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert page.locator(POST).inner_text() == "نشر التعليق"
+    screenshot(page, "rtl.png")
+
+
+def test_german_from_data_lang(page: Any, live: Live) -> None:
+    url = live.articles.add(
+        "/de", article_html(live.api, "/de").replace('id="parley"', 'id="parley" data-lang="de"')
+    )
+    page.goto(url)
+    page.wait_for_selector("button:has-text('Kommentar senden')")
+    assert "nicht veröffentlicht" in page.locator("#n-email").inner_text()
+
+
+def test_subscribe_without_commenting(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.click("button:has-text('Subscribe without commenting')")
+    page.fill("#f-sub", "follower@example.org")
+    page.click(".sub button[type=submit]")
+    page.wait_for_selector(".st:has-text('Check your inbox')")
+    with live.app.app_context():
+        assert db.session.scalars(select(Subscription)).one().active
+
+
+def test_form_token_is_fetched_and_sent(page: Any, live: Live) -> None:
+    live.reset(moderation="none", spam_checks="on")
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Patient reader.")
+    page.wait_for_timeout(3200)  # posting under 3 s after the token is suspicious
+    page.click(POST)
+    page.wait_for_selector("article:has-text('Patient reader.')")
+    assert "published" in page.locator(".st").inner_text()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_accessibility_violations(browser: Any, live: Live, scheme: str) -> None:
+    if not AXE.exists():
+        pytest.skip("axe-core not installed (make test installs it)")
+    live.reset()
+    parent = live.seed(body="Axe *checks* this [link](https://example.com).")["comment"]["id"]
+    live.seed(body="A reply.", parent_id=parent)
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(live.article())
+    page.wait_for_selector("text=A reply.")
+    page.click(POST)  # show field errors too
+    page.wait_for_selector("#e-author:not(:empty)")
+    page.add_script_tag(content=AXE.read_text())
+    result = page.evaluate("""async () => {
+        const r = await axe.run({include: [['#parley']]}, {runOnly: ['wcag2a', 'wcag2aa',
+            'wcag21a', 'wcag21aa', 'wcag22aa']});
+        return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
+    }""")
+    assert result == [], json.dumps(result)
+    context.close()
+
+
+def test_demo_page_screenshots(browser: Any, live: Live) -> None:
+    live.reset()
+    demo = "/2026/11/slow-bread"
+    first = live.seed(thread=demo, author="Mira", body="Tried this last weekend. The *crust*!")
+    live.seed(
+        thread=demo,
+        author="Jon",
+        website="https://jon.example",
+        body="Fold twice, not three times: it keeps the crumb open.",
+        parent_id=first["comment"]["id"],
+    )
+    live.seed(thread=demo, author="Ana", body="Does rye flour work too?")
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme, viewport={"width": 900, "height": 900})
+        page = context.new_page()
+        page.goto(live.api + "/")
+        page.wait_for_selector("text=Does rye flour work too?")
+        path = screenshot(page, f"demo-{scheme}.png")
+        assert path.stat().st_size > 10_000
+        context.close()
+    shutil.copy(ARTIFACTS / "demo-light.png", ARTIFACTS / "README-screenshot.png")
