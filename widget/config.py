@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_MAX_ATTEMPTS": 8,
     "MAIL_BACKOFF_BASE": 60,
     "MAIL_BATCH_SIZE": 50,
+    "MAIL_LEASE_SECONDS": 300,  # a killed worker's claimed rows return after this
     "MODERATION_LINK_MAX_AGE": 7 * 86400,
     "THREAD_CACHE_SIZE": 1024,
 }

@@ -40,8 +40,6 @@ from .vault import vault
 
 log = logging.getLogger(__name__)
 
-#: How long a worker's claim on a row lasts; a killed worker's rows return after it.
-LEASE = timedelta(minutes=5)
 MAIL_TAGS = {"p", "br", "em", "strong", "a", "code", "pre", "blockquote", "ul", "ol", "li"}
 
 
@@ -276,6 +274,7 @@ def _log_message(message: EmailMessage) -> None:
 def claim_due(limit: int) -> list[int]:
     """Claim up to `limit` due rows for this worker; concurrent workers never get the same row."""
     now = utcnow()
+    lease = timedelta(seconds=int(current_app.config["MAIL_LEASE_SECONDS"]))
     due = (
         select(Delivery.id)
         .where(
@@ -294,7 +293,7 @@ def claim_due(limit: int) -> list[int]:
             Delivery.id.in_(due.scalar_subquery()),
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
         )
-        .values(lease_until=now + LEASE)
+        .values(lease_until=now + lease)
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     ).all()

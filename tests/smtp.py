@@ -1,0 +1,63 @@
+"""A real SMTP server on 127.0.0.1 (aiosmtpd) that records what it receives."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+import time
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from .live import free_port
+
+
+class Recorder:
+    """aiosmtpd handler: keeps every message; can refuse addresses or stall."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, EmailMessage]] = []
+        self.refuse: dict[str, str] = {}  # address -> SMTP reply, e.g. "550 no such user"
+        self.delay = 0.0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:  # noqa: N802 - aiosmtpd's name
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            time.sleep(self.delay)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.messages.append((rcpt, message))  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            return [m for rcpt, m in self.messages if rcpt == address]
+
+
+class SmtpServer:
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.recorder = Recorder()
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
