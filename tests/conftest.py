@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 
@@ -54,11 +54,24 @@ def database_url(backend: str, folder: Path) -> str:
 _migrated: set[str] = set()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (fresh `g`, own database session), as in
+    production; afterwards the test's own session forgets what it had loaded."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
 def make_app(backend: str, folder: Path, **config: Any) -> Flask:
     """An app on a freshly wiped, migrated database."""
     os.environ["PARLEY_INSTANCE_PATH"] = str(folder / "instance")
     url = database_url(backend, folder)
     app = create_app({**BASE_CONFIG, "DATABASE_URL": url, **config})
+    app.test_client_class = FreshContextClient
     with app.app_context():
         if url not in _migrated:
             from flask_migrate import upgrade

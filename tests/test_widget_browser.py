@@ -395,3 +395,33 @@ def test_demo_page_screenshots(browser: Any, live: Live) -> None:
         assert path.stat().st_size > 10_000
         context.close()
     shutil.copy(ARTIFACTS / "demo-light.png", ARTIFACTS / "README-screenshot.png")
+
+
+def test_moderator_approves_held_comment_and_it_appears_on_the_demo(
+    browser: Any, live: Live
+) -> None:
+    live.reset(moderation="all")
+    demo = "/2026/11/slow-bread"
+    held = live.seed(thread=demo, author="Quiet Reader", body="Waiting for a moderator.")
+    assert held["status"] == "pending"
+    with live.app.app_context():
+        from widget.auth import create_admin
+
+        create_admin("mod@blog.example", "correct horse battery staple")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(live.api + "/")
+    page.wait_for_selector("#f-author")
+    assert page.locator("text=Waiting for a moderator.").count() == 0
+    admin = context.new_page()
+    admin.goto(live.api + "/admin/")
+    admin.fill("input[name=email]", "mod@blog.example")
+    admin.fill("input[name=password]", "correct horse battery staple")
+    admin.click("button:has-text('Log in')")
+    admin.wait_for_selector("text=Waiting for a moderator.")
+    admin.click(f"#c{held['comment']['id']} button[value=approve]")
+    admin.wait_for_selector("text=Approve: 1 comment.")
+    page.reload()
+    page.wait_for_selector("text=Waiting for a moderator.")
+    assert page.locator("#ph").inner_text() == "1 comment"
+    context.close()

@@ -1,7 +1,258 @@
-"""The moderation web page under /admin/ (filled in by the moderation work)."""
+"""The moderation web page under /admin/: log in, the queue, threads, blocks, events."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import moderation, subscriptions
+from .auth import check_login, current_admin, login_required
+from .extensions import db, limiter
+from .forms import ConfirmForm, LoginForm
+from .models import (
+    COMMENT_STATES,
+    PENDING,
+    Address,
+    Block,
+    Comment,
+    ModerationEvent,
+    Site,
+    Thread,
+)
+from .vault import vault
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+PAGE = 50
+BLOCK_KINDS = ("email", "domain", "ip", "word")
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    # Moderation pages hold private data: never cached, never framed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def _actor() -> str:
+    admin = current_admin()
+    return f"admin:{admin.email}" if admin else "admin"
+
+
+def _checked_form() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400, "The form expired. Reload the page and try again.")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["RATE_LIMIT_LOGIN"]), methods=["POST"])
+def login() -> str | BaseResponse | tuple[str, int]:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = check_login(form.email.data or "", form.password.data or "")
+        if user is not None:
+            session.clear()
+            session["admin_id"] = user.id
+            target = request.args.get("next", "")
+            safe = target.startswith("/admin/") and not target.startswith("//")
+            return redirect(target if safe else url_for("admin.queue"))
+        flash("Wrong email or password.", "error")
+        return render_template("admin/login.html", form=form), 401
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    _checked_form()
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+@login_required
+def queue() -> str:
+    status = request.args.get("status", PENDING)
+    if status not in COMMENT_STATES:
+        status = PENDING
+    query = (
+        select(Comment, Thread, Site)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .join(Site, Site.id == Thread.site_id)
+        .where(Comment.status == status)
+    )
+    site_name, thread_key = request.args.get("site", ""), request.args.get("thread", "")
+    if site_name:
+        query = query.where(Site.name == site_name)
+    if thread_key:
+        query = query.where(Thread.key == thread_key)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows = db.session.execute(
+        query.order_by(Comment.created_at.desc()).limit(PAGE).offset((page - 1) * PAGE)
+    ).all()
+    counts = dict(
+        db.session.execute(select(Comment.status, func.count()).group_by(Comment.status)).all()
+    )
+    sites = db.session.scalars(select(Site.name).order_by(Site.name)).all()
+    return render_template(
+        "admin/queue.html",
+        rows=rows,
+        status=status,
+        counts=counts,
+        sites=sites,
+        site=site_name,
+        thread=thread_key,
+        page=page,
+        form=ConfirmForm(),
+        states=COMMENT_STATES,
+        more=len(rows) == PAGE,
+    )
+
+
+@bp.post("/comments")
+@login_required
+def act_on_comments() -> BaseResponse:
+    """Approve, mark spam, delete or restore one comment or a selection."""
+    _checked_form()
+    action = request.form.get("action", "")
+    if action not in moderation.ACTIONS:
+        abort(400, "Unknown action.")
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    done = 0
+    for comment in db.session.scalars(select(Comment).where(Comment.id.in_(ids))).all():
+        moderation.moderate(comment, action, actor=_actor())
+        done += 1
+    flash(f"{action.capitalize()}: {done} comment{'s' if done != 1 else ''}.", "ok")
+    return redirect(request.form.get("back") or url_for("admin.queue"))
+
+
+@bp.post("/comments/<int:comment_id>/block")
+@login_required
+def block_author(comment_id: int) -> BaseResponse:
+    """Block the comment's address or IP range on its site, and mark the comment spam."""
+    _checked_form()
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    kind = request.form.get("kind")
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    if kind == "email":
+        value = comment.email_hash
+    elif kind == "ip" and comment.ip:
+        value = comment.ip + ("/24" if "." in comment.ip else "/48")
+    else:
+        abort(400, "Nothing to block.")
+    _add_block(thread.site_id, kind, value)
+    moderation.record(comment, _actor(), f"block-{kind}")
+    moderation.moderate(comment, "spam", actor=_actor())
+    flash(f"Blocked the author's {'address' if kind == 'email' else 'IP range'}.", "ok")
+    return redirect(request.form.get("back") or url_for("admin.queue"))
+
+
+def _add_block(site_id: int, kind: str, value: str) -> None:
+    exists = db.session.scalar(
+        select(Block).where(Block.site_id == site_id, Block.kind == kind, Block.value == value)
+    )
+    if exists is None:
+        db.session.add(Block(site_id=site_id, kind=kind, value=value))
+    db.session.commit()
+
+
+@bp.route("/blocks", methods=["GET", "POST"])
+@login_required
+def blocks() -> str | BaseResponse:
+    if request.method == "POST":
+        _checked_form()
+        site = db.session.scalar(select(Site).where(Site.name == request.form.get("site", "")))
+        kind, value = request.form.get("kind", ""), request.form.get("value", "").strip()
+        if site is None or kind not in BLOCK_KINDS or not value or len(value) > 300:
+            abort(400, "Choose a site, a kind and a value.")
+        _add_block(site.id, kind, vault().lookup_hash(value) if kind == "email" else value.lower())
+        return redirect(url_for("admin.blocks"))
+    rows = db.session.execute(select(Block, Site.name).join(Site).order_by(Block.id.desc())).all()
+    sites = db.session.scalars(select(Site.name).order_by(Site.name)).all()
+    return render_template(
+        "admin/blocks.html", rows=rows, sites=sites, kinds=BLOCK_KINDS, form=ConfirmForm()
+    )
+
+
+@bp.post("/blocks/<int:block_id>/delete")
+@login_required
+def unblock(block_id: int) -> BaseResponse:
+    _checked_form()
+    block = db.session.get(Block, block_id)
+    if block is not None:
+        db.session.delete(block)
+        db.session.commit()
+    return redirect(url_for("admin.blocks"))
+
+
+@bp.get("/threads")
+@login_required
+def threads() -> str:
+    rows = db.session.execute(
+        select(Thread, Site.name).join(Site).order_by(Thread.created_at.desc()).limit(200)
+    ).all()
+    subscribers = {t.id: subscriptions.subscriber_count(t) for t, _ in rows}
+    return render_template(
+        "admin/threads.html", rows=rows, subscribers=subscribers, form=ConfirmForm()
+    )
+
+
+@bp.post("/threads/<int:thread_id>/<any(close, reopen):action>")
+@login_required
+def close_thread(thread_id: int, action: str) -> BaseResponse:
+    _checked_form()
+    thread = db.session.get(Thread, thread_id) or abort(404)
+    thread.closed = action == "close"
+    thread.version += 1
+    moderation.record(None, _actor(), f"{action}-thread", thread.key)
+    db.session.commit()
+    flash(f"Thread {thread.key} {'closed' if thread.closed else 'reopened'}.", "ok")
+    return redirect(url_for("admin.threads"))
+
+
+@bp.get("/events")
+@login_required
+def events() -> str:
+    rows = db.session.scalars(
+        select(ModerationEvent).order_by(ModerationEvent.id.desc()).limit(200)
+    ).all()
+    return render_template("admin/events.html", rows=rows)
+
+
+@bp.route("/suppressions", methods=["GET", "POST"])
+@login_required
+def suppressions() -> str | BaseResponse:
+    """Addresses a mail server refused for good; removing one lets mail flow again."""
+    if request.method == "POST":
+        _checked_form()
+        address = db.session.get(Address, request.form.get("address", type=int)) or abort(404)
+        address.suppressed_at, address.suppression_reason = None, ""
+        db.session.commit()
+        return redirect(url_for("admin.suppressions"))
+    rows = db.session.scalars(
+        select(Address).where(Address.suppressed_at.is_not(None)).order_by(Address.id)
+    ).all()
+    masked = {a.id: mask_email(vault().decrypt(a.email_enc)) for a in rows}
+    return render_template("admin/suppressions.html", rows=rows, masked=masked, form=ConfirmForm())
+
+
+def mask_email(email: str) -> str:
+    """ "ada@example.org" -> "a**@example.org": enough to recognise, not to harvest."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
