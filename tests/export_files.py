@@ -1,0 +1,153 @@
+"""Generators for import test files: WXR, Disqus XML and Isso SQLite databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class C:
+    """A comment in a generated export."""
+
+    id: int
+    body: str
+    parent: int = 0
+    author: str = "Reader"
+    email: str = "reader@example.org"
+    approved: str = "1"  # WordPress: 1, 0, spam, trash
+    kind: str = "comment"
+    date: str = "2020-05-01 10:00:00"
+    url: str = ""
+
+
+def wxr(posts: Iterable[tuple[str, str, list[C]]], version: str = "1.2") -> str:
+    """A WordPress export: posts as (slug, title, comments)."""
+    items = []
+    for index, (slug, title, comments) in enumerate(posts, start=1):
+        comment_xml = "".join(
+            f"""
+    <wp:comment>
+      <wp:comment_id>{c.id}</wp:comment_id>
+      <wp:comment_author><![CDATA[{c.author}]]></wp:comment_author>
+      <wp:comment_author_email>{escape(c.email)}</wp:comment_author_email>
+      <wp:comment_author_url>{escape(c.url)}</wp:comment_author_url>
+      <wp:comment_author_IP>192.0.2.{c.id % 250}</wp:comment_author_IP>
+      <wp:comment_date>{c.date}</wp:comment_date>
+      <wp:comment_date_gmt>{c.date}</wp:comment_date_gmt>
+      <wp:comment_content><![CDATA[{c.body}]]></wp:comment_content>
+      <wp:comment_approved>{c.approved}</wp:comment_approved>
+      <wp:comment_type>{c.kind}</wp:comment_type>
+      <wp:comment_parent>{c.parent}</wp:comment_parent>
+    </wp:comment>"""
+            for c in comments
+        )
+        items.append(f"""
+  <item>
+    <title>{escape(title)}</title>
+    <link>https://blog.example/{slug}/</link>
+    <wp:post_id>{index}</wp:post_id>
+    <wp:status>publish</wp:status>
+    <wp:post_type>post</wp:post_type>{comment_xml}
+  </item>""")
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/{version}/">
+<channel>
+  <title>Blog</title>
+  <link>https://blog.example</link>
+  <wp:wxr_version>{version}</wp:wxr_version>{"".join(items)}
+</channel>
+</rss>
+"""
+
+
+def write_big_wxr(path: Path, comments: int, per_post: int = 100) -> None:
+    """A WXR file written in pieces, so the generator itself stays small in memory."""
+    with open(path, "w", encoding="utf-8") as handle:
+        head, tail = wxr([]).split("</channel>")
+        handle.write(head)
+        for post in range(comments // per_post):
+            base = post * per_post
+            batch = [
+                C(
+                    id=base + i + 1,
+                    body=f"Comment {base + i} with some words in it.",
+                    parent=base + i if i % 3 == 2 else 0,
+                    email=f"r{i}@example.org",
+                )
+                for i in range(per_post)
+            ]
+            handle.write(
+                wxr([(f"post-{post}", f"Post {post}", batch)])
+                .split("</wp:wxr_version>")[1]
+                .split("</channel>")[0]
+            )
+        handle.write("</channel>" + tail)
+
+
+DISQUS_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<disqus xmlns="http://disqus.com" '
+    'xmlns:dsq="http://disqus.com/disqus-internals">\n'
+)
+
+
+def disqus(threads: list[tuple[str, str, str]], posts: list[dict[str, str]]) -> str:
+    """threads: (dsq id, link, title); posts: dicts with id, thread, body, parent?, flags."""
+    out = [
+        DISQUS_HEAD,
+        '<category dsq:id="1"><forum>blog</forum><title>General</title>'
+        "<isDefault>true</isDefault></category>\n",
+    ]
+    for dsq_id, link, title in threads:
+        out.append(
+            f'<thread dsq:id="{dsq_id}"><id>{dsq_id}</id><forum>blog</forum>'
+            f'<category dsq:id="1"/><link>{escape(link)}</link><title>{escape(title)}</title>'
+            f"<message/><createdAt>2019-01-01T00:00:00Z</createdAt><isClosed>false</isClosed>"
+            f"<isDeleted>false</isDeleted></thread>\n"
+        )
+    for p in posts:
+        parent = f'<parent dsq:id="{p["parent"]}"/>' if p.get("parent") else ""
+        out.append(
+            f'<post dsq:id="{p["id"]}"><id/><message><![CDATA[{p["body"]}]]></message>'
+            f"<createdAt>{p.get('date', '2019-02-01T10:00:00Z')}</createdAt>"
+            f"<isDeleted>{p.get('deleted', 'false')}</isDeleted>"
+            f"<isSpam>{p.get('spam', 'false')}</isSpam>"
+            f"<author><email>{p.get('email', 'd@example.org')}</email>"
+            f"<name>{escape(p.get('name', 'Disqus Reader'))}</name>"
+            f"<isAnonymous>false</isAnonymous></author><ipAddress>198.51.100.9</ipAddress>"
+            f'<thread dsq:id="{p["thread"]}"/>{parent}</post>\n'
+        )
+    out.append("</disqus>\n")
+    return "".join(out)
+
+
+ISSO_SCHEMA = """
+CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR(256) UNIQUE, title VARCHAR(256));
+CREATE TABLE comments (
+    tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
+    created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
+    text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR,
+    likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB, notification INTEGER DEFAULT 0);
+"""
+
+
+def isso_db(
+    path: Path,
+    threads: list[tuple[int, str, str]],
+    comments: list[tuple[int, int, int | None, int, str, str, str]],
+) -> None:
+    """comments: (tid, id, parent, mode, author, email, text)."""
+    db = sqlite3.connect(path)
+    db.executescript(ISSO_SCHEMA)
+    db.executemany("INSERT INTO threads VALUES (?, ?, ?)", threads)
+    db.executemany(
+        "INSERT INTO comments (tid, id, parent, created, mode, remote_addr, text, author, email,"
+        " website) VALUES (?, ?, ?, 1577880000.5, ?, '203.0.113.5', ?, ?, ?, '')",
+        [(t, i, p, m, text, a, e) for t, i, p, m, a, e, text in comments],
+    )
+    db.commit()
+    db.close()

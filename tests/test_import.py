@@ -1,0 +1,369 @@
+"""Importers (WordPress, Disqus, Isso) and the Parley backup, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from widget.extensions import db
+from widget.models import APPROVED, DELETED, PENDING, SPAM, Comment, Subscription, Thread
+
+from .conftest import SECRET, Api
+from .export_files import C, disqus, isso_db, write_big_wxr, wxr
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "wordpress"
+needs_fixtures = pytest.mark.skipif(not FIXTURES.exists(), reason="../shared/fixtures absent")
+
+
+def run(runner: FlaskCliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(args=list(args))
+    return result.exit_code, result.output
+
+
+def count(*where: object) -> int:
+    return db.session.scalar(select(func.count(Comment.id)).where(*where)) or 0
+
+
+def depth(comment: Comment) -> int:
+    level = 0
+    while comment.parent_id is not None:
+        comment = db.session.get(Comment, comment.parent_id)  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+# --- the WordPress importer's own fixtures -----------------------------------------------
+
+
+@needs_fixtures
+def test_theme_unit_test_data(runner: FlaskCliRunner, api: Api) -> None:
+    code, output = run(
+        runner,
+        "import",
+        "wordpress",
+        str(FIXTURES / "theme-unit-test-data.xml"),
+        "--site",
+        "default",
+    )
+    assert code == 0, output
+    assert count() == 29  # 33 comments less 2 trackbacks and 2 pingbacks
+    assert "pingbacks" in output and "trackbacks" in output
+    assert count(Comment.status == APPROVED) + count(Comment.status == PENDING) == 29
+    assert max(depth(c) for c in db.session.scalars(select(Comment))) >= 9
+    thread = db.session.scalars(select(Thread).order_by(Thread.comment_count.desc())).first()
+    assert thread is not None and thread.url.startswith("https://wpthemetestdata.wordpress.com/")
+    assert thread.key == thread.url.split("wordpress.com", 1)[1]
+    page = api.client.get(
+        "/api/comments", query_string={"site": "default", "thread": thread.key, "limit": 200}
+    ).get_json()
+    assert page["thread"]["count"] == thread.comment_count > 0
+
+
+@needs_fixtures
+def test_theme_unit_test_data_with_pings(runner: FlaskCliRunner) -> None:
+    code, _ = run(
+        runner,
+        "import",
+        "wordpress",
+        str(FIXTURES / "theme-unit-test-data.xml"),
+        "--site",
+        "default",
+        "--keep-pings",
+    )
+    assert code == 0
+    assert count() == 33
+    assert count(Comment.status == APPROVED) == 30 and count(Comment.status == PENDING) == 3
+
+
+@needs_fixtures
+def test_a11y_unit_test_data(runner: FlaskCliRunner) -> None:
+    code, output = run(
+        runner,
+        "import",
+        "wordpress",
+        str(FIXTURES / "a11y-unit-test-data.xml"),
+        "--site",
+        "default",
+        "--keep-pings",
+    )
+    assert code == 0, output
+    assert count() == 29
+    assert count(Comment.parent_id.is_not(None)) == 9
+
+
+@needs_fixtures
+@pytest.mark.parametrize("name", ["malformed.xml", "missing-version-tag.xml", "crazy-cdata.xml"])
+def test_broken_wordpress_files_are_refused(runner: FlaskCliRunner, name: str) -> None:
+    code, output = run(runner, "import", "wordpress", str(FIXTURES / name), "--site", "default")
+    assert code == 1 and "Import refused" in output
+    assert count() == 0 and db.session.scalar(select(func.count(Thread.id))) == 0
+
+
+@needs_fixtures
+@pytest.mark.parametrize(
+    "name",
+    [
+        "crazy-cdata-escaped.xml",
+        "slashes.xml",
+        "small-export.xml",
+        "test-serialized-comment-meta.xml",
+        "valid-wxr-1.0.xml",
+        "valid-wxr-1.1.xml",
+        "wxr-comprehensive.xml",
+        "wxr-utf-8-challenges.xml",
+        "wxr-with-sub-data.xml",
+    ],
+)
+def test_other_wordpress_files_import(runner: FlaskCliRunner, name: str) -> None:
+    code, output = run(runner, "import", "wordpress", str(FIXTURES / name), "--site", "default")
+    assert code == 0, output
+
+
+# --- generated WXR ---------------------------------------------------------------------
+
+
+def test_generated_wxr_covers_the_hard_cases(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path
+) -> None:
+    comments = [
+        C(1, "Top level"),
+        C(2, "Reply", parent=1),
+        C(3, "Reply to reply", parent=2),
+        C(4, "Deeper still", parent=3),
+        C(5, "Even deeper", parent=4),
+        C(6, "שלום עולם — مرحبا بالعالم — 日本語 🦊", author="Zoë ✨"),
+        C(
+            7,
+            '<script>alert(1)</script><p onclick="x()">Click</p><a href="javascript:x">j</a>'
+            "<img src=x onerror=alert(1)>",
+        ),
+        C(8, "Parent is gone", parent=999),
+        C(9, "Waiting", approved="0"),
+        C(10, "Buy pills", approved="spam"),
+        C(11, "In the bin", approved="trash"),
+        C(12, "ping", kind="pingback"),
+        C(13, "Line one\nline two\n\nSecond paragraph", url="https://reader.example"),
+    ]
+    path = tmp_path / "export.xml"
+    path.write_text(wxr([("hard", "Hard cases", comments), ("empty", "No comments", [])]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert "Skipped 1: trashed comments" in output and "pingbacks" in output
+    assert "1 replies whose parent is missing became top-level" in output
+    assert db.session.scalar(select(func.count(Thread.id))) == 1  # the empty post adds no thread
+    by_body = {c.body: c for c in db.session.scalars(select(Comment))}
+    assert depth(by_body["Even deeper"]) == 4
+    assert by_body["Even deeper"].root_id == by_body["Top level"].id
+    assert by_body["Parent is gone"].parent_id is None
+    assert by_body["Waiting"].status == PENDING and by_body["Buy pills"].status == SPAM
+    hostile = next(c for c in by_body.values() if "script" in c.body)
+    assert "<script" not in hostile.html and "onclick" not in hostile.html
+    assert "javascript:" not in hostile.html and "onerror" not in hostile.html
+    assert by_body["Line one\nline two\n\nSecond paragraph"].html == (
+        "<p>Line one<br>line two</p><p>Second paragraph</p>"
+    )
+    page = api.client.get("/api/comments?site=default&thread=/hard/").get_json()
+    assert any("🦊" in c["html"] for c in page["comments"])
+    assert any(c["author"] == "Zoë ✨" for c in page["comments"])
+    assert "reader@example.org" not in json.dumps(page)
+    assert page["thread"]["count"] == 9
+
+
+def test_reimport_changes_nothing(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "export.xml"
+    path.write_text(wxr([("a", "A", [C(1, "one"), C(2, "two", parent=1)])]))
+    run(runner, "import", "wordpress", str(path), "--site", "default")
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0 and "0 comments" in output and "2 already imported" in output
+    assert count() == 2
+
+
+XML_BOMB = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><wp:wxr_version>1.2</wp:wxr_version>
+<item><title>&lol3;</title></item></channel></rss>"""
+XXE = """<?xml version="1.0"?>
+<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<rss xmlns:wp="http://wordpress.org/export/1.2/"><channel><wp:wxr_version>1.2</wp:wxr_version>
+<item><title>&xxe;</title></item></channel></rss>"""
+
+
+@pytest.mark.parametrize("content", [XML_BOMB, XXE], ids=["bomb", "external-entity"])
+@pytest.mark.parametrize("source", ["wordpress", "disqus"])
+def test_hostile_xml_is_refused(
+    runner: FlaskCliRunner, tmp_path: Path, content: str, source: str
+) -> None:
+    path = tmp_path / "hostile.xml"
+    path.write_text(content)
+    code, output = run(runner, "import", source, str(path), "--site", "default")
+    assert code == 1 and "refused" in output
+    assert "root:" not in output
+
+
+def test_unknown_site_is_refused(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "e.xml"
+    path.write_text(wxr([("a", "A", [C(1, "x")])]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "nope")
+    assert code == 1 and "no site named" in output
+
+
+# --- Disqus and Isso ---------------------------------------------------------------------
+
+
+def test_disqus_import(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "disqus.xml"
+    path.write_text(
+        disqus(
+            [
+                ("10", "https://blog.example/one/", "One"),
+                ("11", "https://blog.example/empty/", "E"),
+            ],
+            [
+                {"id": "100", "thread": "10", "body": "<p>First</p>"},
+                {"id": "101", "thread": "10", "body": "<p>Reply</p>", "parent": "100"},
+                {"id": "102", "thread": "10", "body": "<p>Reply to reply</p>", "parent": "101"},
+                {"id": "103", "thread": "10", "body": "<p>Spam</p>", "spam": "true"},
+                {"id": "104", "thread": "10", "body": "<p>Gone</p>", "deleted": "true"},
+                {"id": "105", "thread": "10", "body": "<p>مرحبا <b onmouseover=x>bold</b></p>"},
+                {"id": "106", "thread": "99", "body": "<p>Orphan thread</p>"},
+            ],
+        )
+    )
+    code, output = run(runner, "import", "disqus", str(path), "--site", "default")
+    assert code == 0, output
+    assert "posts of unknown threads" in output
+    thread = db.session.scalars(select(Thread)).one()
+    assert thread.key == "/one/" and thread.title == "One" and thread.comment_count == 4
+    assert count(Comment.status == SPAM) == 1 and count(Comment.status == DELETED) == 1
+    deepest = db.session.scalars(
+        select(Comment).where(Comment.body == "<p>Reply to reply</p>")
+    ).one()
+    assert depth(deepest) == 2
+    assert (
+        "onmouseover"
+        not in db.session.scalars(select(Comment).where(Comment.body.like("%مرحبا%"))).one().html
+    )
+    code, output = run(runner, "import", "disqus", str(path), "--site", "default")
+    assert "6 already imported" in output and count() == 6
+
+
+def test_isso_import(runner: FlaskCliRunner, api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "comments.db"
+    isso_db(
+        path,
+        [(1, "/isso/post/", "Isso post"), (2, "/isso/empty/", "Empty")],
+        [
+            (1, 1, None, 1, "Ann", "ann@example.org", "Hello *isso*"),
+            (1, 2, 1, 1, "Ben", "", "A reply"),
+            (1, 3, 2, 2, "Cat", "cat@example.org", "Pending reply"),
+            (1, 4, None, 4, "", "", ""),
+            (1, 5, 4, 1, "Dan", "", "Reply under a deleted comment"),
+        ],
+    )
+    code, output = run(runner, "import", "isso", str(path), "--site", "default")
+    assert code == 0, output
+    page = api.client.get("/api/comments?site=default&thread=/isso/post/").get_json()
+    assert page["comments"][0]["html"] == "<p>Hello <em>isso</em></p>"
+    assert page["comments"][1]["deleted"] and page["comments"][1]["replies"][0]["author"] == "Dan"
+    assert page["thread"]["count"] == 3
+    code, output = run(runner, "import", "isso", str(path), "--site", "default")
+    assert "5 already imported" in output
+
+
+def test_not_an_isso_database_is_refused(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    path.write_text("this is not sqlite")
+    code, output = run(runner, "import", "isso", str(path), "--site", "default")
+    assert code == 1 and "refused" in output
+
+
+# --- export and restore ---------------------------------------------------------------------
+
+
+def test_export_import_export_is_identical(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path, backend: str, db_folder: Path
+) -> None:
+    from .conftest import make_app
+
+    parent = api.post(body="Parent", email="p@example.org", notify=True).get_json()
+    api.post(body="Child", parent_id=parent["comment"]["id"], email="c@example.org")
+    api.post(thread="/other", body="Other thread 🦊", website="https://ada.example")
+    first = tmp_path / "first.json"
+    code, output = run(runner, "export", str(first))
+    assert code == 0, output
+    backup = json.loads(first.read_text())
+    assert backup["format"] == "parley-backup"
+    assert {a["email"] for a in backup["addresses"]} == {"p@example.org"}
+    db.session.rollback()  # the next app empties the same database
+    fresh = make_app(backend, db_folder)
+    with fresh.app_context():
+        assert db.session.scalar(select(func.count(Comment.id))) == 0
+        fresh_runner = fresh.test_cli_runner()
+        code, output = run(fresh_runner, "import", "parley", str(first))
+        assert code == 0, output
+        second = tmp_path / "second.json"
+        run(fresh_runner, "export", str(second))
+        assert second.read_text() == first.read_text()
+        assert db.session.scalar(select(func.count(Subscription.id))) == 1
+        api2 = Api(fresh.test_client())
+        assert api2.post(body="New after restore").status_code == 201
+        code, output = run(fresh_runner, "import", "parley", str(first))
+        assert code == 1 and "empty database" in output
+
+
+# --- a big file ---------------------------------------------------------------------------
+
+
+IMPORT_AND_MEASURE = """
+import resource, sys
+from pathlib import Path
+from app import app
+from flask_migrate import upgrade
+from widget.importers.base import run_import
+with app.app_context():
+    upgrade()
+    report = run_import("wordpress", Path(sys.argv[1]), "default")
+    print(report.summary())
+    print("peak-rss-kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def import_in_child(tmp_path: Path, comments: int) -> tuple[str, float]:
+    """Import a generated file in a fresh process; return its report and its peak RSS in MB."""
+    path = tmp_path / f"big-{comments}.xml"
+    write_big_wxr(path, comments)
+    env = {
+        "PARLEY_DATABASE_URL": f"sqlite:///{tmp_path / f'big-{comments}.db'}",
+        "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_AND_MEASURE, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    peak_kb = int(done.stdout.rsplit("peak-rss-kb", 1)[1])
+    return done.stdout, peak_kb / 1024
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_50000_comment_file_streams_in_flat_memory(app: object, tmp_path: Path) -> None:
+    small_report, small_peak = import_in_child(tmp_path, 5_000)
+    report, peak = import_in_child(tmp_path, 50_000)
+    assert "Imported from wordpress: 50000 comments in 500 new threads" in report
+    print(f"\npeak RSS: {small_peak:.0f} MB for 5,000 comments, {peak:.0f} MB for 50,000")
+    assert peak < small_peak + 40  # ten times the comments, (almost) the same memory

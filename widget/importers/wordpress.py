@@ -1,0 +1,88 @@
+"""WordPress export (WXR) files, streamed with a hardened incremental parser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..models import APPROVED, PENDING, SPAM
+from .base import ImportError_, Record, Report, iter_xml, local, parse_date
+
+#: wp:comment_approved -> Parley state; anything else (trash, post-trashed) is skipped.
+STATES = {"1": APPROVED, "approve": APPROVED, "0": PENDING, "hold": PENDING, "spam": SPAM}
+PINGS = {"pingback", "trackback"}
+
+
+def thread_key(link: str, post_id: str) -> str:
+    path = urlsplit(link).path if link else ""
+    return path or f"/?p={post_id}"
+
+
+def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterator[Record]:
+    """Yield every comment of every post or page; refuse a file that is not WXR."""
+    version_seen = False
+    item: dict[str, str] = {}
+    comment: dict[str, str] | None = None
+    for event, element in iter_xml(path, progress):
+        name = local(element.tag)
+        if event == "start":
+            if name == "item":
+                item = {}
+            elif name == "comment" and "wordpress.org/export/" in element.tag:
+                comment = {}
+            continue
+        if name == "wxr_version":
+            version_seen = True
+            if not (element.text or "").strip()[:1].isdigit():
+                raise ImportError_("refused: unknown WXR version")
+        elif comment is not None and name.startswith("comment") and name != "comment":
+            comment[name] = element.text or ""
+        elif name == "comment" and comment is not None:
+            record = _record(item, comment, report, keep_pings)
+            comment = None
+            if record is not None:
+                if not version_seen:
+                    raise ImportError_("refused: not a WordPress export (no wp:wxr_version)")
+                yield record
+        elif name == "item":
+            element.clear()
+        elif comment is None and name in ("title", "link", "post_id", "status", "post_type"):
+            item.setdefault(name, element.text or "")
+    if not version_seen:
+        raise ImportError_("refused: not a WordPress export (no wp:wxr_version)")
+
+
+def _record(
+    item: dict[str, str], c: dict[str, Any], report: Report, keep_pings: bool
+) -> Record | None:
+    kind = (c.get("comment_type") or "comment").strip() or "comment"
+    if kind in PINGS and not keep_pings:
+        report.skip(f"{kind}s (use --keep-pings to keep them)")
+        return None
+    # An export without the element means approved, as WordPress's own default.
+    state = STATES.get((c.get("comment_approved", "1") or "").strip())
+    if state is None:
+        report.skip("trashed comments")
+        return None
+    if item.get("status") == "trash":
+        report.skip("comments on trashed posts")
+        return None
+    parent = (c.get("comment_parent") or "0").strip()
+    created = parse_date(c.get("comment_date_gmt"), parse_date(c.get("comment_date")))
+    post_id = (item.get("post_id") or "").strip()
+    return Record(
+        source_id=(c.get("comment_id") or "").strip(),
+        thread_key=thread_key((item.get("link") or "").strip(), post_id),
+        thread_title=(item.get("title") or "").strip(),
+        thread_url=(item.get("link") or "").strip(),
+        author=c.get("comment_author") or "",
+        email=c.get("comment_author_email") or "",
+        website=(c.get("comment_author_url") or "").strip(),
+        ip=(c.get("comment_author_IP") or "").strip(),
+        created_at=created,
+        body=c.get("comment_content") or "",
+        status=state,
+        parent_source_id=parent if parent not in ("", "0") else None,
+    )
