@@ -131,7 +131,8 @@ CREATE TABLE comments (
     tid REFERENCES threads(id), id INTEGER PRIMARY KEY, parent INTEGER,
     created FLOAT NOT NULL, modified FLOAT, mode INTEGER, remote_addr VARCHAR,
     text VARCHAR, author VARCHAR, email VARCHAR, website VARCHAR,
-    likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB, notification INTEGER DEFAULT 0);
+    likes INTEGER DEFAULT 0, dislikes INTEGER DEFAULT 0, voters BLOB,
+    notification INTEGER DEFAULT 0);
 """
 
 

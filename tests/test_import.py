@@ -39,19 +39,16 @@ def depth(comment: Comment) -> int:
     return level
 
 
+def import_fixture(runner: FlaskCliRunner, name: str, *flags: str) -> tuple[int, str]:
+    return run(runner, "import", "wordpress", str(FIXTURES / name), "--site", "default", *flags)
+
+
 # --- the WordPress importer's own fixtures -----------------------------------------------
 
 
 @needs_fixtures
 def test_theme_unit_test_data(runner: FlaskCliRunner, api: Api) -> None:
-    code, output = run(
-        runner,
-        "import",
-        "wordpress",
-        str(FIXTURES / "theme-unit-test-data.xml"),
-        "--site",
-        "default",
-    )
+    code, output = import_fixture(runner, "theme-unit-test-data.xml")
     assert code == 0, output
     assert count() == 29  # 33 comments less 2 trackbacks and 2 pingbacks
     assert "pingbacks" in output and "trackbacks" in output
@@ -68,15 +65,7 @@ def test_theme_unit_test_data(runner: FlaskCliRunner, api: Api) -> None:
 
 @needs_fixtures
 def test_theme_unit_test_data_with_pings(runner: FlaskCliRunner) -> None:
-    code, _ = run(
-        runner,
-        "import",
-        "wordpress",
-        str(FIXTURES / "theme-unit-test-data.xml"),
-        "--site",
-        "default",
-        "--keep-pings",
-    )
+    code, _ = import_fixture(runner, "theme-unit-test-data.xml", "--keep-pings")
     assert code == 0
     assert count() == 33
     assert count(Comment.status == APPROVED) == 30 and count(Comment.status == PENDING) == 3
@@ -84,15 +73,7 @@ def test_theme_unit_test_data_with_pings(runner: FlaskCliRunner) -> None:
 
 @needs_fixtures
 def test_a11y_unit_test_data(runner: FlaskCliRunner) -> None:
-    code, output = run(
-        runner,
-        "import",
-        "wordpress",
-        str(FIXTURES / "a11y-unit-test-data.xml"),
-        "--site",
-        "default",
-        "--keep-pings",
-    )
+    code, output = import_fixture(runner, "a11y-unit-test-data.xml", "--keep-pings")
     assert code == 0, output
     assert count() == 29
     assert count(Comment.parent_id.is_not(None)) == 9
@@ -101,7 +82,7 @@ def test_a11y_unit_test_data(runner: FlaskCliRunner) -> None:
 @needs_fixtures
 @pytest.mark.parametrize("name", ["malformed.xml", "missing-version-tag.xml", "crazy-cdata.xml"])
 def test_broken_wordpress_files_are_refused(runner: FlaskCliRunner, name: str) -> None:
-    code, output = run(runner, "import", "wordpress", str(FIXTURES / name), "--site", "default")
+    code, output = import_fixture(runner, name)
     assert code == 1 and "Import refused" in output
     assert count() == 0 and db.session.scalar(select(func.count(Thread.id))) == 0
 
@@ -122,7 +103,7 @@ def test_broken_wordpress_files_are_refused(runner: FlaskCliRunner, name: str) -
     ],
 )
 def test_other_wordpress_files_import(runner: FlaskCliRunner, name: str) -> None:
-    code, output = run(runner, "import", "wordpress", str(FIXTURES / name), "--site", "default")
+    code, output = import_fixture(runner, name)
     assert code == 0, output
 
 
