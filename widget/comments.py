@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import moderation, spam, subscriptions
@@ -45,8 +45,13 @@ class NewComment:
 # --- threads -----------------------------------------------------------------
 
 
+_THREAD_BY_KEY = select(Thread).where(
+    Thread.site_id == bindparam("site_id"), Thread.key == bindparam("key")
+)
+
+
 def find_thread(site: Site, key: str) -> Thread | None:
-    return db.session.scalar(select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    return db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
 
 
 def get_thread(site: Site, key: str) -> Thread:
@@ -73,17 +78,24 @@ def get_or_create_thread(site: Site, key: str, title: str, url: str) -> Thread:
     return thread
 
 
-def refresh_thread(thread_id: int) -> None:
-    """Recount a thread's public comments and bump its version (ETag, page cache)."""
-    public = (
-        select(func.count(Comment.id))
-        .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
-        .scalar_subquery()
-    )
+def refresh_thread(thread_id: int, delta: int | None = None) -> None:
+    """Bump a thread's version (ETag, page cache) and move its public count.
+
+    `delta` is the change a publish (+1) or unpublish (-1) makes, 0 for an edit; None
+    recounts from the comments (imports, where many change at once).
+    """
+    if delta is None:
+        count: Any = (
+            select(func.count(Comment.id))
+            .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
+            .scalar_subquery()
+        )
+    else:
+        count = Thread.comment_count + delta
     db.session.execute(
         update(Thread)
         .where(Thread.id == thread_id)
-        .values(comment_count=public, version=Thread.version + 1)
+        .values(comment_count=count, version=Thread.version + 1)
         .execution_options(synchronize_session=False)
     )
 
@@ -235,9 +247,7 @@ def post_comment(site: Site, new: NewComment) -> tuple[Comment, str]:
         ip=truncate_ip(new.ip),
         created_at=utcnow(),
     )
-    db.session.add(comment)
-    db.session.flush()
-    comment.root_id = parent.root_id if parent else comment.id
+    _insert(comment, parent)
     if new.notify:
         subscriptions.subscribe(thread, new.email)
     if status == APPROVED:
@@ -246,6 +256,34 @@ def post_comment(site: Site, new: NewComment) -> tuple[Comment, str]:
         moderation.on_held(comment)
     db.session.commit()
     return comment, make_token("edit", {"c": comment.id})
+
+
+_COMMENT_COLUMNS = [c.name for c in Comment.__table__.columns if c.name != "id"]
+
+
+def _insert(comment: Comment, parent: Comment | None) -> None:
+    """Write the new row with one INSERT … RETURNING on the session's connection.
+
+    The hot path of posting: the ORM's unit of work would cost more than the SQL. The
+    model object stays transient and carries the new id for serializing.
+    """
+    connection = db.session.connection()
+    values = {name: getattr(comment, name) for name in _COMMENT_COLUMNS}
+    values["root_id"] = parent.root_id if parent else None
+    comment.id = connection.execute(_INSERT_COMMENT, values).scalar_one()
+    if parent is None:  # a top-level comment is its own root
+        connection.execute(_SET_OWN_ROOT, {"comment_id": comment.id})
+        comment.root_id = comment.id
+    else:
+        comment.root_id = parent.root_id
+
+
+_INSERT_COMMENT = Comment.__table__.insert().returning(Comment.__table__.c.id)
+_SET_OWN_ROOT = (
+    Comment.__table__.update()
+    .where(Comment.__table__.c.id == bindparam("comment_id"))
+    .values(root_id=Comment.__table__.c.id)
+)
 
 
 def _check_parent(thread: Thread, parent_id: int | None) -> Comment | None:
@@ -286,7 +324,7 @@ def edit_comment(comment: Comment, body: str) -> Comment:
     comment.html = markdown_to_html(body)
     comment.edited_at = utcnow()
     if comment.status == APPROVED:
-        refresh_thread(comment.thread_id)
+        refresh_thread(comment.thread_id, 0)
     db.session.commit()
     return comment
 
@@ -299,7 +337,7 @@ def delete_comment(comment: Comment, actor: str = "reader") -> None:
     comment.author = ""
     moderation.record(comment, actor, "delete")
     if was_public:
-        refresh_thread(comment.thread_id)
+        refresh_thread(comment.thread_id, -1)
     db.session.commit()
 
 

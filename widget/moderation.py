@@ -60,7 +60,7 @@ def on_published(comment: Comment) -> None:
     """A comment just became public: recount, and queue one mail per subscriber."""
     from .comments import refresh_thread
 
-    refresh_thread(comment.thread_id)
+    refresh_thread(comment.thread_id, +1)
     subscriptions.fan_out(comment)
 
 
@@ -105,7 +105,7 @@ def moderate(comment: Comment, action: str, actor: str) -> Comment:
     if new_status == APPROVED:
         on_published(comment)
     elif old_status == APPROVED:
-        refresh_thread(comment.thread_id)
+        refresh_thread(comment.thread_id, -1)
     db.session.commit()
     return comment
 

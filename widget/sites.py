@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .errors import NotFound, ParleyError
 from .extensions import db
 from .models import MODERATION_MODES, Site
 from .vault import vault
 
+_SITE_BY_NAME = select(Site).where(Site.name == bindparam("name"))
+
 
 def get_site(name: str | None) -> Site:
     """The named site, or a 404 that says so."""
-    site = db.session.scalar(select(Site).where(Site.name == (name or ""))) if name else None
+    site = db.session.scalar(_SITE_BY_NAME, {"name": name}) if name else None
     if site is None:
         raise NotFound("Unknown site.")
     return site

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import DateTime, Integer, bindparam, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -91,29 +93,46 @@ def fan_out(comment: Comment) -> None:
     The (subscription, comment) unique constraint plus ON CONFLICT DO NOTHING make
     a second fan-out of the same comment a no-op.
     """
+    dialect = db.session.get_bind().dialect.name
     now = utcnow()
+    # On the connection: a session would read an INSERT with parameters as an ORM bulk insert.
+    db.session.connection().execute(
+        _fan_out_statement(dialect),
+        # Parameter names differ from the table's columns, which an INSERT would claim.
+        {
+            "p_comment": comment.id,
+            "p_thread": comment.thread_id,
+            "p_author": comment.email_hash,
+            "p_now": now,
+        },
+    )
+
+
+@cache
+def _fan_out_statement(dialect_name: str) -> Any:
+    # Built once per process: only the parameters change from comment to comment.
     chosen = (
         select(
-            literal(NOTIFY),
-            Subscription.id,
-            literal(comment.id),
-            literal(QUEUED),
-            literal(0),
-            literal(now),
-            literal(now),
-            literal(""),
+            literal(NOTIFY).label("kind"),
+            Subscription.id.label("subscription_id"),
+            bindparam("p_comment", type_=Integer).label("comment_id"),
+            literal(QUEUED).label("status"),
+            literal(0).label("attempts"),
+            bindparam("p_now", type_=DateTime).label("next_attempt_at"),
+            bindparam("p_now", type_=DateTime).label("created_at"),
+            literal("").label("last_error"),
         )
         .join(Address, Address.id == Subscription.address_id)
         .where(
-            Subscription.thread_id == comment.thread_id,
+            Subscription.thread_id == bindparam("p_thread"),
             Subscription.active.is_(True),
             Address.confirmed_at.is_not(None),
             Address.suppressed_at.is_(None),
-            Address.email_hash != comment.email_hash,
+            Address.email_hash != bindparam("p_author"),
         )
     )
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (
         dialect.insert(Delivery)
         .from_select(
             [
@@ -130,7 +149,6 @@ def fan_out(comment: Comment) -> None:
         )
         .on_conflict_do_nothing()
     )
-    db.session.execute(statement)
 
 
 def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription | None]:
