@@ -44,8 +44,11 @@ def _single_line(form: FlaskForm, field: Any) -> None:
 
 
 def _http_url(form: FlaskForm, field: Any) -> None:
-    if field.data and not str(field.data).lower().startswith(("http://", "https://")):
+    value = str(field.data or "")
+    if value and not value.lower().startswith(("http://", "https://")):
         raise ValidationError("Must be an http:// or https:// address.")
+    if any(ch.isspace() or ch in "\"'<>`\\" for ch in value):
+        raise ValidationError("A web address cannot contain spaces, quotes or angle brackets.")
 
 
 def _strip(value: Any) -> Any:
