@@ -2,6 +2,7 @@
 # Start or stop a throw-away PostgreSQL server on 127.0.0.1 for the tests.
 #   scripts/postgres.sh start   -> prints the database URL
 #   scripts/postgres.sh stop
+#   scripts/postgres.sh resume  -> start the stopped server again with its data
 set -euo pipefail
 PGPORT=${PARLEY_PG_PORT:-54329}
 PGDATA=${PARLEY_PG_DATA:-/tmp/parley-pg}
@@ -31,5 +32,9 @@ case "${1:-start}" in
   stop)
     as_postgres "$BIN/pg_ctl" -D "$PGDATA" -m fast stop >/dev/null 2>&1 || true
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  resume)  # start the existing cluster again, keeping its data (fault tests)
+    as_postgres "$BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w \
+      -o "-p $PGPORT -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+    ;;
+  *) echo "usage: $0 start|stop|resume" >&2; exit 2 ;;
 esac

@@ -94,3 +94,45 @@ def article_html(
 <div id="parley"{data_thread}></div>
 <script src="{api_origin}/embed.js" data-site="default" async></script>
 </body></html>"""
+
+
+@contextmanager
+def serve_gunicorn(env: dict[str, str], workers: int = 4) -> Iterator[str]:
+    """Parley under gunicorn on 127.0.0.1, as in production."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    server = subprocess.Popen(
+        [
+            gunicorn,
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "app:app",
+        ],
+        cwd=root,
+        env={**os.environ, **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import nh3
 from flask import current_app, render_template
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .models import (
@@ -302,7 +303,7 @@ def claim_due(limit: int) -> list[int]:
 
 
 def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
-    """Send one claimed delivery; record the outcome. Returns the new status."""
+    """Send one claimed delivery and record the outcome on the row (the caller commits)."""
     try:
         prepared = _prepare(delivery)
         if prepared is None:
@@ -318,7 +319,6 @@ def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
         _retry_later(delivery, str(exc))
     delivery.attempts += 1 if delivery.status != DROPPED else 0
     delivery.lease_until = None
-    db.session.commit()
     return delivery.status
 
 
@@ -374,33 +374,83 @@ def _suppress(delivery: Delivery, reason: str) -> None:
         address.suppressed_at, address.suppression_reason = utcnow(), reason[:500]
 
 
+class Worker:
+    """Sends the queue batch by batch and survives the database going away.
+
+    If the database fails mid-batch, the worker remembers which rows it had claimed but not
+    finished (their leases are released) and which mails the SMTP server had accepted but
+    could not be recorded as sent (they are marked sent, not sent again) once it is back.
+    """
+
+    def __init__(self) -> None:
+        self.claimed: set[int] = set()
+        self.sent_unrecorded: set[int] = set()
+
+    def reconcile(self) -> None:
+        if self.sent_unrecorded:
+            db.session.execute(
+                update(Delivery).where(Delivery.id.in_(self.sent_unrecorded))
+                .values(status=SENT, sent_at=utcnow(), lease_until=None,
+                        attempts=Delivery.attempts + 1)
+            )
+        if self.claimed:
+            db.session.execute(
+                update(Delivery).where(Delivery.id.in_(self.claimed), Delivery.status == QUEUED)
+                .values(lease_until=None)
+            )
+        db.session.commit()
+        self.claimed.clear()
+        self.sent_unrecorded.clear()
+
+    def batch(self) -> int:
+        """Claim and send one batch over one SMTP connection. Returns how many were handled."""
+        self.reconcile()
+        ids = claim_due(int(current_app.config["MAIL_BATCH_SIZE"]))
+        self.claimed = set(ids)
+        if not ids:
+            return 0
+        config = current_app.config
+        with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
+            for delivery_id in ids:
+                delivery = db.session.get(Delivery, delivery_id)
+                if delivery is not None and delivery.status == QUEUED:
+                    self._deliver(delivery, smtp)
+                self.claimed.discard(delivery_id)
+        return len(ids)
+
+    def _deliver(self, delivery: Delivery, smtp: SmtpSession) -> None:
+        delivery_id = delivery.id
+        status = deliver(delivery, smtp)
+        try:
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            if status == SENT:
+                self.sent_unrecorded.add(delivery_id)
+            raise
+
+
 def process_batch() -> int:
-    """Claim and send one batch over one SMTP connection. Returns how many were handled."""
-    ids = claim_due(int(current_app.config["MAIL_BATCH_SIZE"]))
-    if not ids:
-        return 0
-    with SmtpSession(current_app.config["SMTP_URL"], current_app.config["SMTP_TIMEOUT"]) as smtp:
-        for delivery_id in ids:
-            delivery = db.session.get(Delivery, delivery_id)
-            if delivery is not None and delivery.status == QUEUED:
-                deliver(delivery, smtp)
-    return len(ids)
+    """One batch with a fresh worker (tests and `--once` use run_worker)."""
+    return Worker().batch()
 
 
 def run_worker(once: bool = False, interval: float = 2.0) -> int:
     """Send the queue; with once=True, stop when nothing is due."""
-    worker = uuid.uuid4().hex[:8]
-    log.info("mail worker %s started", worker)
+    worker, name = Worker(), uuid.uuid4().hex[:8]
+    log.info("mail worker %s started", name)
     handled = 0
     while True:
         try:
-            count = process_batch()
-        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
-            log.exception("mail worker %s: batch failed; retrying", worker)
+            count = worker.batch()
+        except SQLAlchemyError:
+            # The database is away: keep what we know, wait, try again.
+            log.warning("mail worker %s: database unavailable; retrying", name)
             db.session.rollback()
-            count = 0
             if once:
                 raise
+            time.sleep(interval)
+            continue
         handled += count
         if count == 0:
             if once:
