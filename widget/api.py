@@ -40,10 +40,11 @@ def list_comments() -> Response:
     limit = _page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
-    response.set_etag(comments.thread_page_etag(thread, cursor, limit).split('"')[1], weak=True)
+    etag = comments.thread_page_etag(thread, cursor, limit).split('"')[1]
+    response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
-    if request.if_none_match.contains_weak(response.get_etag()[0]):
+    if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
     response.set_data(comments.thread_page(thread, cursor, limit))

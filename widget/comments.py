@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import moderation, spam, subscriptions
@@ -278,11 +278,12 @@ def _insert(comment: Comment, parent: Comment | None) -> None:
         comment.root_id = parent.root_id
 
 
-_INSERT_COMMENT = Comment.__table__.insert().returning(Comment.__table__.c.id)
+_COMMENTS: Any = Comment.__table__
+_INSERT_COMMENT = insert(_COMMENTS).returning(_COMMENTS.c.id)
 _SET_OWN_ROOT = (
-    Comment.__table__.update()
-    .where(Comment.__table__.c.id == bindparam("comment_id"))
-    .values(root_id=Comment.__table__.c.id)
+    update(_COMMENTS)
+    .where(_COMMENTS.c.id == bindparam("comment_id"))
+    .values(root_id=_COMMENTS.c.id)
 )
 
 

@@ -389,13 +389,16 @@ class Worker:
     def reconcile(self) -> None:
         if self.sent_unrecorded:
             db.session.execute(
-                update(Delivery).where(Delivery.id.in_(self.sent_unrecorded))
-                .values(status=SENT, sent_at=utcnow(), lease_until=None,
-                        attempts=Delivery.attempts + 1)
+                update(Delivery)
+                .where(Delivery.id.in_(self.sent_unrecorded))
+                .values(
+                    status=SENT, sent_at=utcnow(), lease_until=None, attempts=Delivery.attempts + 1
+                )
             )
         if self.claimed:
             db.session.execute(
-                update(Delivery).where(Delivery.id.in_(self.claimed), Delivery.status == QUEUED)
+                update(Delivery)
+                .where(Delivery.id.in_(self.claimed), Delivery.status == QUEUED)
                 .values(lease_until=None)
             )
         db.session.commit()

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
+from .extensions import Base
 
 
 def utcnow() -> datetime:
@@ -33,7 +33,7 @@ APPROVED, PENDING, SPAM, DELETED = "approved", "pending", "spam", "deleted"
 COMMENT_STATES = (APPROVED, PENDING, SPAM, DELETED)
 
 
-class Site(db.Model):
+class Site(Base):
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,7 +56,7 @@ class Site(db.Model):
         return self.origins.split()
 
 
-class Thread(db.Model):
+class Thread(Base):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("site_id", "key"),)
 
@@ -75,7 +75,7 @@ class Thread(db.Model):
     site: Mapped[Site] = relationship()
 
 
-class Comment(db.Model):
+class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_thread_page", "thread_id", "parent_id", "status", "created_at", "id"),
@@ -110,7 +110,7 @@ class Comment(db.Model):
     thread: Mapped[Thread] = relationship()
 
 
-class Address(db.Model):
+class Address(Base):
     """A subscriber's address: confirmed once (double opt-in), maybe suppressed."""
 
     __tablename__ = "addresses"
@@ -126,7 +126,7 @@ class Address(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Subscription(db.Model):
+class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("thread_id", "address_id"),)
 
@@ -147,7 +147,7 @@ NOTIFY, CONFIRM, OWNER = "notify", "confirm", "owner"
 QUEUED, SENT, FAILED, DROPPED = "queued", "sent", "failed", "dropped"
 
 
-class Delivery(db.Model):
+class Delivery(Base):
     """One queued mail. (subscription, comment) is unique: one mail per reader per comment."""
 
     __tablename__ = "deliveries"
@@ -174,7 +174,7 @@ class Delivery(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class UsedFormToken(db.Model):
+class UsedFormToken(Base):
     """Form tokens already spent: a replayed token is refused."""
 
     __tablename__ = "used_form_tokens"
@@ -183,7 +183,7 @@ class UsedFormToken(db.Model):
     used_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
-class Block(db.Model):
+class Block(Base):
     """A block-list entry: kind is email (keyed hash), domain, ip (CIDR) or word."""
 
     __tablename__ = "blocks"
@@ -196,7 +196,7 @@ class Block(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class SpamToken(db.Model):
+class SpamToken(Base):
     """Word counts of a site's naive Bayes spam classifier."""
 
     __tablename__ = "spam_tokens"
@@ -209,7 +209,7 @@ class SpamToken(db.Model):
     ham: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AdminUser(db.Model):
+class AdminUser(Base):
     __tablename__ = "admin_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -218,7 +218,7 @@ class AdminUser(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class ModerationEvent(db.Model):
+class ModerationEvent(Base):
     __tablename__ = "moderation_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

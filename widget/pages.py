@@ -62,7 +62,8 @@ def embed_js() -> Response:
     response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.set_etag(bundle.etag)
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 @bp.get("/i18n/<lang>.json")

@@ -84,7 +84,7 @@ def export_to(path: Path, site_name: str | None) -> dict[str, int]:
             handle.write(",\n" if i else "")
             _export_site(handle, site, counts, address_ids)
         handle.write('\n],\n"addresses": [\n')
-        rows = (
+        rows: Any = (
             db.session.scalars(
                 select(Address).where(Address.id.in_(address_ids)).order_by(Address.id)
             )

@@ -197,7 +197,7 @@ def set_roots(ids: list[int]) -> None:
             )
             .values(root_id=root_of_parent)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         if not changed:
             break
 
