@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from widget.extensions import db
-from widget.models import Comment
+from widget.models import Comment, Site
 
 from .conftest import Api
 
@@ -151,3 +151,24 @@ def test_avatar_is_a_local_svg(api: Api) -> None:
 def test_demo_page_embeds_the_widget(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
     assert 'id="parley"' in html and "embed.js" in html and "<noscript>" in html
+
+
+def test_no_js_author_sees_own_held_comment_and_others_do_not(client: FlaskClient) -> None:
+    site = db.session.scalars(select(Site)).one()
+    site.moderation = "all"
+    db.session.commit()
+    url = "/threads?site=default&thread=/nojs-held"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "author": "Hana",
+            "email": "hana@example.org",
+            "body": "Held until approved.",
+        },
+    )
+    mine = client.get(url).get_data(as_text=True)
+    assert "Held until approved." in mine and "awaiting moderation" in mine
+    other = client.application.test_client().get(url).get_data(as_text=True)
+    assert "Held until approved." not in other

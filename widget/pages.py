@@ -13,6 +13,7 @@ from flask import (
     render_template,
     request,
     send_from_directory,
+    session,
     url_for,
 )
 from sqlalchemy import select, text
@@ -25,7 +26,7 @@ from .comments import NewComment
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, limiter
 from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
-from .models import APPROVED, DELETED, Comment, Thread
+from .models import APPROVED, DELETED, PENDING, Comment, Thread
 from .serializers import iso
 from .sites import get_site
 from .tokens import TokenError, make_token, read_token
@@ -119,6 +120,7 @@ def thread_page() -> str | BaseResponse:
         key=key,
         thread=thread,
         tree=tree,
+        mine_pending=_own_pending(thread) if thread else [],
         form=form,
         honeypot=HONEYPOT_FIELD,
     ), status  # type: ignore[return-value]
@@ -144,8 +146,27 @@ def _post_from_page(site: Any, key: str, form: CommentFields) -> BaseResponse:
         flash("Your comment is published.", "ok")
     else:
         flash("Thanks! Your comment is awaiting moderation.", "pending")
+        # Only its author sees a held comment: remember it in this browser's session.
+        session["pending"] = ([comment.id] + list(session.get("pending", [])))[:MAX_OWN_PENDING]
     target = url_for("pages.thread_page", site=site.name, thread=key)
     return redirect(f"{target}#c{comment.id}", code=303)
+
+
+MAX_OWN_PENDING = 20
+
+
+def _own_pending(thread: Thread) -> list[Comment]:
+    """Held comments this browser posted on this thread, for "awaiting moderation"."""
+    ids = [i for i in session.get("pending", []) if isinstance(i, int)]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.id.in_(ids), Comment.thread_id == thread.id, Comment.status == PENDING)
+            .order_by(Comment.id)
+        )
+    )
 
 
 def _public_tree(thread: Thread) -> list[dict[str, Any]]:
