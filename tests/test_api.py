@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from widget.extensions import db
 from widget.models import Comment, Thread
@@ -343,3 +343,19 @@ def test_email_is_encrypted_at_rest(api: Api) -> None:
     comment = db.session.scalars(select(Comment)).one()
     assert "secret.person" not in comment.email_enc
     assert "secret.person" not in comment.email_hash
+
+
+@pytest.mark.parametrize("field", ["author", "body", "email", "website", "thread"])
+def test_nul_bytes_are_refused_cleanly(api: Api, field: str) -> None:
+    value = {"website": "https://a.example/\x00x", "email": "a\x00b@example.org"}.get(
+        field, "bad\x00value"
+    )
+    response = api.post(**{field: value})
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+
+
+def test_emoji_length_counts_characters_not_bytes(api: Api) -> None:
+    assert api.post(author="🦄" * 80).status_code == 201
+    assert api.post(author="🦄" * 81).status_code == 422

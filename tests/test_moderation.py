@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from widget import spam
 from widget.extensions import db
-from widget.models import APPROVED, PENDING, SPAM, Block, Comment, ModerationEvent, Site
+from widget.models import APPROVED, PENDING, SPAM, Address, Block, Comment, ModerationEvent, Site
 from widget.tokens import make_token
 from widget.vault import vault
 
@@ -417,3 +417,55 @@ def test_moderation_link_expires_and_resists_tampering(app: Flask, api: Api) -> 
     other = make_token("unsubscribe", {"c": comment_id})
     app.config["MODERATION_LINK_MAX_AGE"] = 3600
     assert api.client.get(f"/moderate/{other}").status_code == 404
+
+
+def test_approving_a_held_comment_publishes_and_notifies_once(
+    app: Flask, api: Api, admin: FlaskClient
+) -> None:
+    from widget import mailer
+
+    from .smtp import SmtpServer
+
+    smtp = SmtpServer().start()
+    try:
+        app.config["SMTP_URL"] = smtp.url
+        api.post(email="fan@example.org", notify=True, body="I follow this")
+        address = db.session.scalars(select(Address)).one()
+        address.confirmed_at = address.created_at
+        db.session.commit()
+        set_site(moderation="all")
+        held = api.post(email="late@example.org", body="Held first").get_json()
+        mailer.run_worker(once=True)
+        assert [
+            m for m in smtp.recorder.to("fan@example.org") if "New comment" in m["Subject"]
+        ] == []
+        token = csrf(admin, "/admin/")
+        for _ in range(2):  # approving twice is harmless
+            admin.post(
+                "/admin/comments",
+                data={"csrf_token": token, "action": "approve", "ids": held["comment"]["id"]},
+            )
+        mailer.run_worker(once=True)
+        notes = [m for m in smtp.recorder.to("fan@example.org") if "New comment" in m["Subject"]]
+        assert len(notes) == 1 and "Held first" in notes[0].get_body(("plain",)).get_content()
+        assert api.thread().get_json()["thread"]["count"] == 2
+    finally:
+        smtp.stop()
+
+
+def test_each_defence_can_be_switched_off_per_site(
+    spam_on: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    assert api.post(body="no token").get_json()["status"] == "pending"
+    result = runner.invoke(
+        args=["sites", "set", "default", "--disable-check", "form-token", "--max-links", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    listed = runner.invoke(args=["sites", "list"]).output
+    assert "checks-off:form-token" in listed
+    links = " ".join(f"https://l{i}.example" for i in range(5))
+    assert api.post(body=f"no token needed now {links}").get_json()["status"] == "approved"
+    runner.invoke(args=["sites", "set", "default", "--enable-check", "form-token"])
+    assert api.post(body="token needed again").get_json()["status"] == "pending"
+    bad = runner.invoke(args=["sites", "set", "default", "--disable-check", "nonsense"])
+    assert bad.exit_code != 0

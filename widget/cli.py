@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask import Flask
@@ -32,6 +33,27 @@ def _fail(exc: ParleyError) -> None:
 
 
 def _site_options(func):  # type: ignore[no-untyped-def]
+    from .spam import CHECKS
+
+    func = click.option(
+        "--enable-check",
+        "enable",
+        multiple=True,
+        type=click.Choice(CHECKS),
+        help="Switch a spam defence back on (repeatable).",
+    )(func)
+    func = click.option(
+        "--disable-check",
+        "disable",
+        multiple=True,
+        type=click.Choice(CHECKS),
+        help="Switch a spam defence off for this site (repeatable).",
+    )(func)
+    func = click.option(
+        "--max-links",
+        type=click.IntRange(0, 100),
+        help="Links allowed in one comment before it is held (default 3).",
+    )(func)
     func = click.option("--owner-email", help="Gets a mail per held comment.")(func)
     func = click.option("--moderation", type=click.Choice(MODERATION_MODES))(func)
     func = click.option(
@@ -51,45 +73,39 @@ def sites() -> None:
 @sites.command("add")
 @click.argument("name")
 @_site_options
-def sites_add(
-    name: str, origins: tuple[str, ...], moderation: str | None, owner_email: str | None
-) -> None:
+def sites_add(name: str, **options: Any) -> None:
     """Add a site: sites add blog --origin https://blog.example"""
-    from .sites import save_site
-
-    try:
-        site = save_site(
-            name,
-            origins=list(origins),
-            moderation=moderation or "first-time",
-            owner_email=owner_email,
-            create=True,
-        )
-    except ParleyError as exc:
-        _fail(exc)
+    site = _save_site(name, options, create=True)
     click.echo(f"Added site {site.name} ({site.moderation}); origins: {site.origins or 'none'}")
 
 
 @sites.command("set")
 @click.argument("name")
 @_site_options
-def sites_set(
-    name: str, origins: tuple[str, ...], moderation: str | None, owner_email: str | None
-) -> None:
+def sites_set(name: str, **options: Any) -> None:
     """Change a site; --origin replaces the list of origins."""
+    site = _save_site(name, options, create=False)
+    click.echo(f"Updated site {site.name} ({site.moderation}); origins: {site.origins or 'none'}")
+
+
+def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
     from .sites import save_site
 
+    moderation = options["moderation"] or ("first-time" if create else None)
     try:
-        site = save_site(
+        return save_site(
             name,
-            origins=list(origins) or None,
+            origins=list(options["origins"]) or (None if not create else []),
             moderation=moderation,
-            owner_email=owner_email,
-            create=False,
+            owner_email=options["owner_email"],
+            max_links=options["max_links"],
+            disable=options["disable"],
+            enable=options["enable"],
+            create=create,
         )
     except ParleyError as exc:
         _fail(exc)
-    click.echo(f"Updated site {site.name} ({site.moderation}); origins: {site.origins or 'none'}")
+        raise  # unreachable: _fail exits
 
 
 @sites.command("list")
@@ -97,7 +113,10 @@ def sites_list() -> None:
     """List the sites."""
     for site in db.session.scalars(select(Site).order_by(Site.name)):
         owner = "yes" if site.owner_email_enc else "no"
-        click.echo(f"{site.name}\t{site.moderation}\towner-mail:{owner}\t{site.origins}")
+        off = (
+            f"\tchecks-off:{site.disabled_checks.replace(' ', ',')}" if site.disabled_checks else ""
+        )
+        click.echo(f"{site.name}\t{site.moderation}\towner-mail:{owner}\t{site.origins}{off}")
 
 
 # --- admins ----------------------------------------------------------------------

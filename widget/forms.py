@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
@@ -28,6 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .config import is_on
 from .errors import ParleyError, UnsupportedMediaType, ValidationFailed
 
 HONEYPOT_FIELD = "contact_fax"
@@ -51,6 +52,12 @@ def _http_url(form: FlaskForm, field: Any) -> None:
         raise ValidationError("A web address cannot contain spaces, quotes or angle brackets.")
 
 
+def _email(form: FlaskForm, field: Any) -> None:
+    """Syntax always; DNS look-ups only with PARLEY_CHECK_DELIVERABILITY=on."""
+    deliverable = is_on(current_app.config.get("CHECK_DELIVERABILITY", False))
+    Email("Enter a valid email address.", check_deliverability=deliverable)(form, field)
+
+
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
@@ -69,7 +76,7 @@ class CommentFields(FlaskForm):
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
-            Email("Enter a valid email address.", check_deliverability=False),
+            _email,
         ],
     )
     website = StringField(
@@ -118,7 +125,7 @@ class SubscribeForm(FlaskForm):
         validators=[
             DataRequired("Enter your email address."),
             Length(max=254),
-            Email("Enter a valid email address.", check_deliverability=False),
+            _email,
         ],
     )
 

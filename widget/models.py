@@ -46,6 +46,8 @@ class Site(Base):
     notify_owner: Mapped[bool] = mapped_column(Boolean, default=True)
     max_links: Mapped[int] = mapped_column(Integer, default=3)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
+    #: Spam defences switched off for this site (space-separated names from spam.CHECKS).
+    disabled_checks: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Messages learned by the site's spam classifier.
     spam_docs: Mapped[int] = mapped_column(Integer, default=0)
     ham_docs: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from .errors import NotFound, ParleyError
 from .extensions import db
 from .models import MODERATION_MODES, Site
+from .spam import CHECKS
 from .vault import vault
 
 _SITE_BY_NAME = select(Site).where(Site.name == bindparam("name"))
@@ -56,6 +57,9 @@ def save_site(
     origins: list[str] | None = None,
     moderation: str | None = None,
     owner_email: str | None = None,
+    max_links: int | None = None,
+    disable: tuple[str, ...] = (),
+    enable: tuple[str, ...] = (),
     create: bool,
 ) -> Site:
     """Create (create=True) or change a site; used by the CLI and the migrations' seed."""
@@ -75,5 +79,12 @@ def save_site(
         site.moderation = moderation
     if owner_email is not None:
         site.owner_email_enc = vault().encrypt(owner_email) if owner_email else None
+    if max_links is not None:
+        site.max_links = max_links
+    unknown = set(disable + enable) - set(CHECKS)
+    if unknown:
+        raise ParleyError(f"Unknown check {', '.join(sorted(unknown))}; use {', '.join(CHECKS)}.")
+    off = (set((site.disabled_checks or "").split()) | set(disable)) - set(enable)
+    site.disabled_checks = " ".join(sorted(off))
     db.session.commit()
     return site

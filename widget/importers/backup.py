@@ -29,6 +29,7 @@ SITE_FIELDS = (
     "spam_docs",
     "ham_docs",
     "created_at",
+    "disabled_checks",
 )
 THREAD_FIELDS = ("id", "key", "title", "url", "closed", "created_at")
 COMMENT_FIELDS = (
