@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import moderation, spam, subscriptions
@@ -84,20 +84,31 @@ def refresh_thread(thread_id: int, delta: int | None = None) -> None:
     `delta` is the change a publish (+1) or unpublish (-1) makes, 0 for an edit; None
     recounts from the comments (imports, where many change at once).
     """
-    if delta is None:
-        count: Any = (
-            select(func.count(Comment.id))
-            .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
-            .scalar_subquery()
-        )
-    else:
-        count = Thread.comment_count + delta
+    if delta is not None:  # the hot path: one cached statement on the connection
+        db.session.connection().execute(_MOVE_COUNT, {"p_thread": thread_id, "p_delta": delta})
+        return
+    public = (
+        select(func.count(Comment.id))
+        .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
+        .scalar_subquery()
+    )
     db.session.execute(
         update(Thread)
         .where(Thread.id == thread_id)
-        .values(comment_count=count, version=Thread.version + 1)
+        .values(comment_count=public, version=Thread.version + 1)
         .execution_options(synchronize_session=False)
     )
+
+
+_THREADS: Any = Thread.__table__
+_MOVE_COUNT = (
+    update(_THREADS)
+    .where(_THREADS.c.id == bindparam("p_thread"))
+    .values(
+        comment_count=_THREADS.c.comment_count + bindparam("p_delta", type_=Integer),
+        version=_THREADS.c.version + 1,
+    )
+)
 
 
 # --- reading -----------------------------------------------------------------
