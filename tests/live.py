@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -94,6 +95,20 @@ def article_html(
 <div id="parley"{data_thread}></div>
 <script src="{api_origin}/embed.js" data-site="default" async></script>
 </body></html>"""
+
+
+def server_env(database_url: str, instance: Path, **extra: str) -> dict[str, str]:
+    """PARLEY_* settings for a test server: no rate limits or spam checks unless asked."""
+    from .conftest import SECRET
+
+    return {
+        "PARLEY_DATABASE_URL": database_url,
+        "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_RATE_LIMITS": "off",
+        "PARLEY_SPAM_CHECKS": "off",
+        "PARLEY_INSTANCE_PATH": str(instance),
+        **extra,
+    }
 
 
 @contextmanager

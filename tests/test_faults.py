@@ -26,8 +26,8 @@ from widget import mailer
 from widget.extensions import db
 from widget.models import QUEUED, SENT, Comment, Delivery, utcnow
 
-from .conftest import POSTGRES_URL, SECRET, Api
-from .live import free_port, serve_gunicorn
+from .conftest import POSTGRES_URL, Api
+from .live import free_port, serve_gunicorn, server_env
 from .smtp import SmtpServer
 from .test_notifications import subscribe_confirmed
 
@@ -169,16 +169,13 @@ def test_postgres_outage_gives_503_then_recovers(
 ) -> None:
     subscribe_confirmed(api, "watcher@example.org", thread="/outage")
     db.session.remove()
-    env = {
-        "PARLEY_DATABASE_URL": app.config["DATABASE_URL"],
-        "PARLEY_SECRET_KEY": SECRET,
-        "PARLEY_RATE_LIMITS": "off",
-        "PARLEY_SPAM_CHECKS": "off",
-        "PARLEY_INSTANCE_PATH": str(tmp_path),
-        "PARLEY_SMTP_URL": smtp.url,
-        "PARLEY_PUBLIC_URL": "http://parley.test",
-        "PARLEY_MAIL_BACKOFF_BASE": "1",
-    }
+    env = server_env(
+        app.config["DATABASE_URL"],
+        tmp_path,
+        PARLEY_SMTP_URL=smtp.url,
+        PARLEY_PUBLIC_URL="http://parley.test",
+        PARLEY_MAIL_BACKOFF_BASE="1",
+    )
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "mail", "worker", "--interval", "0.3"],
         cwd=ROOT,

@@ -17,8 +17,6 @@ from sqlalchemy import func, select
 from widget.extensions import db
 from widget.models import Comment, Thread
 
-from .conftest import SECRET
-
 CLIENTS, POSTS, THREADS = 16, 250, 4
 
 pytestmark = pytest.mark.slow
@@ -47,15 +45,9 @@ def post_many(base: str, client: int, results: list[tuple[int, str]]) -> None:
 
 
 def test_concurrent_posting_loses_nothing(app: Flask, tmp_path: Path) -> None:
-    from .live import serve_gunicorn
+    from .live import serve_gunicorn, server_env
 
-    env = {
-        "PARLEY_DATABASE_URL": app.config["DATABASE_URL"],
-        "PARLEY_SECRET_KEY": SECRET,
-        "PARLEY_RATE_LIMITS": "off",
-        "PARLEY_SPAM_CHECKS": "off",
-        "PARLEY_INSTANCE_PATH": str(tmp_path),
-    }
+    env = server_env(app.config["DATABASE_URL"], tmp_path)
     results: list[list[tuple[int, str]]] = [[] for _ in range(CLIENTS)]
     with serve_gunicorn(env) as base:
         threads = [

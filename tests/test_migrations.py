@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import POSTGRES_URL, SECRET
+from .conftest import BACKENDS, POSTGRES_URL, SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,19 +25,7 @@ def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not POSTGRES_URL, reason="PARLEY_TEST_POSTGRES_URL not set"),
-            ],
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_upgrade_then_check_finds_no_drift(backend: str, tmp_path: Path) -> None:
     if backend == "postgresql":
         assert POSTGRES_URL

@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import comments, spam, subscriptions
-from .comments import NewComment
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import ParleyError
 from .extensions import db, limiter
-from .forms import HONEYPOT_FIELD, CommentForm, EditForm, SubscribeForm, json_form
+from .forms import CommentForm, EditForm, SubscribeForm, json_form
 from .openapi import openapi_document
 from .serializers import comment_json
 from .sites import get_site
@@ -65,18 +64,11 @@ def create_comment() -> tuple[Response, int]:
     form = json_form(CommentForm)
     site = get_site(form.site.data)
     allow_origin(site)
-    new = NewComment(
-        thread_key=form.thread.data,
-        author=form.author.data,
-        email=form.email.data,
-        body=form.body.data,
-        website=form.website.data or "",
+    new = comments.new_comment_from(
+        form,
+        form.thread.data,
         title=form.title.data or "",
         url=form.url.data or "",
-        parent_id=form.parent_id.data,
-        notify=bool(form.notify.data),
-        form_token=form.form_token.data or None,
-        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
         ip=request.remote_addr or "",
     )
     comment, edit_token = comments.post_comment(site, new)

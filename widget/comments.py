@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from . import moderation, spam, subscriptions
 from .errors import Conflict, Forbidden, NotFound, ParleyError, Unauthorized, ValidationFailed
 from .extensions import db
+from .forms import HONEYPOT_FIELD
 from .models import APPROVED, DELETED, PENDING, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
 from .serializers import comment_json, thread_json
@@ -40,6 +41,24 @@ class NewComment:
     form_token: str | None = None
     honeypot: str = ""
     ip: str = ""
+
+
+def new_comment_from(form: Any, thread_key: str, *, title: str, url: str, ip: str) -> NewComment:
+    """What the comment form (API or no-JS page) carries, as a NewComment."""
+    return NewComment(
+        thread_key=thread_key,
+        author=form.author.data or "",
+        email=form.email.data or "",
+        body=form.body.data or "",
+        website=form.website.data or "",
+        title=title,
+        url=url,
+        parent_id=form.parent_id.data,
+        notify=bool(form.notify.data),
+        form_token=form.form_token.data or None,
+        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
+        ip=ip,
+    )
 
 
 # --- threads -----------------------------------------------------------------

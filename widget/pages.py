@@ -22,7 +22,6 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import comments, moderation, spam, subscriptions
 from .assets import widget_bundle
 from .avatars import identicon_svg, is_seed
-from .comments import NewComment
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, limiter
 from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
@@ -127,19 +126,8 @@ def thread_page() -> str | BaseResponse:
 
 
 def _post_from_page(site: Any, key: str, form: CommentFields) -> BaseResponse:
-    new = NewComment(
-        thread_key=key,
-        author=form.author.data or "",
-        email=form.email.data or "",
-        body=form.body.data or "",
-        website=form.website.data or "",
-        title=request.args.get("title", "")[:300],
-        url="",
-        parent_id=form.parent_id.data,
-        notify=bool(form.notify.data),
-        form_token=form.form_token.data or None,
-        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
-        ip=request.remote_addr or "",
+    new = comments.new_comment_from(
+        form, key, title=request.args.get("title", "")[:300], url="", ip=request.remote_addr or ""
     )
     comment, _token = comments.post_comment(site, new)
     if comment.status == APPROVED:
