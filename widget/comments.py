@@ -18,7 +18,7 @@ from . import moderation, spam, subscriptions
 from .errors import Conflict, Forbidden, NotFound, ParleyError, Unauthorized, ValidationFailed
 from .extensions import db
 from .forms import HONEYPOT_FIELD
-from .models import APPROVED, DELETED, PENDING, Comment, Site, Thread, utcnow
+from .models import APPROVED, DELETED, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
 from .serializers import comment_json, thread_json
 from .tokens import TokenError, make_token, read_token
@@ -374,12 +374,3 @@ def delete_comment(comment: Comment, actor: str = "reader") -> None:
 
 def pending_status_label(comment: Comment) -> str:
     return "approved" if comment.status == APPROVED else "pending"
-
-
-__all__ = [
-    "NewComment",
-    "PENDING",
-    "counts",
-    "post_comment",
-    "thread_page",
-]

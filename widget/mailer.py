@@ -6,9 +6,9 @@ import logging
 import smtplib
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -89,7 +89,7 @@ def _base_message(to: str, subject: str) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = to
     message["Subject"] = header_text(subject)
-    message["Date"] = format_datetime(utcnow().replace(tzinfo=__import__("datetime").UTC))
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Auto-Submitted"] = "auto-generated"
     return message
 
@@ -459,6 +459,3 @@ def run_worker(once: bool = False, interval: float = 2.0) -> int:
             if once:
                 return handled
             time.sleep(interval)
-
-
-__all__ = ["formataddr", "header_text", "process_batch", "run_worker"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 
 import nh3
@@ -42,8 +43,6 @@ def plain_text(html: str) -> str:
     """Text of sanitized HTML, for mail bodies and feeds."""
     text = re.sub(r"<br\s*/?>|</p>|</li>|</blockquote>", "\n", html)
     text = nh3.clean(text, tags=set())
-    import html as html_lib
-
     return re.sub(r"\n{3,}", "\n\n", html_lib.unescape(text)).strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import current_app
@@ -42,8 +43,6 @@ def read_token(purpose: str, token: str, max_age: int | None = None) -> Any:
 
 def token_age(purpose: str, token: str) -> tuple[Any, float]:
     """Return (payload, age in seconds) of a timed token, or raise TokenError."""
-    import time
-
     try:
         payload, issued = _serializer(purpose).loads(token, return_timestamp=True)
     except (BadSignature, UnicodeError, ValueError, TypeError) as exc:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..comments import refresh_thread
 from ..extensions import db
-from ..models import APPROVED, DELETED, Comment, Site, Thread, utcnow
+from ..models import Comment, Site, Thread, utcnow
 from ..render import markdown_to_html, sanitize
 from ..vault import truncate_ip, vault
 
@@ -302,6 +302,3 @@ def run_import(
         db.session.rollback()
         raise ImportError_(f"{type(exc).__name__}: {exc}") from exc
     return report
-
-
-__all__ = ["APPROVED", "DELETED", "ImportError_", "Loader", "Record", "Report", "run_import"]
