@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -24,7 +25,13 @@ class TokenError(Exception):
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"parley-{purpose}")
+    return _cached_serializer(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=64)
+def _cached_serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
+    # One per (secret, purpose): building one re-derives its signing key every time.
+    return URLSafeTimedSerializer(secret, salt=f"parley-{purpose}")
 
 
 def make_token(purpose: str, payload: Any) -> str:
