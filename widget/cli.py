@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from flask import Flask
@@ -24,7 +24,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_command)
 
 
-def _fail(exc: ParleyError) -> None:
+def _fail(exc: ParleyError) -> NoReturn:
     click.echo(f"Error: {exc.message}", err=True)
     sys.exit(1)
 
@@ -91,12 +91,11 @@ def sites_set(name: str, **options: Any) -> None:
 def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
     from .sites import save_site
 
-    moderation = options["moderation"] or ("first-time" if create else None)
-    try:
+    try:  # what is not given stays as it is (a new site: save_site's defaults)
         return save_site(
             name,
-            origins=list(options["origins"]) or (None if not create else []),
-            moderation=moderation,
+            origins=list(options["origins"]) or None,
+            moderation=options["moderation"],
             owner_email=options["owner_email"],
             max_links=options["max_links"],
             disable=options["disable"],
@@ -105,7 +104,6 @@ def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
         )
     except ParleyError as exc:
         _fail(exc)
-        raise  # unreachable: _fail exits
 
 
 @sites.command("list")

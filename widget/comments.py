@@ -298,14 +298,12 @@ def _insert(comment: Comment, parent: Comment | None) -> None:
     model object stays transient and carries the new id for serializing.
     """
     connection = db.session.connection()
+    comment.root_id = parent.root_id if parent else None
     values = {name: getattr(comment, name) for name in _COMMENT_COLUMNS}
-    values["root_id"] = parent.root_id if parent else None
     comment.id = connection.execute(_INSERT_COMMENT, values).scalar_one()
-    if parent is None:  # a top-level comment is its own root
+    if parent is None:  # a top-level comment is its own root, known once it has an id
         connection.execute(_SET_OWN_ROOT, {"comment_id": comment.id})
         comment.root_id = comment.id
-    else:
-        comment.root_id = parent.root_id
 
 
 _COMMENTS: Any = Comment.__table__

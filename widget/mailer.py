@@ -433,11 +433,6 @@ class Worker:
             raise
 
 
-def process_batch() -> int:
-    """One batch with a fresh worker (tests and `--once` use run_worker)."""
-    return Worker().batch()
-
-
 def run_worker(once: bool = False, interval: float = 2.0) -> int:
     """Send the queue; with once=True, stop when nothing is due."""
     worker, name = Worker(), uuid.uuid4().hex[:8]

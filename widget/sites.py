@@ -62,7 +62,7 @@ def save_site(
     enable: tuple[str, ...] = (),
     create: bool,
 ) -> Site:
-    """Create (create=True) or change a site; used by the CLI and the migrations' seed."""
+    """Create (create=True) or change a site; what is None or empty stays as it is."""
     site = db.session.scalar(select(Site).where(Site.name == name))
     if create and site is not None:
         raise ParleyError(f"Site {name!r} exists already.")
