@@ -188,7 +188,7 @@ def seed_thread(env: dict[str, str], key: str, count: int, reply_every: int = 3,
     """`count` approved comments in one thread, every third a reply, straight through the app."""
     script = f"""
 from app import app
-from widget.comments import NewComment, post_comment
+from widget.comments import NewComment, find_page_thread, post_comment
 from widget.sites import get_site
 from widget.extensions import db
 with app.app_context():
@@ -196,7 +196,8 @@ with app.app_context():
     tops = []
     for i in range({count}):
         parent = tops[i % len(tops)] if tops and i % {reply_every} == {reply_every} - 1 else None
-        c, _ = post_comment(site, NewComment(thread_key={key!r}, author=f"Reader {{i}}",
+        page = find_page_thread({site!r}, {key!r})
+        c, _ = post_comment(page, NewComment(thread_key={key!r}, author=f"Reader {{i}}",
             email=f"reader{{i}}@example.org", body=f"Comment {{i}}: *some* words about it, " * 3,
             title="Bench thread", parent_id=parent))
         if parent is None: tops.append(c.id)

@@ -244,7 +244,12 @@
       store.set(pendingKey, pendingList().filter((p) => !visible.has(p.c.id)));
       if (!comments.length && !cursor) list.replaceChildren(h("li", { class: "x", text: t("none") }));
     }
-    more.addEventListener("click", async () => { await loadPage(); showPending(); });
+    more.addEventListener("click", async () => {
+      more.disabled = true; // a second click while loading would append the page twice
+      await loadPage();
+      more.disabled = false;
+      showPending();
+    });
 
     // --- the form -----------------------------------------------------------
     const field = (name, label, input, note) => {

@@ -35,6 +35,19 @@ def test_post_creates_thread_with_title_and_url(api: Api) -> None:
     assert (thread.title, thread.url) == ("Hello world", "https://blog.example/2026/hello")
 
 
+def test_a_thread_made_without_title_takes_the_first_comments(api: Api) -> None:
+    assert api.post(title=None, url=None).status_code == 201
+    assert db.session.scalars(select(Thread)).one().title == ""
+    assert api.post(body="Second.").status_code == 201
+    db.session.expire_all()
+    thread = db.session.scalars(select(Thread)).one()
+    assert (thread.title, thread.url) == ("Hello world", "https://blog.example/2026/hello")
+    assert api.thread().get_json()["thread"]["title"] == "Hello world"
+    assert api.post(body="Third.", title="Another title").status_code == 201
+    db.session.expire_all()
+    assert db.session.scalars(select(Thread)).one().title == "Hello world"  # the first one stays
+
+
 def test_list_nests_replies_and_keeps_order(api: Api) -> None:
     first = api.post(body="one").get_json()["comment"]["id"]
     second = api.post(body="two").get_json()["comment"]["id"]

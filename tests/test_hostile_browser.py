@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from .test_widget_browser import POST, Live, browser, live  # noqa: F401 - fixtures
 from .xss_corpus import authors, bodies, websites
@@ -65,7 +66,7 @@ def open_all(page: Any) -> None:
     more = page.locator("button:has-text('Load more comments')")
     while more.is_visible():
         more.click()
-        page.wait_for_timeout(150)
+        expect(more).to_be_enabled()  # the page has loaded; the button may now be hidden
 
 
 def test_no_payload_runs_anywhere(browser: Any, live: Live) -> None:  # noqa: F811

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from widget import mailer
 from widget.extensions import db
 from widget.models import Address, Comment, Site, Subscription
 from widget.tokens import make_token
-from widget.vault import vault
+from widget.vault import Vault, _derive, vault
 
 from .conftest import Api
 
@@ -163,3 +164,17 @@ def test_avatars_are_keyed_not_plain_hashes(api: Api) -> None:
     seed_part = avatar.rsplit("/", 1)[1].removesuffix(".svg")
     for name in ("md5", "sha1", "sha256"):
         assert seed_part not in hashlib.new(name, b"ada@example.org").hexdigest()
+
+
+def test_addresses_at_rest_are_sealed_and_still_read_from_fernet() -> None:
+    mine, other = Vault("k" * 40), Vault("z" * 40)
+    sealed = mine.encrypt(" Reader@Example.org ")
+    assert sealed != mine.encrypt("reader@example.org")  # a fresh nonce every time
+    assert "reader" not in sealed.lower()
+    assert mine.decrypt(sealed) == "reader@example.org"
+    assert other.decrypt(sealed) == ""  # another key cannot open it
+    tampered = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    assert mine.decrypt(tampered) == "" and mine.decrypt("g1.!!") == ""
+    # Addresses stored by the Fernet vault of earlier versions still read.
+    old = Fernet(base64.urlsafe_b64encode(_derive("k" * 40, b"email-encryption")))
+    assert mine.decrypt(old.encrypt(b"earlier@example.org").decode()) == "earlier@example.org"

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import moderation, subscriptions
 from .auth import check_login, current_admin, login_required
-from .extensions import db, limiter
+from .extensions import db, rate_limited
 from .forms import ConfirmForm, LoginForm
 from .models import (
     COMMENT_STATES,
@@ -61,7 +61,7 @@ def _checked_form() -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: str(current_app.config["RATE_LIMIT_LOGIN"]), methods=["POST"])
+@rate_limited(lambda: str(current_app.config["RATE_LIMIT_LOGIN"]), methods=["POST"])
 def login() -> str | BaseResponse | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():

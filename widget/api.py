@@ -6,8 +6,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import comments, spam, subscriptions
 from .cors import add_cors_headers, allow_origin, preflight
-from .errors import ParleyError
-from .extensions import db, limiter
+from .errors import NotFound, ParleyError
+from .extensions import db, rate_limited
 from .forms import CommentForm, EditForm, SubscribeForm, json_form
 from .openapi import openapi_document
 from .serializers import comment_json
@@ -33,9 +33,11 @@ def answer_preflight() -> Response | None:
 
 @bp.get("/comments")
 def list_comments() -> Response:
-    site = get_site(request.args.get("site"))
-    allow_origin(site)
-    thread = comments.get_thread(site, _required_arg("thread"))
+    page = comments.find_page_thread(request.args.get("site"), _required_arg("thread"))
+    allow_origin(page.site)
+    thread = page.thread
+    if thread is None:
+        raise NotFound("No comments on this page yet.")
     limit = _page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
@@ -59,11 +61,11 @@ def form_token() -> Response:
 
 
 @bp.post("/comments")
-@limiter.limit(_post_limit)
+@rate_limited(_post_limit)
 def create_comment() -> tuple[Response, int]:
     form = json_form(CommentForm)
-    site = get_site(form.site.data)
-    allow_origin(site)
+    page = comments.find_page_thread(form.site.data, form.thread.data)
+    allow_origin(page.site)
     new = comments.new_comment_from(
         form,
         form.thread.data,
@@ -71,7 +73,7 @@ def create_comment() -> tuple[Response, int]:
         url=form.url.data or "",
         ip=request.remote_addr or "",
     )
-    comment, edit_token = comments.post_comment(site, new)
+    comment, edit_token = comments.post_comment(page, new)
     body = {
         "comment": comment_json(comment),
         "status": comments.pending_status_label(comment),
@@ -113,7 +115,7 @@ def counts() -> Response:
 
 
 @bp.post("/subscriptions")
-@limiter.limit(_post_limit)
+@rate_limited(_post_limit)
 def subscribe() -> tuple[Response, int]:
     form = json_form(SubscribeForm)
     site = get_site(form.site.data)

@@ -56,12 +56,16 @@ def has_approved_comment(site: Site, email_hash: str) -> bool:
     return found is not None
 
 
-def on_published(comment: Comment) -> None:
-    """A comment just became public: recount, and queue one mail per subscriber."""
+def on_published(comment: Comment, notify: bool = True) -> None:
+    """A comment just became public: recount, and queue one mail per subscriber.
+
+    `notify=False` when the caller knows the thread has no subscribers.
+    """
     from .comments import refresh_thread
 
     refresh_thread(comment.thread_id, +1)
-    subscriptions.fan_out(comment)
+    if notify:
+        subscriptions.fan_out(comment)
 
 
 def on_held(comment: Comment) -> None:

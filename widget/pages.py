@@ -23,7 +23,7 @@ from . import comments, moderation, spam, subscriptions
 from .assets import widget_bundle
 from .avatars import identicon_svg, is_seed
 from .errors import NotFound, ParleyError, ValidationFailed
-from .extensions import csrf, db, limiter
+from .extensions import csrf, db, rate_limited
 from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
 from .models import APPROVED, DELETED, PENDING, Comment, Thread
 from .serializers import iso
@@ -94,17 +94,17 @@ def avatar(seed: str) -> Response:
 
 
 @bp.route("/threads", methods=["GET", "POST"])
-@limiter.limit(lambda: str(current_app.config["RATE_LIMIT_POST"]), methods=["POST"])
+@rate_limited(lambda: str(current_app.config["RATE_LIMIT_POST"]), methods=["POST"])
 def thread_page() -> str | BaseResponse:
-    site = get_site(request.args.get("site"))
     key = request.args.get("thread", "")
+    page = comments.find_page_thread(request.args.get("site"), key)
     if not key or len(key) > 512:
         raise ParleyError("The query parameter 'thread' is required.")
-    thread = comments.find_thread(site, key)
+    site, thread = page.site, page.thread
     form = CommentFields()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            return _post_from_page(site, key, form)
+            return _post_from_page(page, key, form)
         except ValidationFailed as exc:
             for name, messages in (exc.errors or {}).items():
                 getattr(form, name).errors = list(messages)
@@ -125,18 +125,18 @@ def thread_page() -> str | BaseResponse:
     ), status  # type: ignore[return-value]
 
 
-def _post_from_page(site: Any, key: str, form: CommentFields) -> BaseResponse:
+def _post_from_page(page: comments.PageThread, key: str, form: CommentFields) -> BaseResponse:
     new = comments.new_comment_from(
         form, key, title=request.args.get("title", "")[:300], url="", ip=request.remote_addr or ""
     )
-    comment, _token = comments.post_comment(site, new)
+    comment, _token = comments.post_comment(page, new)
     if comment.status == APPROVED:
         flash("Your comment is published.", "ok")
     else:
         flash("Thanks! Your comment is awaiting moderation.", "pending")
         # Only its author sees a held comment: remember it in this browser's session.
         session["pending"] = ([comment.id] + list(session.get("pending", [])))[:MAX_OWN_PENDING]
-    target = url_for("pages.thread_page", site=site.name, thread=key)
+    target = url_for("pages.thread_page", site=page.site.name, thread=key)
     return redirect(f"{target}#c{comment.id}", code=303)
 
 
