@@ -121,8 +121,10 @@ def find_page_thread(site_name: str | None, key: str) -> PageThread:
 
     Loading both through the ORM cost a fifth of a post; the snapshots below cost little.
     """
-    row = db.session.connection().execute(_PAGE_THREAD, {"name": site_name, "key": key}).first()
-    if row is None or not site_name:
+    row = None
+    if site_name:
+        row = db.session.connection().execute(_PAGE_THREAD, {"name": site_name, "key": key}).first()
+    if row is None:
         raise NotFound("Unknown site.")
     width = len(_SITE_COLUMNS)
     site = _site_snapshot(tuple(row[:width]))
