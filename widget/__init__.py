@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from .config import load_config
 from .errors import register_error_handlers
@@ -26,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, test_config)
+    app.session_interface = CookieSessions()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -54,6 +56,16 @@ def _attach_services(app: Flask) -> None:
 
     app.extensions["parley_vault"] = Vault(app.config["EMAIL_KEY"] or app.config["SECRET_KEY"])
     app.extensions["parley_page_cache"] = PageCache(int(app.config["THREAD_CACHE_SIZE"]))
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with no signer built for a request that carries no
+    session cookie: widget requests never do (only the no-JS page and the admin use one)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _security_headers(response: Response) -> Response:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, SignatureExpired, Signer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
 #: Each purpose has its own salt: a token made for one never passes as another.
@@ -29,6 +29,14 @@ class _TokenSerializer(URLSafeTimedSerializer):
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        # itsdangerous builds a signer for every token; ours never changes its salt.
+        return self._signer if salt is None else super().make_signer(salt)
+
+    @cached_property
+    def _signer(self) -> Signer:
+        return super().make_signer(None)
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
