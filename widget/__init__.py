@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from sqlalchemy.orm import configure_mappers
 
 from .config import load_config
 from .errors import register_error_handlers
@@ -46,6 +47,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     cli.register(app)
     register_error_handlers(app)
+    # Now, not on first use: the hot paths build model instances without their constructors,
+    # which is where SQLAlchemy would otherwise configure the mappers.
+    configure_mappers()
     app.after_request(_security_headers)
     return app
 

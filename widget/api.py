@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 
 from . import comments, spam, subscriptions
 from .cors import add_cors_headers, allow_origin, preflight
@@ -10,7 +10,7 @@ from .errors import NotFound, ParleyError
 from .extensions import db, rate_limited
 from .forms import CommentForm, EditForm, SubscribeForm, json_form
 from .openapi import openapi_document
-from .serializers import comment_json
+from .serializers import comment_json, json_response
 from .sites import get_site
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -55,14 +55,14 @@ def list_comments() -> Response:
 @bp.get("/form-token")
 def form_token() -> Response:
     allow_origin(get_site(request.args.get("site")))
-    response = jsonify(form_token=spam.issue_form_token())
+    response = json_response({"form_token": spam.issue_form_token()})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.post("/comments")
 @rate_limited(_post_limit)
-def create_comment() -> tuple[Response, int]:
+def create_comment() -> Response:
     form = json_form(CommentForm)
     page = comments.find_page_thread(form.site.data, form.thread.data)
     allow_origin(page.site)
@@ -80,7 +80,7 @@ def create_comment() -> tuple[Response, int]:
         "edit_token": edit_token,
         "edit_window": int(current_app.config["EDIT_WINDOW"]),
     }
-    return jsonify(body), 201
+    return json_response(body, 201)
 
 
 @bp.patch("/comments/<int:comment_id>")
@@ -89,7 +89,9 @@ def edit_comment(comment_id: int) -> Response:
     allow_origin(comment.thread.site)
     form = json_form(EditForm)
     comment = comments.edit_comment(comment, form.body.data)
-    return jsonify(comment=comment_json(comment), status=comments.pending_status_label(comment))
+    return json_response(
+        {"comment": comment_json(comment), "status": comments.pending_status_label(comment)}
+    )
 
 
 @bp.delete("/comments/<int:comment_id>")
@@ -109,14 +111,14 @@ def counts() -> Response:
         raise ParleyError("Name at least one thread: ?thread=KEY&thread=KEY2.")
     if len(keys) > MAX_COUNT_KEYS or any(len(k) > 512 for k in keys):
         raise ParleyError(f"At most {MAX_COUNT_KEYS} threads of up to 512 characters each.")
-    response = jsonify(comments.counts(site, keys))
+    response = json_response(comments.counts(site, keys))
     response.headers["Cache-Control"] = "public, max-age=30"
     return response
 
 
 @bp.post("/subscriptions")
 @rate_limited(_post_limit)
-def subscribe() -> tuple[Response, int]:
+def subscribe() -> Response:
     form = json_form(SubscribeForm)
     site = get_site(form.site.data)
     allow_origin(site)
@@ -127,12 +129,12 @@ def subscribe() -> tuple[Response, int]:
     db.session.commit()
     # The same answer whatever the address's state: it reveals nothing about it.
     message = "Check your inbox: confirm once, then you will hear of new comments."
-    return jsonify(status="accepted", message=message), 202
+    return json_response({"status": "accepted", "message": message}, 202)
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return json_response(openapi_document())
 
 
 def _required_arg(name: str) -> str:

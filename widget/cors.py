@@ -58,7 +58,10 @@ def add_cors_headers(response: Response) -> Response:
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Expose-Headers"] = "ETag, Retry-After"
-    response.vary.add("Origin")
+    if "Vary" in response.headers:
+        response.vary.add("Origin")
+    else:  # the usual case, without parsing a header set
+        response.headers["Vary"] = "Origin"
     return response
 
 

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app
 
 from .models import DELETED, Comment, Thread
 
 DELETED_TEXT = "[deleted]"
+
+
+def to_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as every API answer is sent."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    # Flask's jsonify sorts keys and goes through its JSON provider: a tenth of a post's
+    # serializing time for the same bytes to a client.
+    return Response(to_json(body), status=status, mimetype="application/json")
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -7,7 +7,14 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadSignature, Serializer, SignatureExpired, Signer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    Serializer,
+    SignatureExpired,
+    Signer,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from itsdangerous.encoding import base64_encode
 
 #: Each purpose has its own salt: a token made for one never passes as another.
@@ -23,9 +30,22 @@ class TokenError(Exception):
         self.expired = expired
 
 
+class _KeyCachingSigner(TimestampSigner):
+    """Derives its signing key once per secret, not once for every token it signs or reads."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        derived: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_derived", {})
+        key = derived.get(secret_key)
+        if key is None:
+            key = derived[secret_key] = super().derive_key(secret_key)
+        return key
+
+
 class _TokenSerializer(URLSafeTimedSerializer):
     """URL-safe signed JSON, never compressed: payloads are a few ids, and setting up zlib
     for each token cost more than signing it. Compressed tokens still load."""
+
+    signer = _KeyCachingSigner
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
