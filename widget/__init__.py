@@ -67,7 +67,9 @@ class CookieSessions(SecureCookieSessionInterface):
     session cookie: widget requests never do (only the no-JS page and the admin use one)."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # Without a Cookie header (the widget's requests) there is nothing to parse either.
+        sent = "HTTP_COOKIE" in request.environ and self.get_cookie_name(app) in request.cookies
+        if app.secret_key and not sent:
             return self.session_class()
         return super().open_session(app, request)
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -382,7 +383,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         "edited_at": None,
         "import_key": None,
     }
-    comment: Comment = _detached(Comment, _insert(row))
+    comment: Comment = _detached(Comment, _insert(db.session.connection(), row))
     if new.notify:
         subscriptions.subscribe(thread, new.email)
     if status == APPROVED:
@@ -397,12 +398,11 @@ _COMMENTS: Any = Comment.__table__
 _COMMENT_COLUMNS = [c.name for c in _COMMENTS.columns if c.name != "id"]
 
 
-def _insert(row: dict[str, Any]) -> dict[str, Any]:
+def _insert(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     """Write a new comment with one INSERT … RETURNING; return the row with its id.
 
     The hot path of posting: the ORM's unit of work would cost more than the SQL.
     """
-    connection = db.session.connection()
     if row["parent_id"] is not None:  # a reply: root_id is its parent's
         new_id = connection.execute(_INSERT_REPLY, row).scalar_one()
         return {**row, "id": new_id}
