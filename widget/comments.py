@@ -389,7 +389,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     if status == APPROVED:
         moderation.on_published(comment, notify=page.has_subscribers)
     else:
-        moderation.on_held(comment)
+        moderation.on_held(comment, site)
     db.session.commit()
     return comment, make_token("edit", {"c": comment.id})
 

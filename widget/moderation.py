@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from . import spam, subscriptions
 from .extensions import db
@@ -45,15 +45,23 @@ def initial_status(site: Site, email_hash: str, verdict: Verdict) -> tuple[str, 
 
 
 def has_approved_comment(site: Site, email_hash: str) -> bool:
-    found = db.session.scalar(
-        select(Comment.id)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(
-            Thread.site_id == site.id, Comment.email_hash == email_hash, Comment.status == APPROVED
-        )
-        .limit(1)
+    found = db.session.connection().execute(
+        _APPROVED_BY_AUTHOR, {"site_id": site.id, "email_hash": email_hash}
     )
-    return found is not None
+    return found.first() is not None
+
+
+# Built once: the "first-comment" mode asks this for every comment it receives.
+_APPROVED_BY_AUTHOR = (
+    select(Comment.id)
+    .join(Thread, Thread.id == Comment.thread_id)
+    .where(
+        Thread.site_id == bindparam("site_id"),
+        Comment.email_hash == bindparam("email_hash"),
+        Comment.status == APPROVED,
+    )
+    .limit(1)
+)
 
 
 def on_published(comment: Comment, notify: bool = True) -> None:
@@ -68,10 +76,9 @@ def on_published(comment: Comment, notify: bool = True) -> None:
         subscriptions.fan_out(comment)
 
 
-def on_held(comment: Comment) -> None:
-    """A comment waits for a moderator: tell the owner if the site wants that."""
-    site = db.session.get(Site, db.session.get(Thread, comment.thread_id).site_id)  # type: ignore[union-attr]
-    if site is not None and site.owner_email_enc and site.notify_owner:
+def on_held(comment: Comment, site: Site) -> None:
+    """A comment of `site` waits for a moderator: tell the owner if the site wants that."""
+    if site.owner_email_enc and site.notify_owner:
         db.session.add(Delivery(kind=OWNER, comment_id=comment.id, site_id=site.id))
 
 
