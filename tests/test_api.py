@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from widget.extensions import db
@@ -170,6 +171,18 @@ def test_counts_for_many_threads(api: Api) -> None:
     api.post(thread="/b")
     response = api.client.get("/api/counts?site=default&thread=/a&thread=/b&thread=/none")
     assert response.get_json() == {"/a": 2, "/b": 1, "/none": 0}
+
+
+def test_counts_belong_to_the_named_site(api: Api, runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["sites", "add", "other", "--moderation", "none"]).exit_code == 0
+    api.post(thread="/a")
+    api.post(site="other", thread="/a")
+    api.post(site="other", thread="/a")
+    assert api.client.get("/api/counts?site=other&thread=/a").get_json() == {"/a": 2}
+    assert api.client.get("/api/counts?site=default&thread=/a").get_json() == {"/a": 1}
+    unknown = api.client.get("/api/counts?site=nowhere&thread=/a")
+    assert unknown.status_code == 404
+    assert unknown.get_json()["error"] == "not_found"
 
 
 def test_cors_allows_site_origin(api: Api) -> None:

@@ -135,6 +135,15 @@ def find_page_thread(site_name: str | None, key: str) -> PageThread:
     return PageThread(site=site, thread=thread, has_subscribers=bool(row[-1]))
 
 
+def find_site(name: str | None) -> Site:
+    """The named site (or a 404) as a read-only snapshot, for requests that only read it."""
+    row = db.session.connection().execute(_SITE_BY_NAME, {"name": name}).first() if name else None
+    if row is None:
+        raise NotFound("Unknown site.")
+    return _site_snapshot(tuple(row))
+
+
+_SITE_BY_NAME = select(*_SITES.c).where(_SITES.c.name == bindparam("name"))
 _site_snapshots: dict[tuple[Any, ...], Site] = {}
 
 
@@ -339,13 +348,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 def counts(site: Site, keys: list[str]) -> dict[str, int]:
     """Published comments per thread key, from the maintained counters."""
-    rows = db.session.execute(
-        select(Thread.key, Thread.comment_count).where(
-            Thread.site_id == site.id, Thread.key.in_(keys)
-        )
-    )
-    found = {key: count for key, count in rows}
+    rows = db.session.connection().execute(_COUNTS, {"site_id": site.id, "keys": keys})
+    found: dict[str, int] = {key: count for key, count in rows}
     return {key: found.get(key, 0) for key in keys}
+
+
+_COUNTS = select(_THREADS.c.key, _THREADS.c.comment_count).where(
+    _THREADS.c.site_id == bindparam("site_id"),
+    _THREADS.c.key.in_(bindparam("keys", expanding=True)),
+)
 
 
 # --- writing -----------------------------------------------------------------
