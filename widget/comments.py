@@ -378,7 +378,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     row = {
         "thread_id": thread.id,
         "parent_id": parent.id if parent else None,
-        "root_id": parent.root_id if parent else None,  # a top-level comment is its own root
+        "root_id": parent.root_id if parent else None,  # top level: its own id, set by _insert
         "author": new.author,
         "website": new.website,
         "email_enc": vault().encrypt(new.email),
