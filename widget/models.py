@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -11,9 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     UniqueConstraint,
+    bindparam,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -231,3 +235,20 @@ class ModerationEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+def author_comment_on_site(*criteria: Any) -> Select[int]:
+    """One comment id of an author (:email_hash) on a site (:site_id) that meets `criteria`.
+
+    Built once by the checks that ask it of every new comment; bind the two parameters.
+    """
+    return (
+        select(Comment.id)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(
+            Thread.site_id == bindparam("site_id"),
+            Comment.email_hash == bindparam("email_hash"),
+            *criteria,
+        )
+        .limit(1)
+    )

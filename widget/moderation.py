@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
-
 from . import spam, subscriptions
 from .extensions import db
 from .models import (
@@ -19,6 +17,7 @@ from .models import (
     ModerationEvent,
     Site,
     Thread,
+    author_comment_on_site,
     utcnow,
 )
 
@@ -51,17 +50,8 @@ def has_approved_comment(site: Site, email_hash: str) -> bool:
     return found.first() is not None
 
 
-# Built once: the "first-comment" mode asks this for every comment it receives.
-_APPROVED_BY_AUTHOR = (
-    select(Comment.id)
-    .join(Thread, Thread.id == Comment.thread_id)
-    .where(
-        Thread.site_id == bindparam("site_id"),
-        Comment.email_hash == bindparam("email_hash"),
-        Comment.status == APPROVED,
-    )
-    .limit(1)
-)
+# The "first-time" mode asks this of every comment it receives.
+_APPROVED_BY_AUTHOR = author_comment_on_site(Comment.status == APPROVED)
 
 
 def on_published(comment: Comment, notify: bool = True) -> None:

@@ -8,16 +8,25 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .config import is_on
 from .errors import ValidationFailed
 from .extensions import db
-from .models import Block, Comment, Site, SpamToken, Thread, UsedFormToken, utcnow
+from .models import (
+    Block,
+    Comment,
+    Site,
+    SpamToken,
+    UsedFormToken,
+    author_comment_on_site,
+    utcnow,
+)
 from .render import count_links
 from .tokens import TokenError, make_token, token_age
 from .vault import vault
@@ -134,38 +143,54 @@ def _check_form_token(token: str | None, verdict: Verdict) -> None:
     nonce = payload.get("n") if isinstance(payload, dict) else None
     if not isinstance(nonce, str):
         raise _token_refused("The form token is not valid. Reload the page.")
-    try:
-        with db.session.begin_nested():
-            db.session.add(UsedFormToken(nonce=nonce, used_at=utcnow()))
-    except IntegrityError as exc:
-        raise _token_refused("This form was sent already. Reload the page to post again.") from exc
+    if not _spend_nonce(nonce):
+        raise _token_refused("This form was sent already. Reload the page to post again.")
     if age < current_app.config["FORM_TOKEN_MIN_AGE"]:
         verdict.hold("too-fast")
     elif age > current_app.config["FORM_TOKEN_MAX_AGE"]:
         verdict.hold("stale-form-token")
 
 
+def _spend_nonce(nonce: str) -> bool:
+    """Record a form token as used; False when it was used before (a replay)."""
+    connection = db.session.connection()
+    spent = connection.execute(
+        _spend_statement(connection.dialect.name), {"nonce": nonce, "used_at": utcnow()}
+    )
+    return spent.first() is not None  # RETURNING: a row only when it was inserted
+
+
+@cache
+def _spend_statement(dialect_name: str) -> Any:
+    # ON CONFLICT DO NOTHING: a replay inserts nothing, without a savepoint to roll back.
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    insert = dialect.insert(UsedFormToken).on_conflict_do_nothing()
+    return insert.returning(UsedFormToken.nonce)
+
+
 def _token_refused(message: str) -> ValidationFailed:
     return ValidationFailed(message, {"form_token": [message]})
 
 
+# The checks below run for every comment: each statement is built once, run on the connection.
+_BLOCKS_OF_SITE = select(Block.kind, Block.value).where(Block.site_id == bindparam("site_id"))
+
+
 def _check_blocks(site: Site, new: NewComment, verdict: Verdict) -> None:
-    blocks = db.session.scalars(select(Block).where(Block.site_id == site.id)).all()
+    blocks = db.session.connection().execute(_BLOCKS_OF_SITE, {"site_id": site.id}).all()
     if not blocks:
         return
     email_hash = vault().lookup_hash(new.email)
     domain = new.email.rsplit("@", 1)[-1].lower()
     text = f"{new.body} {new.author} {new.website}".lower()
-    for block in blocks:
-        if block.kind == "email" and block.value == email_hash:
+    for kind, value in blocks:
+        if kind == "email" and value == email_hash:
             verdict.hold("blocked-address", as_spam=True)
-        elif block.kind == "domain" and (
-            domain == block.value or domain.endswith("." + block.value)
-        ):
+        elif kind == "domain" and (domain == value or domain.endswith("." + value)):
             verdict.hold("blocked-domain", as_spam=True)
-        elif block.kind == "ip" and _ip_in(new.ip, block.value):
+        elif kind == "ip" and _ip_in(new.ip, value):
             verdict.hold("blocked-ip", as_spam=True)
-        elif block.kind == "word" and block.value.lower() in text:
+        elif kind == "word" and value.lower() in text:
             verdict.hold("blocked-word", as_spam=True)
 
 
@@ -177,19 +202,21 @@ def _ip_in(ip: str, network: str) -> bool:
 
 
 def _is_duplicate(site: Site, new: NewComment) -> bool:
-    since = utcnow() - DUPLICATE_WINDOW
-    found = db.session.scalar(
-        select(Comment.id)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(
-            Thread.site_id == site.id,
-            Comment.email_hash == vault().lookup_hash(new.email),
-            Comment.body == new.body,
-            Comment.created_at >= since,
-        )
-        .limit(1)
+    found = db.session.connection().execute(
+        _SAME_TEXT_BY_AUTHOR,
+        {
+            "site_id": site.id,
+            "email_hash": vault().lookup_hash(new.email),
+            "body": new.body,
+            "since": utcnow() - DUPLICATE_WINDOW,
+        },
     )
-    return found is not None
+    return found.first() is not None
+
+
+_SAME_TEXT_BY_AUTHOR = author_comment_on_site(
+    Comment.body == bindparam("body"), Comment.created_at >= bindparam("since")
+)
 
 
 # --- the learning score (naive Bayes over words, per site) -----------------------
@@ -203,11 +230,9 @@ def spam_score(site: Site, tokens: set[str]) -> float | None:
     """Probability that a text is spam, once the site has enough labelled examples."""
     if site.spam_docs < MIN_TRAINING_DOCS or site.ham_docs < MIN_TRAINING_DOCS or not tokens:
         return None
-    rows = db.session.execute(
-        select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
-            SpamToken.site_id == site.id, SpamToken.token.in_(list(tokens)[:500])
-        )
-    ).all()
+    rows = db.session.connection().execute(
+        _TOKEN_COUNTS, {"site_id": site.id, "tokens": list(tokens)[:500]}
+    )
     probabilities = []
     for _token, spam_count, ham_count in rows:
         spam_freq = spam_count / site.spam_docs
@@ -222,6 +247,12 @@ def spam_score(site: Site, tokens: set[str]) -> float | None:
     log_spam = sum(math.log(p) for p in strongest)
     log_ham = sum(math.log(1 - p) for p in strongest)
     return 1 / (1 + math.exp(log_ham - log_spam))
+
+
+_TOKEN_COUNTS = select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
+    SpamToken.site_id == bindparam("site_id"),
+    SpamToken.token.in_(bindparam("tokens", expanding=True)),
+)
 
 
 def learn(site: Site, comment: Comment, is_spam: bool, weight: int = 1) -> None:
