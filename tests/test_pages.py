@@ -60,6 +60,53 @@ def test_no_js_page_posts_with_csrf_and_redirects(client: FlaskClient) -> None:
     assert "Posted by form." in page and "Your comment is published." in page
 
 
+def _next_page_link(html: str) -> str | None:
+    match = re.search(r'<a href="([^"]+)" rel="next">More comments</a>', html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def test_no_js_page_pages_like_the_widget(api: Api) -> None:
+    api.client.application.config["PAGE_SIZE"] = 3
+    tops = [api.post(body=f"Top number {n}.").get_json()["comment"]["id"] for n in range(7)]
+    api.post(body="A reply to the first.", parent_id=tops[0])
+    api.post(body="A reply to the fifth.", parent_id=tops[4])
+    url = "/threads?site=default&thread=/2026/hello"
+    seen = []
+    while url:
+        html = api.client.get(url).get_data(as_text=True)
+        seen.append(re.findall(r"(Top number \d|A reply to the \w+)", html))
+        assert ("First comments" in html) == (len(seen) > 1)
+        url = _next_page_link(html)
+    assert seen == [
+        ["Top number 0", "A reply to the first", "Top number 1", "Top number 2"],
+        ["Top number 3", "Top number 4", "A reply to the fifth", "Top number 5"],
+        ["Top number 6"],
+    ]
+
+
+def test_no_js_post_lands_on_the_page_that_shows_it(client: FlaskClient, api: Api) -> None:
+    client.application.config["PAGE_SIZE"] = 2
+    for n in range(3):
+        api.post(thread="/nojs", body=f"Earlier {n}.")
+    url = "/threads?site=default&thread=/nojs"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    data = {"csrf_token": token, "author": "Nora", "email": "nora@example.org", "body": "Mine."}
+    response = client.post(url, data=data)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert "cursor=" in location
+    html = client.get(location.split("#")[0]).get_data(as_text=True)
+    assert "Mine." in html and f'id="{location.split("#")[1]}"' in html
+    assert "Mine." not in client.get(url).get_data(as_text=True)  # not on the first page
+
+
+def test_no_js_page_refuses_a_bad_cursor(api: Api) -> None:
+    api.post()
+    response = api.client.get("/threads?site=default&thread=/2026/hello&cursor=%%%")
+    assert response.status_code == 400
+    assert "The cursor is not valid." in response.get_data(as_text=True)
+
+
 def test_no_js_page_refuses_post_without_csrf(client: FlaskClient) -> None:
     response = client.post(
         "/threads?site=default&thread=/nojs",

@@ -281,14 +281,16 @@ def thread_page(thread: Thread, cursor: str | None, limit: int) -> bytes:
     key = (thread.id, thread.version, cursor, limit)
     cached = page_cache().get(key)
     if cached is None:
-        comments, next_cursor = _load_page(thread, cursor, limit)
+        comments, next_cursor = load_page(thread, cursor, limit)
         body = {"thread": thread_json(thread), "comments": comments, "next_cursor": next_cursor}
         cached = to_json(body)
         page_cache().put(key, cached)
     return cached
 
 
-def _load_page(thread: Thread, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def load_page(thread: Thread, cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+    """`limit` top-level comments after `cursor` with all their replies, as public trees,
+    and the cursor of the next page (None on the last)."""
     roots = (
         select(Comment.id)
         .where(
@@ -333,8 +335,33 @@ def _build_tree(rows: list[Comment]) -> list[dict[str, Any]]:
 
 
 def encode_cursor(comment: Comment) -> str:
-    raw = f"{comment.created_at.isoformat()}|{comment.id}".encode()
+    """The cursor of the page that follows `comment` (a top-level one)."""
+    return cursor_after(comment.created_at, comment.id)
+
+
+def cursor_after(created_at: datetime, comment_id: int) -> str:
+    raw = f"{created_at.isoformat()}|{comment_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def page_cursor_of(comment: Comment, limit: int) -> str | None:
+    """A cursor for a page that shows `comment`: None when the first page does, else the
+    cursor of a page that starts at its top-level comment."""
+    root = comment
+    if comment.root_id not in (None, comment.id):
+        root = db.session.get(Comment, comment.root_id) or comment
+    before = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.thread_id == root.thread_id,
+            Comment.parent_id.is_(None),
+            Comment.status.in_((APPROVED, DELETED)),
+            or_(
+                Comment.created_at < root.created_at,
+                and_(Comment.created_at == root.created_at, Comment.id < root.id),
+            ),
+        )
+    )
+    return cursor_after(root.created_at, root.id - 1) if (before or 0) >= limit else None
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:

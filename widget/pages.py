@@ -25,7 +25,7 @@ from .avatars import identicon_svg, is_seed
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
 from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
-from .models import APPROVED, DELETED, PENDING, Comment, Thread
+from .models import APPROVED, PENDING, Comment, Thread
 from .serializers import iso
 from .sites import get_site
 from .tokens import TokenError, make_token, read_token
@@ -112,13 +112,19 @@ def thread_page() -> str | BaseResponse:
         form.form_token.data = spam.issue_form_token()
         form.parent_id.data = request.args.get("reply", type=int)
     status = 422 if form.errors else 200
-    tree = _public_tree(thread) if thread else []
+    cursor = request.args.get("cursor") or None
+    tree: list[dict[str, Any]] = []
+    next_cursor = None
+    if thread:
+        tree, next_cursor = comments.load_page(thread, cursor, _page_size())
     return render_template(
         "thread.html",
         site=site,
         key=key,
         thread=thread,
         tree=tree,
+        cursor=cursor,
+        next_cursor=next_cursor,
         mine_pending=_own_pending(thread) if thread else [],
         form=form,
         honeypot=HONEYPOT_FIELD,
@@ -136,8 +142,14 @@ def _post_from_page(page: comments.PageThread, key: str, form: CommentFields) ->
         flash("Thanks! Your comment is awaiting moderation.", "pending")
         # Only its author sees a held comment: remember it in this browser's session.
         session["pending"] = ([comment.id] + list(session.get("pending", [])))[:MAX_OWN_PENDING]
-    target = url_for("pages.thread_page", site=page.site.name, thread=key)
+    cursor = comments.page_cursor_of(comment, _page_size()) if comment.status == APPROVED else None
+    target = url_for("pages.thread_page", site=page.site.name, thread=key, cursor=cursor)
     return redirect(f"{target}#c{comment.id}", code=303)
+
+
+def _page_size() -> int:
+    # Top-level comments per page, as the widget shows them: a page costs the same at any size.
+    return int(current_app.config["PAGE_SIZE"])
 
 
 MAX_OWN_PENDING = 20
@@ -155,15 +167,6 @@ def _own_pending(thread: Thread) -> list[Comment]:
             .order_by(Comment.id)
         )
     )
-
-
-def _public_tree(thread: Thread) -> list[dict[str, Any]]:
-    rows = db.session.scalars(
-        select(Comment)
-        .where(Comment.thread_id == thread.id, Comment.status.in_((APPROVED, DELETED)))
-        .order_by(Comment.created_at, Comment.id)
-    ).all()
-    return comments._build_tree(list(rows))
 
 
 # --- feed ----------------------------------------------------------------------
