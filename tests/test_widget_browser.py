@@ -375,6 +375,58 @@ def test_axe_finds_no_accessibility_violations(browser: Any, live: Live, scheme:
     context.close()
 
 
+def _axe_violations(page: Any) -> list[Any]:
+    page.add_script_tag(content=AXE.read_text())
+    return page.evaluate(  # type: ignore[no-any-return]
+        """async () => {
+        const r = await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa', 'wcag22aa']});
+        return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
+    }"""
+    )
+
+
+def test_axe_on_the_server_pages(browser: Any, live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The no-JavaScript thread and every moderator page, as a keyboard or screen-reader
+    user meets them: field errors and a pager shown, a queue with held comments."""
+    if not AXE.exists():
+        pytest.skip("axe-core not installed (make test installs it)")
+    live.reset()
+    monkeypatch.setitem(live.app.config, "PAGE_SIZE", 1)
+    parent = live.seed(body="Public *comment* with a [link](https://example.com).")
+    live.seed(body="A reply.", parent_id=parent["comment"]["id"])
+    live.seed(body="Second public comment.")
+    with live.app.app_context():
+        db.session.scalars(select(Site)).one().moderation = "all"
+        db.session.commit()
+        from widget.auth import create_admin
+
+        create_admin("mod@example.org", "correct horse battery")
+    for n in range(2):
+        live.seed(body=f"Held comment {n}.")
+    context = browser.new_context(bypass_csp=True)  # the pages' CSP refuses axe's inline script
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    found: dict[str, Any] = {}
+    page.goto(f"{live.api}/threads?site=default&thread=/post")
+    page.click("button[type=submit]")  # the form with its field errors
+    page.wait_for_selector(".error")
+    assert page.locator("a[rel=next]").count() == 1  # the pager is on the page checked
+    found["no-js thread"] = _axe_violations(page)
+    page.goto(f"{live.api}/admin/login")
+    found["login"] = _axe_violations(page)
+    page.fill("#email", "mod@example.org")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Held comment 0")
+    found["queue"] = _axe_violations(page)
+    for path in ("blocks", "threads", "events", "suppressions"):
+        page.goto(f"{live.api}/admin/{path}")
+        found[path] = _axe_violations(page)
+    context.close()
+    assert {name: v for name, v in found.items() if v} == {}, json.dumps(found)
+
+
 def test_demo_page_screenshots(browser: Any, live: Live) -> None:
     live.reset()
     demo = "/2026/11/slow-bread"
