@@ -38,6 +38,7 @@ widget: $(TERSER)
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 ## make bench: Parley against Isso 0.14, side by side (not part of make test)

@@ -43,8 +43,10 @@ ORIGIN = "http://127.0.0.1"
 def install_isso() -> None:
     if not (ISSO_VENV / "bin" / "gunicorn").exists():
         subprocess.run([PYTHON, "-m", "venv", str(ISSO_VENV)], check=True)
-        subprocess.run([str(ISSO_VENV / "bin" / "pip"), "install", "-q", f"isso=={ISSO_VERSION}",
-                        "gunicorn"], check=True)
+        subprocess.run(
+            [str(ISSO_VENV / "bin" / "pip"), "install", "-q", f"isso=={ISSO_VERSION}", "gunicorn"],
+            check=True,
+        )
 
 
 class System:
@@ -53,8 +55,9 @@ class System:
     name: str
     read_path: str
 
-    def new_comment(self, n: int, parent: Any = None, thread: str = THREAD) -> tuple[
-            str, str, bytes, dict[str, str]]:
+    def new_comment(
+        self, n: int, parent: Any = None, thread: str = THREAD
+    ) -> tuple[str, str, bytes, dict[str, str]]:
         raise NotImplementedError
 
     def counts_request(self, keys: list[str]) -> tuple[str, str, bytes | None, dict[str, str]]:
@@ -69,9 +72,14 @@ class Parley(System):
     read_path = f"/api/comments?site=default&thread={THREAD}&limit=200"
 
     def new_comment(self, n: int, parent: Any = None, thread: str = THREAD) -> Any:
-        body = {"site": "default", "thread": thread, "author": f"Reader {n}",
-                "email": f"reader{n}@example.org", "body": f"Comment {n}: *some* words. " * 3,
-                "parent_id": parent}
+        body = {
+            "site": "default",
+            "thread": thread,
+            "author": f"Reader {n}",
+            "email": f"reader{n}@example.org",
+            "body": f"Comment {n}: *some* words. " * 3,
+            "parent_id": parent,
+        }
         return "POST", "/api/comments", as_json(body), {"Content-Type": "application/json"}
 
     def counts_request(self, keys: list[str]) -> Any:
@@ -94,8 +102,13 @@ class Isso(System):
         return {"Content-Type": "application/json", "Origin": origin, "Referer": origin + "/"}
 
     def new_comment(self, n: int, parent: Any = None, thread: str = THREAD) -> Any:
-        body = {"author": f"Reader {n}", "email": f"reader{n}@example.org",
-                "text": f"Comment {n}: *some* words. " * 3, "parent": parent, "title": "Bench"}
+        body = {
+            "author": f"Reader {n}",
+            "email": f"reader{n}@example.org",
+            "text": f"Comment {n}: *some* words. " * 3,
+            "parent": parent,
+            "title": "Bench",
+        }
         return "POST", f"/new?uri={thread}", as_json(body), self._headers()
 
     def counts_request(self, keys: list[str]) -> Any:
@@ -149,14 +162,20 @@ def measure(port: int, system: System, seconds: float, server: Any) -> dict[str,
     counts: Callable[[int], Any] = lambda n: system.counts_request(keys)  # noqa: E731
     offset = int(time.time() * 1000) % 1_000_000 * 10
     post1: Callable[[int], Any] = lambda n: system.new_comment(  # noqa: E731
-        offset + n, thread="/bench/w1")
+        offset + n, thread="/bench/w1"
+    )
     post8: Callable[[int], Any] = lambda n: system.new_comment(  # noqa: E731
-        offset + 500_000 + n, thread="/bench/w8")
+        offset + 500_000 + n, thread="/bench/w8"
+    )
     out: dict[str, Any] = {}
     # Each measure after a short warm-up of its own: fresh workers load code, compile
     # statements and fill caches on first use, which is not what a running site pays.
-    for key, request, share, clients in (("read", read, 1, 8), ("counts", counts, 0.5, 8),
-                                         ("post1", post1, 0.5, 1), ("post8", post8, 0.5, 8)):
+    for key, request, share, clients in (
+        ("read", read, 1, 8),
+        ("counts", counts, 0.5, 8),
+        ("post1", post1, 0.5, 1),
+        ("post8", post8, 0.5, 8),
+    ):
         load(port, request, 0.5, clients)
         out[key] = load(port, request, seconds * share, clients)
         if key == "read":
@@ -175,8 +194,18 @@ def run_isso(seconds: float, db: Path, port_holder: dict[str, int]) -> dict[str,
     port = free_port()
     port_holder["isso"] = port
     env = {"ISSO_SETTINGS": str(isso_config(port, db)), "PATH": "/usr/bin:/bin"}
-    command = [str(ISSO_VENV / "bin" / "gunicorn"), "-w", "2", "-k", "sync", "-b",
-               f"127.0.0.1:{port}", "--log-level", "warning", "isso.run"]
+    command = [
+        str(ISSO_VENV / "bin" / "gunicorn"),
+        "-w",
+        "2",
+        "-k",
+        "sync",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "isso.run",
+    ]
     server = subprocess.Popen(command, env=env, cwd=WORK)
     try:
         from harness import wait_for
@@ -202,10 +231,13 @@ def best(runs: list[dict[str, Any]], key: str) -> Result:
     return max((r[key] for r in runs), key=lambda result: result.rate)
 
 
-def table(parley: list[dict[str, Any]], isso: list[dict[str, Any]],
-          sizes: tuple[int, int]) -> list[str]:
-    rows = ["| measure | Parley | Isso 0.14 | Parley / Isso | target |",
-            "| --- | ---: | ---: | ---: | --- |"]
+def table(
+    parley: list[dict[str, Any]], isso: list[dict[str, Any]], sizes: tuple[int, int]
+) -> list[str]:
+    rows = [
+        "| measure | Parley | Isso 0.14 | Parley / Isso | target |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
 
     def rate_row(label: str, key: str, target: str) -> None:
         p, i = best(parley, key), best(isso, key)
@@ -214,21 +246,30 @@ def table(parley: list[dict[str, Any]], isso: list[dict[str, Any]],
 
     rate_row("thread read, 200 comments, 8 clients", "read", "≥ 50×")
     p, i = best(parley, "read"), best(isso, "read")
-    rows.append(f"| thread read p50 (ms) | {p.pct(0.5):.2f} | {i.pct(0.5):.2f} | "
-                f"{p.pct(0.5) / i.pct(0.5):.3f} | |")
-    rows.append(f"| thread read p99 (ms), 8 clients | {p.pct(0.99):.2f} | {i.pct(0.99):.2f} | "
-                f"{p.pct(0.99) / i.pct(0.99):.3f} | Parley < 20 ms |")
+    rows.append(
+        f"| thread read p50 (ms) | {p.pct(0.5):.2f} | {i.pct(0.5):.2f} | "
+        f"{p.pct(0.5) / i.pct(0.5):.3f} | |"
+    )
+    rows.append(
+        f"| thread read p99 (ms), 8 clients | {p.pct(0.99):.2f} | {i.pct(0.99):.2f} | "
+        f"{p.pct(0.99) / i.pct(0.99):.3f} | Parley < 20 ms |"
+    )
     rate_row("post, 1 client", "post1", "≥ 2×")
     rate_row("post, 8 clients", "post8", "≥ 2×")
     rate_row(f"counts of {COUNT_THREADS} threads, 8 clients", "counts", "")
-    rows.append(f"| widget, gzipped (bytes) | {sizes[0]} | {sizes[1]} | "
-                f"{sizes[0] / sizes[1]:.2f} | ≤ 0.33 |")
+    rows.append(
+        f"| widget, gzipped (bytes) | {sizes[0]} | {sizes[1]} | "
+        f"{sizes[0] / sizes[1]:.2f} | ≤ 0.33 |"
+    )
     rss_p = max(max(r["rss"] or [0]) for r in parley)
     rss_i = max(max(r["rss"] or [0]) for r in isso)
-    rows.append(f"| worker RSS after reads (MB) | {rss_p:.0f} | {rss_i:.0f} | "
-                f"{rss_p / rss_i:.2f} | |")
-    pairs = [(mine["post1"].rate, theirs["post1"].rate)
-             for mine, theirs in zip(parley, isso, strict=True)]
+    rows.append(
+        f"| worker RSS after reads (MB) | {rss_p:.0f} | {rss_i:.0f} | {rss_p / rss_i:.2f} | |"
+    )
+    pairs = [
+        (mine["post1"].rate, theirs["post1"].rate)
+        for mine, theirs in zip(parley, isso, strict=True)
+    ]
     rounds = "; ".join(f"{a:.0f} vs {b:.0f} ({a / b:.2f}×)" for a, b in pairs)
     rows.append(f"\nPosting with 1 client, round by round (Parley vs Isso, req/s): {rounds}.")
     for label, runs in (("Parley", parley), ("Isso", isso)):
@@ -237,33 +278,66 @@ def table(parley: list[dict[str, Any]], isso: list[dict[str, Any]],
             for k in ("read", "counts", "post1", "post8"):
                 for status, n in r[k].statuses.items():
                     statuses[status] = statuses.get(status, 0) + n
-        rows.append(f"\n{label} answers across every run: " + ", ".join(
-            f"{n} × {status}" for status, n in sorted(statuses.items())) + ".")
+        rows.append(
+            f"\n{label} answers across every run: "
+            + ", ".join(f"{n} × {status}" for status, n in sorted(statuses.items()))
+            + "."
+        )
     return rows
 
 
 def postgres_section(seconds: float) -> list[str]:
     try:
-        url = subprocess.run([str(ROOT / "scripts" / "postgres.sh"), "start"], check=True,
-                             capture_output=True, text=True).stdout.strip()
+        url = subprocess.run(
+            [str(ROOT / "scripts" / "postgres.sh"), "start"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (subprocess.CalledProcessError, FileNotFoundError):
         return ["\nPostgreSQL not available: scale-out run skipped."]
     url = url.rsplit("/", 1)[0] + "/parley_bench"
     env = parley_env(url)
-    subprocess.run(["psql", url.replace("postgresql://", "postgres://"), "-qc",
-                    "DROP SCHEMA public CASCADE; CREATE SCHEMA public"], check=True,
-                   capture_output=True)
-    subprocess.run([PYTHON, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    subprocess.run([PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default",
-                    "--moderation", "none"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "psql",
+            url.replace("postgresql://", "postgres://"),
+            "-qc",
+            "DROP SCHEMA public CASCADE; CREATE SCHEMA public",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "app", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default", "--moderation", "none"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     with gunicorn(env, workers=4) as (port, server):
         seed(port, Parley())
         result = measure(port, Parley(), seconds, server)
-    lines = ["", "Parley on PostgreSQL 15, 4 gunicorn workers:", "",
-             "| measure | req/s | p50 ms | p99 ms |", "| --- | ---: | ---: | ---: |"]
-    for label, key in (("thread read, 8 clients", "read"), ("post, 1 client", "post1"),
-                       ("post, 8 clients", "post8"), ("counts of 50 threads", "counts")):
+    lines = [
+        "",
+        "Parley on PostgreSQL 15, 4 gunicorn workers:",
+        "",
+        "| measure | req/s | p50 ms | p99 ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for label, key in (
+        ("thread read, 8 clients", "read"),
+        ("post, 1 client", "post1"),
+        ("post, 8 clients", "post8"),
+        ("counts of 50 threads", "counts"),
+    ):
         r = result[key]
         lines.append(f"| {label} | {r.rate:.1f} | {r.pct(0.5):.2f} | {r.pct(0.99):.2f} |")
     lines += two_mail_workers(env)
@@ -300,18 +374,27 @@ with app.app_context():
         subprocess.run([PYTHON, "-c", queue], cwd=ROOT, env=env, check=True)
         mail_env = {**env, "PARLEY_SMTP_URL": smtp.url, "PARLEY_MAIL_BATCH_SIZE": "100"}
         started = time.perf_counter()
-        workers = [subprocess.Popen([PYTHON, "-m", "flask", "--app", "app", "mail", "worker",
-                                     "--once"], cwd=ROOT, env=mail_env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                   for _ in range(2)]
+        workers = [
+            subprocess.Popen(
+                [PYTHON, "-m", "flask", "--app", "app", "mail", "worker", "--once"],
+                cwd=ROOT,
+                env=mail_env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
         for worker in workers:
             worker.wait(timeout=600)
         elapsed = time.perf_counter() - started
         received = [rcpt for rcpt, _ in smtp.recorder.messages]
         duplicates = len(received) - len(set(received))
-        return ["", f"Two mail workers sharing one queue on PostgreSQL: {len(set(received))} of "
-                    f"2000 mails in {elapsed:.1f} s ({len(received) / elapsed:.0f} mails/s), "
-                    f"{duplicates} sent twice."]
+        return [
+            "",
+            f"Two mail workers sharing one queue on PostgreSQL: {len(set(received))} of "
+            f"2000 mails in {elapsed:.1f} s ({len(received) / elapsed:.0f} mails/s), "
+            f"{duplicates} sent twice.",
+        ]
     finally:
         smtp.stop()
 
@@ -326,8 +409,13 @@ def main() -> None:
     install_isso()
     env = parley_env()
     fresh_sqlite(env)
-    subprocess.run([PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default",
-                    "--moderation", "none"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default", "--moderation", "none"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     isso_db = WORK / "isso.db"
     isso_db.unlink(missing_ok=True)
     ports: dict[str, int] = {}
@@ -346,14 +434,18 @@ def main() -> None:
     rows = table(parley_runs, isso_runs, widget_sizes())
     if not args.no_postgres:
         rows += postgres_section(args.seconds)
-    header = [f"# Parley vs Isso {ISSO_VERSION}", "",
-              f"Run on {date.today().isoformat()}: {machine()}. Both under gunicorn with 2 sync "
-              f"workers on 127.0.0.1, SQLite, the same load generator (keep-alive clients in "
-              f"one process), {args.rounds} alternating rounds (reads {args.seconds:.0f} s, the "
-              f"rest {args.seconds / 2:.0f} s each, each after a 0.5 s warm-up); the best "
-              f"round of each is shown. Parley runs with PARLEY_RATE_LIMITS=off and "
-              f"PARLEY_SPAM_CHECKS=off, Isso with its guard off; both publish without "
-              f"moderation.", ""]
+    header = [
+        f"# Parley vs Isso {ISSO_VERSION}",
+        "",
+        f"Run on {date.today().isoformat()}: {machine()}. Both under gunicorn with 2 sync "
+        f"workers on 127.0.0.1, SQLite, the same load generator (keep-alive clients in "
+        f"one process), {args.rounds} alternating rounds (reads {args.seconds:.0f} s, the "
+        f"rest {args.seconds / 2:.0f} s each, each after a 0.5 s warm-up); the best "
+        f"round of each is shown. Parley runs with PARLEY_RATE_LIMITS=off and "
+        f"PARLEY_SPAM_CHECKS=off, Isso with its guard off; both publish without "
+        f"moderation.",
+        "",
+    ]
     text = "\n".join(header + rows) + "\n"
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
@@ -361,9 +453,20 @@ def main() -> None:
 
 def seed_isso(db: Path, ports: dict[str, int]) -> None:
     env = {"ISSO_SETTINGS": str(isso_config(ports["isso"], db)), "PATH": "/usr/bin:/bin"}
-    server = subprocess.Popen([str(ISSO_VENV / "bin" / "gunicorn"), "-w", "1", "-b",
-                               f"127.0.0.1:{ports['isso']}", "--log-level", "warning",
-                               "isso.run"], env=env, cwd=WORK)
+    server = subprocess.Popen(
+        [
+            str(ISSO_VENV / "bin" / "gunicorn"),
+            "-w",
+            "1",
+            "-b",
+            f"127.0.0.1:{ports['isso']}",
+            "--log-level",
+            "warning",
+            "isso.run",
+        ],
+        env=env,
+        cwd=WORK,
+    )
     try:
         from harness import wait_for
 

@@ -46,10 +46,14 @@ with app.app_context():
 
 
 def post(thread: str, n: int) -> tuple[str, str, bytes, dict[str, str]]:
-    body = {"site": "default", "thread": thread, "author": "Writer", "email": f"w{n}@example.org",
-            "body": f"News number {n}."}
-    return "POST", "/api/comments", json.dumps(body).encode(), {
-        "Content-Type": "application/json"}
+    body = {
+        "site": "default",
+        "thread": thread,
+        "author": "Writer",
+        "email": f"w{n}@example.org",
+        "body": f"News number {n}.",
+    }
+    return "POST", "/api/comments", json.dumps(body).encode(), {"Content-Type": "application/json"}
 
 
 def main() -> None:
@@ -75,12 +79,19 @@ def main() -> None:
         env["PARLEY_MAIL_BATCH_SIZE"] = "200"
         queued = args.subscribers * args.posts
         started = time.perf_counter()
-        subprocess.run([PYTHON, "-m", "flask", "--app", "app", "mail", "worker", "--once"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        subprocess.run(
+            [PYTHON, "-m", "flask", "--app", "app", "mail", "worker", "--once"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         elapsed = time.perf_counter() - started
         sent = len(smtp.recorder.messages)
-        print(f"mail worker: {sent} of {queued} mails in {elapsed:.1f} s = "
-              f"{sent / elapsed:.0f} mails/s (one worker, one SMTP connection per batch)")
+        print(
+            f"mail worker: {sent} of {queued} mails in {elapsed:.1f} s = "
+            f"{sent / elapsed:.0f} mails/s (one worker, one SMTP connection per batch)"
+        )
     finally:
         smtp.stop()
 

@@ -34,16 +34,28 @@ def free_port() -> int:
 def parley_env(db_url: str | None = None, **extra: str) -> dict[str, str]:
     instance = WORK / "instance"
     instance.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PARLEY_INSTANCE_PATH": str(instance), "PARLEY_RATE_LIMITS": "off",
-           "PARLEY_SPAM_CHECKS": "off", "PARLEY_SECRET_KEY": "bench-secret-key-bench-secret-key"}
+    env = {
+        **os.environ,
+        "PARLEY_INSTANCE_PATH": str(instance),
+        "PARLEY_RATE_LIMITS": "off",
+        "PARLEY_SPAM_CHECKS": "off",
+        "PARLEY_SECRET_KEY": "bench-secret-key-bench-secret-key",
+    }
     env["PARLEY_DATABASE_URL"] = db_url or f"sqlite:///{instance / 'bench.db'}"
     env.update(extra)
     return env
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([PYTHON, "-m", "flask", "--app", "app", *args], cwd=ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [PYTHON, "-m", "flask", "--app", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
@@ -68,12 +80,27 @@ def wait_for(url_host: str, port: int, path: str, timeout: float = 30) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], app: str = "app:app", workers: int = 2,
-             cwd: Path = ROOT, health: str = "/healthz",
-             binary: str | None = None) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def gunicorn(
+    env: dict[str, str],
+    app: str = "app:app",
+    workers: int = 2,
+    cwd: Path = ROOT,
+    health: str = "/healthz",
+    binary: str | None = None,
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
-    command = [binary or str(Path(PYTHON).parent / "gunicorn"), "-w", str(workers), "-k", "sync",
-               "-b", f"127.0.0.1:{port}", "--log-level", "warning", app]
+    command = [
+        binary or str(Path(PYTHON).parent / "gunicorn"),
+        "-w",
+        str(workers),
+        "-k",
+        "sync",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app,
+    ]
     server = subprocess.Popen(command, cwd=cwd, env=env)
     try:
         wait_for("127.0.0.1", port, health)
@@ -85,8 +112,9 @@ def gunicorn(env: dict[str, str], app: str = "app:app", workers: int = 2,
 
 def worker_rss_mb(server: subprocess.Popen[bytes]) -> list[float]:
     """Resident memory of each gunicorn worker (children of the master)."""
-    out = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(server.pid)],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=,rss=", "--ppid", str(server.pid)], capture_output=True, text=True
+    ).stdout
     return [int(line.split()[1]) / 1024 for line in out.strip().splitlines()]
 
 
@@ -114,15 +142,22 @@ class Result:
         return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
 
     def line(self, label: str) -> str:
-        return (f"{label}: {self.rate:8.1f} req/s  p50 {self.pct(0.5):6.2f} ms  "
-                f"p99 {self.pct(0.99):6.2f} ms  ({self.requests} requests, {self.errors} errors)")
+        return (
+            f"{label}: {self.rate:8.1f} req/s  p50 {self.pct(0.5):6.2f} ms  "
+            f"p99 {self.pct(0.99):6.2f} ms  ({self.requests} requests, {self.errors} errors)"
+        )
 
 
 Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
-def load(port: int, make_request: Callable[[int], Request], seconds: float,
-         concurrency: int, max_requests: int = 1_000_000) -> Result:
+def load(
+    port: int,
+    make_request: Callable[[int], Request],
+    seconds: float,
+    concurrency: int,
+    max_requests: int = 1_000_000,
+) -> Result:
     """`concurrency` keep-alive clients for `seconds` (or max_requests); then it stops."""
     result = Result()
     lock = threading.Lock()
@@ -179,12 +214,15 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, " \
-           f"Python {platform.python_version()}"
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, "
+        f"Python {platform.python_version()}"
+    )
 
 
-def seed_thread(env: dict[str, str], key: str, count: int, reply_every: int = 3,
-                site: str = "default") -> None:
+def seed_thread(
+    env: dict[str, str], key: str, count: int, reply_every: int = 3, site: str = "default"
+) -> None:
     """`count` approved comments in one thread, every third a reply, straight through the app."""
     script = f"""
 from app import app

@@ -1,6 +1,6 @@
 """Read a 200-comment thread (a third replies) under gunicorn with 2 workers, for 10 s.
 
-    .venv/bin/python bench/read_thread.py [--seconds 10] [--concurrency 8] [--database-url URL]
+.venv/bin/python bench/read_thread.py [--seconds 10] [--concurrency 8] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ def main() -> None:
         result = load(port, lambda n: ("GET", path, None, {}), args.seconds, args.concurrency)
         print(result.line(f"GET thread of 200 ({args.concurrency} clients)"))
         print(f"ratio to Isso's ~{ISSO_REFERENCE:.0f} req/s: {result.rate / ISSO_REFERENCE:.0f}x")
-        print("worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in
-                                                        worker_rss_mb(server)))
+        print(
+            "worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in worker_rss_mb(server))
+        )
 
 
 if __name__ == "__main__":

@@ -63,22 +63,31 @@ def main() -> None:
     env = parley_env(args.database_url, PARLEY_THREAD_CACHE_SIZE="0")
     if not args.database_url:
         fresh_sqlite(env)
-    subprocess.run([PYTHON, "-c", SEED, ",".join(map(str, SIZES)), str(THREADS)], cwd=ROOT,
-                   env=env, check=True)
+    subprocess.run(
+        [PYTHON, "-c", SEED, ",".join(map(str, SIZES)), str(THREADS)], cwd=ROOT, env=env, check=True
+    )
     print(machine())
     with gunicorn(env) as (port, _):
         first = None
         for size in SIZES:
             path = f"/api/comments?site=default&thread=/size/{size}"
             load(port, lambda n, p=path: ("GET", p, None, {}), 5, 1, max_requests=20)
-            result = load(port, lambda n, p=path: ("GET", p, None, {}), 60, 1,
-                          max_requests=args.requests)
+            result = load(
+                port, lambda n, p=path: ("GET", p, None, {}), 60, 1, max_requests=args.requests
+            )
             first = first or result.pct(0.5)
-            print(result.line(f"first page, {size:>7} comments") +
-                  f"  p50 ×{result.pct(0.5) / first:.2f} of the smallest")
+            print(
+                result.line(f"first page, {size:>7} comments")
+                + f"  p50 ×{result.pct(0.5) / first:.2f} of the smallest"
+            )
         keys = "&".join(f"thread=/t/{i * 1999}" for i in range(50))
-        counts = load(port, lambda n: ("GET", f"/api/counts?site=default&{keys}", None, {}), 60,
-                      1, max_requests=args.requests)
+        counts = load(
+            port,
+            lambda n: ("GET", f"/api/counts?site=default&{keys}", None, {}),
+            60,
+            1,
+            max_requests=args.requests,
+        )
         print(counts.line(f"counts of 50 threads among {THREADS}"))
 
 

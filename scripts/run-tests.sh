@@ -6,5 +6,6 @@ PARLEY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
 export PARLEY_TEST_POSTGRES_URL
 trap 'scripts/postgres.sh stop' EXIT
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
