@@ -26,6 +26,8 @@ from harness import (
     WORK,
     Result,
     as_json,
+    flask,
+    free_port,
     fresh_sqlite,
     gunicorn,
     load,
@@ -189,32 +191,23 @@ def run_parley(seconds: float, env: dict[str, str], workers: int = 2) -> dict[st
 
 
 def run_isso(seconds: float, db: Path, port_holder: dict[str, int]) -> dict[str, Any]:
-    from harness import free_port
-
-    port = free_port()
-    port_holder["isso"] = port
-    env = {"ISSO_SETTINGS": str(isso_config(port, db)), "PATH": "/usr/bin:/bin"}
-    command = [
-        str(ISSO_VENV / "bin" / "gunicorn"),
-        "-w",
-        "2",
-        "-k",
-        "sync",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "isso.run",
-    ]
-    server = subprocess.Popen(command, env=env, cwd=WORK)
-    try:
-        from harness import wait_for
-
-        wait_for("127.0.0.1", port, "/info")
+    port_holder["isso"] = free_port()
+    with isso_server(db, port_holder["isso"]) as (port, server):
         return measure(port, Isso(port_holder), seconds, server)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+
+
+def isso_server(db: Path, port: int, workers: int = 2) -> Any:
+    """Isso under gunicorn on `port`: its configuration names the port as its own origin."""
+    env = {"ISSO_SETTINGS": str(isso_config(port, db)), "PATH": "/usr/bin:/bin"}
+    return gunicorn(
+        env,
+        app="isso.run",
+        workers=workers,
+        cwd=WORK,
+        health="/info",
+        binary=str(ISSO_VENV / "bin" / "gunicorn"),
+        port=port,
+    )
 
 
 def widget_sizes() -> tuple[int, int]:
@@ -308,20 +301,8 @@ def postgres_section(seconds: float) -> list[str]:
         check=True,
         capture_output=True,
     )
-    subprocess.run(
-        [PYTHON, "-m", "flask", "--app", "app", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default", "--moderation", "none"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    flask(env, "db", "upgrade")
+    flask(env, "sites", "set", "default", "--moderation", "none")
     with gunicorn(env, workers=4) as (port, server):
         seed(port, Parley())
         result = measure(port, Parley(), seconds, server)
@@ -409,20 +390,12 @@ def main() -> None:
     install_isso()
     env = parley_env()
     fresh_sqlite(env)
-    subprocess.run(
-        [PYTHON, "-m", "flask", "--app", "app", "sites", "set", "default", "--moderation", "none"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    flask(env, "sites", "set", "default", "--moderation", "none")
     isso_db = WORK / "isso.db"
     isso_db.unlink(missing_ok=True)
     ports: dict[str, int] = {}
     with gunicorn(env) as (port, _):
         seed(port, Parley())
-    from harness import free_port
-
     ports["isso"] = free_port()
     seed_isso(isso_db, ports)
     parley_runs, isso_runs = [], []
@@ -452,29 +425,8 @@ def main() -> None:
 
 
 def seed_isso(db: Path, ports: dict[str, int]) -> None:
-    env = {"ISSO_SETTINGS": str(isso_config(ports["isso"], db)), "PATH": "/usr/bin:/bin"}
-    server = subprocess.Popen(
-        [
-            str(ISSO_VENV / "bin" / "gunicorn"),
-            "-w",
-            "1",
-            "-b",
-            f"127.0.0.1:{ports['isso']}",
-            "--log-level",
-            "warning",
-            "isso.run",
-        ],
-        env=env,
-        cwd=WORK,
-    )
-    try:
-        from harness import wait_for
-
-        wait_for("127.0.0.1", ports["isso"], "/info")
-        seed(ports["isso"], Isso(ports))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with isso_server(db, ports["isso"], workers=1) as (port, _):
+        seed(port, Isso(ports))
 
 
 if __name__ == "__main__":

@@ -87,8 +87,10 @@ def gunicorn(
     cwd: Path = ROOT,
     health: str = "/healthz",
     binary: str | None = None,
+    port: int | None = None,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    port = free_port()
+    """A gunicorn server with `workers` sync workers on 127.0.0.1, up once `health` answers."""
+    port = port or free_port()
     command = [
         binary or str(Path(PYTHON).parent / "gunicorn"),
         "-w",
