@@ -395,12 +395,12 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     `page` is find_page_thread(site name, new.thread_key).
     """
     site = page.site
-    verdict = spam.check(site, new)  # may refuse a forged or replayed form token
+    email_hash = vault().lookup_hash(new.email)
+    verdict = spam.check(site, new, email_hash)  # may refuse a forged or replayed form token
     thread = get_or_create_thread(site, new.thread_key, new.title, new.url, found=page.thread)
     if thread.closed:
         raise Conflict("Comments are closed on this page.")
     parent = _check_parent(thread, new.parent_id)
-    email_hash = vault().lookup_hash(new.email)
     status, reasons = moderation.initial_status(site, email_hash, verdict)
     row = {
         "thread_id": thread.id,
