@@ -347,7 +347,7 @@ with app.app_context():
         "suppression_reason": "", "created_at": now} for i in range(2000)])
     ids = db.session.scalars(select(Address.id).where(Address.confirmed_at.is_not(None))).all()
     db.session.execute(insert(Subscription), [{"thread_id": thread.id, "address_id": a,
-        "active": True, "created_at": now} for a in ids])
+        "active": True, "confirmed_at": now, "created_at": now} for a in ids])
     c = Comment(thread_id=thread.id, author="A", body="b", html="<p>b</p>", status="approved",
                 created_at=now); db.session.add(c); db.session.flush(); c.root_id = c.id
     fan_out(c); db.session.commit()

@@ -40,7 +40,8 @@ with app.app_context():
          "suppression_reason": "", "created_at": now} for i in range(n)])
     ids = db.session.scalars(select(Address.id)).all()
     db.session.execute(insert(Subscription), [
-        {"thread_id": busy, "address_id": a, "active": True, "created_at": now} for a in ids])
+        {"thread_id": busy, "address_id": a, "active": True, "confirmed_at": now,
+         "created_at": now} for a in ids])
     db.session.commit()
 """
 

@@ -228,11 +228,12 @@ def seed_thread(
     """`count` approved comments in one thread, every third a reply, straight through the app."""
     script = f"""
 from app import app
-from widget.comments import NewComment, find_page_thread, post_comment
-from widget.sites import get_site
-from widget.extensions import db
+from widget.comments import post_comment
+from widget.forms import NewComment
+from widget.sites import save_site
+from widget.threads import find_page_thread
 with app.app_context():
-    site = get_site({site!r}); site.moderation = "none"; db.session.commit()
+    save_site({site!r}, moderation="none", create=False)
     tops = []
     for i in range({count}):
         parent = tops[i % len(tops)] if tops and i % {reply_every} == {reply_every} - 1 else None

@@ -8,4 +8,5 @@ trap 'scripts/postgres.sh stop' EXIT
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

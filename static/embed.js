@@ -6,6 +6,7 @@
   const base = new URL(script.src).origin;
   const site = script.dataset.site || "default";
   const CSS = "__PARLEY_CSS__"; // the server puts static/embed.css here
+  const LIMITS = "__PARLEY_LIMITS__"; // and the server's field limits (widget/limits.py) here
 
   const EN = {
     join: "Join the conversation", one: "1 comment", many: "{n} comments",
@@ -262,10 +263,10 @@
     };
     const me = store.get("me") || {};
     const inputs = {
-      author: h("input", { autocomplete: "name", required: true, maxlength: 80 }),
-      email: h("input", { type: "email", autocomplete: "email", required: true, maxlength: 254 }),
-      website: h("input", { type: "url", autocomplete: "url", maxlength: 500 }),
-      body: h("textarea", { rows: 5, required: true, maxlength: 10000 })
+      author: h("input", { autocomplete: "name", required: true, maxlength: LIMITS.author }),
+      email: h("input", { type: "email", autocomplete: "email", required: true, maxlength: LIMITS.email }),
+      website: h("input", { type: "url", autocomplete: "url", maxlength: LIMITS.website }),
+      body: h("textarea", { rows: 5, required: true, maxlength: LIMITS.body })
     };
     ["author", "email", "website"].forEach((k) => { inputs[k].value = me[k] || ""; });
     inputs.body.value = (store.get(draftKey) || {}).body || "";

@@ -16,6 +16,8 @@ from widget import create_app
 from widget.extensions import db
 from widget.models import Site
 
+from .smtp import SmtpServer
+
 POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-that-is-long-enough-for-tests"
 PUBLIC_URL = "http://parley.test"
@@ -68,9 +70,9 @@ class FreshContextClient(FlaskClient):
 
 def make_app(backend: str, folder: Path, **config: Any) -> Flask:
     """An app on a freshly wiped, migrated database."""
-    os.environ["PARLEY_INSTANCE_PATH"] = str(folder / "instance")
     url = database_url(backend, folder)
-    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, **config})
+    instance = str(folder / "instance")
+    app = create_app({**BASE_CONFIG, "DATABASE_URL": url, "INSTANCE_PATH": instance, **config})
     app.test_client_class = FreshContextClient
     with app.app_context():
         if url not in _migrated:
@@ -137,6 +139,14 @@ def app(backend: str, db_folder: Path, app_config: dict[str, Any]) -> Iterator[F
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

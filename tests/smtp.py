@@ -19,6 +19,8 @@ class Recorder:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, EmailMessage]] = []
+        #: (recipient, the bytes of the DATA command as received): what a mail client reads.
+        self.raw: list[tuple[str, bytes]] = []
         self.refuse: dict[str, str] = {}  # address -> SMTP reply, e.g. "550 no such user"
         self.delay = 0.0
         self.lock = threading.Lock()
@@ -34,22 +36,34 @@ class Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.delay:
             time.sleep(self.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        raw = envelope.original_content or envelope.content
+        message = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((rcpt, message))  # type: ignore[arg-type]
+                self.raw.append((rcpt, raw))
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
             return [m for rcpt, m in self.messages if rcpt == address]
 
+    def raw_to(self, address: str) -> list[bytes]:
+        with self.lock:
+            return [raw for rcpt, raw in self.raw if rcpt == address]
+
 
 class SmtpServer:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, smtputf8: bool = False) -> None:
         self.port = port or free_port()
         self.recorder = Recorder()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.recorder,
+            hostname="127.0.0.1",
+            port=self.port,
+            enable_SMTPUTF8=smtputf8,
+            decode_data=False,
+        )
 
     @property
     def url(self) -> str:
@@ -61,3 +75,10 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def run_worker() -> int:
+    """Send what the queue holds now, as `flask mail worker --once` does."""
+    from widget.mail import run_worker as send_queue
+
+    return send_queue(once=True)

@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from widget import mailer
+from widget import mail as mailer
 from widget.extensions import db
 from widget.models import QUEUED, SENT, Comment, Delivery, utcnow
 

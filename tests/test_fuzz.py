@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from pathlib import Path
+from collections import Counter
+from collections.abc import Iterator
 
 import nh3
 import pytest
 import schemathesis
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -25,10 +26,12 @@ from widget.tokens import PURPOSES, TokenError, make_token, read_token
 
 from .conftest import make_app
 
-_folder = Path(tempfile.mkdtemp(prefix="parley-fuzz-"))
-os.environ.setdefault("PARLEY_INSTANCE_PATH", str(_folder / "instance"))
-fuzz_app = make_app("sqlite", _folder)
-schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app)
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app on its own SQLite for every fuzzed request (built when the tests run)."""
+    yield make_app("sqlite", tmp_path_factory.mktemp("fuzz"))
+
 
 CHECKS = [
     not_a_server_error,
@@ -39,21 +42,28 @@ CHECKS = [
 FUZZ_EXAMPLES = int(os.environ.get("PARLEY_FUZZ_EXAMPLES", "60"))
 
 
-@schema.parametrize()
-@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_never_errors_and_keeps_its_schema(case: schemathesis.Case) -> None:
-    with fuzz_app.app_context():
-        case.call_and_validate(checks=CHECKS)
-    REQUESTS_SENT.append(case.operation.label)
+def test_api_never_errors_and_keeps_its_schema(fuzz_app: Flask) -> None:
+    """schemathesis fuzzes every operation of /api/openapi.json through the WSGI app."""
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", fuzz_app)
+    sent: Counter[str] = Counter()
+    for result in schema.get_all_operations():
+        operation = result.ok()
 
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=FUZZ_EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def fuzz(case: schemathesis.Case) -> None:
+            with fuzz_app.app_context():
+                case.call_and_validate(checks=CHECKS)
+            sent[case.operation.label] += 1
 
-REQUESTS_SENT: list[str] = []
-
-
-def test_fuzzer_really_ran() -> None:
-    """Runs after the fuzzing above (file order): it sent requests to every operation."""
-    print(f"\nschemathesis sent {len(REQUESTS_SENT)} requests")
-    assert len(set(REQUESTS_SENT)) >= 7 and len(REQUESTS_SENT) >= 7 * 10
+        fuzz()
+    print(f"\nschemathesis sent {sum(sent.values())} requests")
+    assert len(sent) >= 7 and all(count >= 10 for count in sent.values()), sent
 
 
 # --- sanitizer ----------------------------------------------------------------------------
@@ -129,7 +139,9 @@ PAYLOADS = st.dictionaries(
 
 @given(st.sampled_from(PURPOSES), st.sampled_from(PURPOSES), PAYLOADS)
 @settings(max_examples=200, deadline=None)
-def test_tokens_only_open_for_their_purpose(made_for: str, read_as: str, payload: dict) -> None:
+def test_tokens_only_open_for_their_purpose(
+    fuzz_app: Flask, made_for: str, read_as: str, payload: dict
+) -> None:
     with fuzz_app.test_request_context():
         token = make_token(made_for, payload)
         if made_for == read_as:
@@ -141,7 +153,9 @@ def test_tokens_only_open_for_their_purpose(made_for: str, read_as: str, payload
 
 @given(st.sampled_from(PURPOSES), PAYLOADS, st.integers(0, 200), st.characters())
 @settings(max_examples=200, deadline=None)
-def test_tampered_tokens_are_refused(purpose: str, payload: dict, position: int, char: str) -> None:
+def test_tampered_tokens_are_refused(
+    fuzz_app: Flask, purpose: str, payload: dict, position: int, char: str
+) -> None:
     with fuzz_app.test_request_context():
         token = make_token(purpose, payload)
         index = position % len(token)
@@ -154,7 +168,7 @@ def test_tampered_tokens_are_refused(purpose: str, payload: dict, position: int,
 
 @given(st.text(max_size=200))
 @settings(max_examples=200, deadline=None)
-def test_random_strings_are_never_tokens(text: str) -> None:
+def test_random_strings_are_never_tokens(fuzz_app: Flask, text: str) -> None:
     with fuzz_app.test_request_context():
         for purpose in PURPOSES:
             with pytest.raises(TokenError):

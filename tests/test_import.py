@@ -308,7 +308,7 @@ import resource, sys
 from pathlib import Path
 from app import app
 from flask_migrate import upgrade
-from widget.importers.base import run_import
+from widget.importers import run_import
 with app.app_context():
     upgrade()
     report = run_import("wordpress", Path(sys.argv[1]), "default")

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from widget import spam
 from widget.extensions import db
-from widget.models import APPROVED, PENDING, SPAM, Address, Block, Comment, ModerationEvent, Site
+from widget.models import (
+    APPROVED,
+    PENDING,
+    SPAM,
+    Address,
+    Block,
+    Comment,
+    ModerationEvent,
+    Site,
+    Subscription,
+)
 from widget.tokens import make_token
 from widget.vault import vault
 
@@ -106,17 +115,10 @@ def spam_on(app: Flask) -> Flask:
 
 
 def aged_token(app: Flask, seconds: float) -> str:
-    """A form token as if fetched `seconds` ago."""
-    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
-
-    class PastSigner(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(time.time() - seconds)
-
-    serializer = URLSafeTimedSerializer(
-        app.config["SECRET_KEY"], salt="parley-form", signer=PastSigner
-    )
-    return serializer.dumps({"n": f"nonce-{time.time_ns()}"})
+    """A form token fetched from the API, then `seconds` pass on the app's clock."""
+    token = app.test_client().get("/api/form-token?site=default").get_json()["form_token"]
+    app.extensions["parley_clock"].advance(seconds)
+    return str(token)
 
 
 def test_ordinary_comment_passes_every_check(spam_on: Flask, app: Flask, api: Api) -> None:
@@ -368,6 +370,40 @@ def test_block_author_from_a_comment(app: Flask, api: Api, admin: FlaskClient) -
     assert status_of(again) == SPAM
 
 
+def test_blocking_the_author_of_a_comment_already_spam_keeps_the_block_and_its_log(
+    api: Api, admin: FlaskClient
+) -> None:
+    comment_id = api.post(email="troll@example.org").get_json()["comment"]["id"]
+    token = csrf(admin, "/admin/")
+    admin.post("/admin/comments", data={"csrf_token": token, "action": "spam", "ids": comment_id})
+    response = admin.post(
+        f"/admin/comments/{comment_id}/block", data={"csrf_token": token, "kind": "email"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalars(select(Block.kind)).all() == ["email"]
+    actions = db.session.scalars(select(ModerationEvent.action).order_by(ModerationEvent.id))
+    assert list(actions) == ["spam", "block-email"]
+    assert "block-email" in admin.get("/admin/events").get_data(as_text=True)
+
+
+def test_a_bulk_action_is_one_transaction(api: Api, admin: FlaskClient) -> None:
+    ids = [api.post(body=f"c{i}").get_json()["comment"]["id"] for i in range(3)]
+    token = csrf(admin, "/admin/")
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(db.engine, "commit", count)
+    try:
+        admin.post("/admin/comments", data={"csrf_token": token, "action": "spam", "ids": ids})
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert len(commits) == 1
+    assert {c.status for c in db.session.scalars(select(Comment))} == {SPAM}
+
+
 def test_close_and_reopen_thread(api: Api, admin: FlaskClient) -> None:
     api.post()
     html = admin.get("/admin/threads").get_data(as_text=True)
@@ -422,7 +458,7 @@ def test_moderation_link_expires_and_resists_tampering(app: Flask, api: Api) -> 
 def test_approving_a_held_comment_publishes_and_notifies_once(
     app: Flask, api: Api, admin: FlaskClient
 ) -> None:
-    from widget import mailer
+    from widget import mail as mailer
 
     from .smtp import SmtpServer
 
@@ -432,6 +468,7 @@ def test_approving_a_held_comment_publishes_and_notifies_once(
         api.post(email="fan@example.org", notify=True, body="I follow this")
         address = db.session.scalars(select(Address)).one()
         address.confirmed_at = address.created_at
+        db.session.scalars(select(Subscription)).one().confirmed_at = address.created_at
         db.session.commit()
         set_site(moderation="all")
         held = api.post(email="late@example.org", body="Held first").get_json()

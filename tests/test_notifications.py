@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, insert, select, update
 
-from widget import mailer
 from widget.extensions import db
 from widget.models import (
     FAILED,
@@ -36,16 +34,9 @@ from widget.tokens import make_token
 from widget.vault import vault
 
 from .conftest import POSTGRES_URL, SECRET, Api, database_url
-from .smtp import SmtpServer
+from .smtp import SmtpServer, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -53,15 +44,16 @@ def app_config(smtp: SmtpServer) -> dict[str, Any]:
     return {"SMTP_URL": smtp.url, "MAIL_BACKOFF_BASE": 0}
 
 
-def run_worker() -> int:
-    return mailer.run_worker(once=True)
-
-
 def confirm_address(email: str) -> None:
+    """Set-up shortcut for "the reader clicked every confirmation link they got"."""
     address = db.session.scalars(
         select(Address).where(Address.email_hash == vault().lookup_hash(email))
     ).one()
     address.confirmed_at = utcnow()
+    for subscription in db.session.scalars(
+        select(Subscription).where(Subscription.address_id == address.id)
+    ):
+        subscription.confirmed_at = utcnow()
     db.session.commit()
 
 
@@ -393,7 +385,16 @@ def queue_notifications(n: int) -> int:
     ids = db.session.scalars(select(Address.id)).all()
     db.session.execute(
         insert(Subscription),
-        [{"thread_id": thread.id, "address_id": a, "active": True, "created_at": now} for a in ids],
+        [
+            {
+                "thread_id": thread.id,
+                "address_id": a,
+                "active": True,
+                "confirmed_at": now,
+                "created_at": now,
+            }
+            for a in ids
+        ],
     )
     comment = Comment(
         thread_id=thread.id,
@@ -414,12 +415,15 @@ def queue_notifications(n: int) -> int:
     return comment.id
 
 
-def start_worker(app: Flask, smtp_url: str, once: bool = True) -> subprocess.Popen[bytes]:
+def start_worker(
+    app: Flask, smtp_url: str, once: bool = True, clock_offset: float = 0
+) -> subprocess.Popen[bytes]:
+    """A `flask mail worker` process; `clock_offset` runs it that many seconds in the future."""
     args = [sys.executable, "-m", "flask", "--app", "app", "mail", "worker", "--interval", "0.2"]
     return subprocess.Popen(
         args + (["--once"] if once else []),
         cwd=ROOT,
-        env=worker_env(app, smtp_url),
+        env={**worker_env(app, smtp_url), "PARLEY_CLOCK_OFFSET": str(clock_offset)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -437,9 +441,8 @@ def test_worker_killed_mid_batch_loses_nothing(app: Flask, api: Api, smtp: SmtpS
     worker.wait()
     sent_before = len(smtp.recorder.messages)
     assert 0 < sent_before < 30
-    time.sleep(2.5)  # the killed worker's lease runs out
     smtp.recorder.delay = 0
-    finisher = start_worker(app, smtp.url)
+    finisher = start_worker(app, smtp.url, clock_offset=3)  # the killed worker's lease ran out
     assert finisher.wait(timeout=60) == 0, finisher.stderr.read()  # type: ignore[union-attr]
     received = Counter(rcpt for rcpt, _ in smtp.recorder.messages)
     assert set(received) == {f"r{i}@example.org" for i in range(30)}

@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from widget import mailer
+from widget import mail as mailer
 from widget.extensions import db
 from widget.models import Address, Comment, Site, Subscription
 from widget.tokens import make_token

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from widget.mailer import SmtpSession, TemporaryFailure
+from widget.mail import SmtpSession, TemporaryFailure
 
 from .live import free_port
 from .smtp import Recorder

@@ -1,4 +1,20 @@
-"""Parley: self-hosted comments. `create_app()` builds the Flask application."""
+"""Parley: self-hosted comments. `create_app()` builds the Flask application.
+
+Layers (enforced by import-linter in `make lint`; see `.importlinter`), each importing only
+the ones below it:
+
+- blueprints: `api`, `pages`, `admin` (HTTP) and `cli`: parse, call one service, serialize;
+- services: `comments`, `moderation`, `subscriptions`, `sites`, `auth`, `mail`,
+  `importers`: the logic, taking plain values, never `request`;
+- domain: `threads`, `spam`, `forms` (input shapes), `serializers` (output shapes),
+  `render`, `tokens`, `vault`, `avatars`;
+- base: `models`, `extensions`, `errors`, `config`, `limits`, `clock`.
+
+One transaction rule: a public service function owns its transaction and commits once at
+its end (or runs inside one `with db.session.begin()`); helpers (functions named with a
+leading underscore, and those documented "never commits") only add to the caller's
+transaction; views and CLI commands never commit. A bulk action is one transaction.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +27,27 @@ from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import configure_mappers
 
+from . import admin, api, cli, pages
+from .clock import Clock
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
+from .threads import PageCache
+from .vault import Vault
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """The application factory used by `flask --app app`, gunicorn and the tests."""
-    instance = os.environ.get("PARLEY_INSTANCE_PATH") or str(ROOT / "instance")
+    """The application factory used by `flask --app app`, gunicorn and the tests.
+
+    A test may name its instance folder with ``INSTANCE_PATH`` in `test_config`.
+    """
+    instance = (
+        (test_config or {}).get("INSTANCE_PATH")
+        or os.environ.get("PARLEY_INSTANCE_PATH")
+        or str(ROOT / "instance")
+    )
     app = Flask(
         __name__,
         instance_path=instance,
@@ -38,9 +65,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     _attach_services(app)
-
-    from . import admin, api, cli, pages
-
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
@@ -55,11 +79,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _attach_services(app: Flask) -> None:
-    from .comments import PageCache
-    from .vault import Vault
-
     app.extensions["parley_vault"] = Vault(app.config["EMAIL_KEY"] or app.config["SECRET_KEY"])
     app.extensions["parley_page_cache"] = PageCache(int(app.config["THREAD_CACHE_SIZE"]))
+    app.extensions["parley_clock"] = Clock(float(app.config.get("CLOCK_OFFSET", 0)))
 
 
 class CookieSessions(SecureCookieSessionInterface):

@@ -19,8 +19,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from . import moderation, subscriptions
 from .auth import check_login, current_admin, login_required
+from .errors import ParleyError
 from .extensions import db, rate_limited
-from .forms import ConfirmForm, LoginForm
+from .forms import ConfirmForm, LoginForm, submitted
 from .models import (
     COMMENT_STATES,
     PENDING,
@@ -31,11 +32,11 @@ from .models import (
     Site,
     Thread,
 )
+from .threads import set_closed, subscriber_count
 from .vault import vault
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
-BLOCK_KINDS = ("email", "domain", "ip", "word")
 
 
 @bp.after_request
@@ -56,8 +57,7 @@ def _actor() -> str:
 
 
 def _checked_form() -> None:
-    if not ConfirmForm().validate_on_submit():
-        abort(400, "The form expired. Reload the page and try again.")
+    submitted(ConfirmForm())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -130,13 +130,8 @@ def act_on_comments() -> BaseResponse:
     """Approve, mark spam, delete or restore one comment or a selection."""
     _checked_form()
     action = request.form.get("action", "")
-    if action not in moderation.ACTIONS:
-        abort(400, "Unknown action.")
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-    done = 0
-    for comment in db.session.scalars(select(Comment).where(Comment.id.in_(ids))).all():
-        moderation.moderate(comment, action, actor=_actor())
-        done += 1
+    done = moderation.moderate_many(ids, action, actor=_actor())
     flash(f"{action.capitalize()}: {done} comment{'s' if done != 1 else ''}.", "ok")
     return redirect(request.form.get("back") or url_for("admin.queue"))
 
@@ -147,29 +142,10 @@ def block_author(comment_id: int) -> BaseResponse:
     """Block the comment's address or IP range on its site, and mark the comment spam."""
     _checked_form()
     comment = db.session.get(Comment, comment_id) or abort(404)
-    kind = request.form.get("kind")
-    thread = db.session.get(Thread, comment.thread_id)
-    assert thread is not None
-    if kind == "email":
-        value = comment.email_hash
-    elif kind == "ip" and comment.ip:
-        value = comment.ip + ("/24" if "." in comment.ip else "/48")
-    else:
-        abort(400, "Nothing to block.")
-    _add_block(thread.site_id, kind, value)
-    moderation.record(comment, _actor(), f"block-{kind}")
-    moderation.moderate(comment, "spam", actor=_actor())
+    kind = request.form.get("kind", "")
+    moderation.block_author(comment, kind, actor=_actor())
     flash(f"Blocked the author's {'address' if kind == 'email' else 'IP range'}.", "ok")
     return redirect(request.form.get("back") or url_for("admin.queue"))
-
-
-def _add_block(site_id: int, kind: str, value: str) -> None:
-    exists = db.session.scalar(
-        select(Block).where(Block.site_id == site_id, Block.kind == kind, Block.value == value)
-    )
-    if exists is None:
-        db.session.add(Block(site_id=site_id, kind=kind, value=value))
-    db.session.commit()
 
 
 @bp.route("/blocks", methods=["GET", "POST"])
@@ -178,15 +154,19 @@ def blocks() -> str | BaseResponse:
     if request.method == "POST":
         _checked_form()
         site = db.session.scalar(select(Site).where(Site.name == request.form.get("site", "")))
-        kind, value = request.form.get("kind", ""), request.form.get("value", "").strip()
-        if site is None or kind not in BLOCK_KINDS or not value or len(value) > 300:
-            abort(400, "Choose a site, a kind and a value.")
-        _add_block(site.id, kind, vault().lookup_hash(value) if kind == "email" else value.lower())
+        if site is None:
+            raise ParleyError("Choose a site, a kind and a value.")
+        kind, value = request.form.get("kind", ""), request.form.get("value", "")
+        moderation.add_block(site, kind, value, actor=_actor())
         return redirect(url_for("admin.blocks"))
     rows = db.session.execute(select(Block, Site.name).join(Site).order_by(Block.id.desc())).all()
     sites = db.session.scalars(select(Site.name).order_by(Site.name)).all()
     return render_template(
-        "admin/blocks.html", rows=rows, sites=sites, kinds=BLOCK_KINDS, form=ConfirmForm()
+        "admin/blocks.html",
+        rows=rows,
+        sites=sites,
+        kinds=moderation.BLOCK_KINDS,
+        form=ConfirmForm(),
     )
 
 
@@ -194,10 +174,7 @@ def blocks() -> str | BaseResponse:
 @login_required
 def unblock(block_id: int) -> BaseResponse:
     _checked_form()
-    block = db.session.get(Block, block_id)
-    if block is not None:
-        db.session.delete(block)
-        db.session.commit()
+    moderation.remove_block(block_id, actor=_actor())
     return redirect(url_for("admin.blocks"))
 
 
@@ -207,7 +184,7 @@ def threads() -> str:
     rows = db.session.execute(
         select(Thread, Site.name).join(Site).order_by(Thread.created_at.desc()).limit(200)
     ).all()
-    subscribers = {t.id: subscriptions.subscriber_count(t) for t, _ in rows}
+    subscribers = {t.id: subscriber_count(t) for t, _ in rows}
     return render_template(
         "admin/threads.html", rows=rows, subscribers=subscribers, form=ConfirmForm()
     )
@@ -217,11 +194,7 @@ def threads() -> str:
 @login_required
 def close_thread(thread_id: int, action: str) -> BaseResponse:
     _checked_form()
-    thread = db.session.get(Thread, thread_id) or abort(404)
-    thread.closed = action == "close"
-    thread.version += 1
-    moderation.record(None, _actor(), f"{action}-thread", thread.key)
-    db.session.commit()
+    thread = set_closed(thread_id, action == "close", actor=_actor())
     flash(f"Thread {thread.key} {'closed' if thread.closed else 'reopened'}.", "ok")
     return redirect(url_for("admin.threads"))
 
@@ -241,9 +214,7 @@ def suppressions() -> str | BaseResponse:
     """Addresses a mail server refused for good; removing one lets mail flow again."""
     if request.method == "POST":
         _checked_form()
-        address = db.session.get(Address, request.form.get("address", type=int)) or abort(404)
-        address.suppressed_at, address.suppression_reason = None, ""
-        db.session.commit()
+        subscriptions.lift_suppression(request.form.get("address", type=int))
         return redirect(url_for("admin.suppressions"))
     rows = db.session.scalars(
         select(Address).where(Address.suppressed_at.is_not(None)).order_by(Address.id)

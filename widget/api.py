@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from . import comments, spam, subscriptions
+from . import comments, spam, subscriptions, threads
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import NotFound, ParleyError
-from .extensions import db, rate_limited
-from .forms import CommentForm, EditForm, SubscribeForm, json_form
+from .extensions import rate_limited
+from .forms import CommentForm, EditForm, SubscribeForm, json_form, new_comment_from
+from .limits import COUNT_KEYS_MAX, THREAD_KEY_MAX
 from .openapi import openapi_document
 from .serializers import comment_json, json_response
-from .sites import get_site
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.after_request(add_cors_headers)
-
-MAX_COUNT_KEYS = 200
 
 
 def _post_limit() -> str:
@@ -33,28 +31,29 @@ def answer_preflight() -> Response | None:
 
 @bp.get("/comments")
 def list_comments() -> Response:
-    page = comments.find_page_thread(request.args.get("site"), _required_arg("thread"))
+    key = threads.check_thread_key(request.args.get("thread"))
+    page = threads.find_page_thread(request.args.get("site"), key)
     allow_origin(page.site)
     thread = page.thread
     if thread is None:
         raise NotFound("No comments on this page yet.")
-    limit = _page_limit(request.args.get("limit"))
+    limit = threads.page_limit(request.args.get("limit"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
-    etag = comments.thread_page_etag(thread, cursor, limit).split('"')[1]
+    etag = threads.thread_page_etag(thread, cursor, limit)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
-    response.set_data(comments.thread_page(thread, cursor, limit))
+    response.set_data(threads.thread_page(thread, cursor, limit))
     return response
 
 
 @bp.get("/form-token")
 def form_token() -> Response:
-    allow_origin(comments.find_site(request.args.get("site")))
+    allow_origin(threads.find_site(request.args.get("site")))
     response = json_response({"form_token": spam.issue_form_token()})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -64,9 +63,9 @@ def form_token() -> Response:
 @rate_limited(_post_limit)
 def create_comment() -> Response:
     form = json_form(CommentForm)
-    page = comments.find_page_thread(form.site.data, form.thread.data)
+    page = threads.find_page_thread(form.site.data, form.thread.data)
     allow_origin(page.site)
-    new = comments.new_comment_from(
+    new = new_comment_from(
         form,
         form.thread.data,
         title=form.title.data or "",
@@ -104,14 +103,16 @@ def delete_comment(comment_id: int) -> tuple[str, int]:
 
 @bp.get("/counts")
 def counts() -> Response:
-    site = comments.find_site(request.args.get("site"))
+    site = threads.find_site(request.args.get("site"))
     allow_origin(site)
     keys = list(dict.fromkeys(request.args.getlist("thread")))
     if not keys:
         raise ParleyError("Name at least one thread: ?thread=KEY&thread=KEY2.")
-    if len(keys) > MAX_COUNT_KEYS or any(len(k) > 512 for k in keys):
-        raise ParleyError(f"At most {MAX_COUNT_KEYS} threads of up to 512 characters each.")
-    response = json_response(comments.counts(site, keys))
+    if len(keys) > COUNT_KEYS_MAX or any(len(k) > THREAD_KEY_MAX for k in keys):
+        raise ParleyError(
+            f"At most {COUNT_KEYS_MAX} threads of up to {THREAD_KEY_MAX} characters each."
+        )
+    response = json_response(threads.counts(site, keys))
     response.headers["Cache-Control"] = "public, max-age=30"
     return response
 
@@ -120,13 +121,11 @@ def counts() -> Response:
 @rate_limited(_post_limit)
 def subscribe() -> Response:
     form = json_form(SubscribeForm)
-    site = get_site(form.site.data)
+    site = threads.find_site(form.site.data)
     allow_origin(site)
-    thread = comments.get_or_create_thread(
-        site, form.thread.data, form.title.data or "", form.url.data or ""
+    subscriptions.subscribe_to_page(
+        site, form.thread.data, form.title.data or "", form.url.data or "", form.email.data
     )
-    subscriptions.subscribe(thread, form.email.data)
-    db.session.commit()
     # The same answer whatever the address's state: it reveals nothing about it.
     message = "Check your inbox: confirm once, then you will hear of new comments."
     return json_response({"status": "accepted", "message": message}, 202)
@@ -135,21 +134,3 @@ def subscribe() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return json_response(openapi_document())
-
-
-def _required_arg(name: str) -> str:
-    value = request.args.get(name)
-    if not value:
-        raise ParleyError(f"The query parameter {name!r} is required.")
-    if len(value) > 512:
-        raise ParleyError(f"The query parameter {name!r} is too long.")
-    return value
-
-
-def _page_limit(raw: str | None) -> int:
-    default, most = current_app.config["PAGE_SIZE"], current_app.config["MAX_PAGE_SIZE"]
-    if raw is None or raw == "":
-        return int(default)
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise ParleyError(f"limit must be a whole number from 1 to {most}.")
-    return int(raw)

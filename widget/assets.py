@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from .limits import WIDGET_LIMITS
+
 CSS_PLACEHOLDER = '"__PARLEY_CSS__"'
+LIMITS_PLACEHOLDER = '"__PARLEY_LIMITS__"'
 
 
 @dataclass(frozen=True)
@@ -34,5 +37,6 @@ def widget_bundle(static_folder: str) -> Bundle:
     minified = folder / "embed.min.js"
     script = (minified if minified.exists() else folder / "embed.js").read_text()
     css = minify_css((folder / "embed.css").read_text())
+    script = script.replace(LIMITS_PLACEHOLDER, json.dumps(WIDGET_LIMITS, separators=(",", ":")))
     body = script.replace(CSS_PLACEHOLDER, json.dumps(css)).encode()
     return Bundle(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:16])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from .errors import ParleyError
 from .extensions import db
-from .models import MODERATION_MODES, Site
+from .models import MODERATION_MODES, SPAM_CHECKS, Site
 
 
 def register(app: Flask) -> None:
@@ -33,20 +33,18 @@ def _fail(exc: ParleyError) -> NoReturn:
 
 
 def _site_options(func):  # type: ignore[no-untyped-def]
-    from .spam import CHECKS
-
     func = click.option(
         "--enable-check",
         "enable",
         multiple=True,
-        type=click.Choice(CHECKS),
+        type=click.Choice(SPAM_CHECKS),
         help="Switch a spam defence back on (repeatable).",
     )(func)
     func = click.option(
         "--disable-check",
         "disable",
         multiple=True,
-        type=click.Choice(CHECKS),
+        type=click.Choice(SPAM_CHECKS),
         help="Switch a spam defence off for this site (repeatable).",
     )(func)
     func = click.option(
@@ -156,7 +154,7 @@ def mail() -> None:
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
 def mail_worker(once: bool, interval: float) -> None:
     """Send queued mail over SMTP, with retries; run as many as you like."""
-    from .mailer import run_worker
+    from .mail import run_worker
 
     sent = run_worker(once=once, interval=interval)
     if once:

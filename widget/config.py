@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_LEASE_SECONDS": 300,  # a killed worker's claimed rows return after this
     "MODERATION_LINK_MAX_AGE": 7 * 86400,
     "THREAD_CACHE_SIZE": 1024,
+    "CLOCK_OFFSET": 0,  # seconds added to the time: tests only (widget/clock.py)
 }
 
 

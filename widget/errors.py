@@ -26,6 +26,17 @@ class ParleyError(Exception):
         self.errors = errors
 
 
+#: Said whenever a page's form comes back without a valid CSRF token.
+FORM_EXPIRED = "The form expired or was not sent from this site. Reload the page and try again."
+
+
+class FormExpired(ParleyError):
+    code = "csrf_failed"
+
+    def __init__(self) -> None:
+        super().__init__(FORM_EXPIRED)
+
+
 class NotFound(ParleyError):
     status, code = 404, "not_found"
 
@@ -79,11 +90,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
-        return error_response(
-            400,
-            "csrf_failed",
-            "The form expired or was not sent from this site. Reload the page and try again.",
-        )
+        return error_response(400, FormExpired.code, FORM_EXPIRED)
 
     @app.errorhandler(RateLimitExceeded)
     def _rate(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import dataclass
 from typing import Any
 
-import email_validator  # noqa: F401 - WTForms imports it on first use: 26 ms of a reader's first post
 from flask import current_app, request
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
@@ -23,7 +23,6 @@ from wtforms import (
 from wtforms.validators import (
     URL,
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -31,8 +30,22 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .addresses import AddressRefused, normalize_address
 from .config import is_on
-from .errors import ParleyError, UnsupportedMediaType, ValidationFailed
+from .errors import FormExpired, ParleyError, UnsupportedMediaType, ValidationFailed
+from .limits import (
+    AUTHOR_MAX,
+    BODY_MAX,
+    EMAIL_MAX,
+    LOGIN_EMAIL_MAX,
+    PASSWORD_MAX,
+    SITE_NAME_MAX,
+    THREAD_KEY_MAX,
+    TITLE_MAX,
+    TOKEN_MAX,
+    URL_MAX,
+    WEBSITE_MAX,
+)
 
 HONEYPOT_FIELD = "contact_fax"
 
@@ -60,13 +73,32 @@ def _http_url(form: FlaskForm, field: Any) -> None:
 
 
 def _email(form: FlaskForm, field: Any) -> None:
-    """Syntax always; DNS look-ups only with PARLEY_CHECK_DELIVERABILITY=on."""
+    """Syntax always, DNS look-ups only with PARLEY_CHECK_DELIVERABILITY=on; the field then
+    holds the canonical spelling, which is what is hashed, blocked, counted and mailed."""
     deliverable = is_on(current_app.config.get("CHECK_DELIVERABILITY", False))
-    Email("Enter a valid email address.", check_deliverability=deliverable)(form, field)
+    try:
+        field.data = normalize_address(str(field.data), check_deliverability=deliverable).canonical
+    except AddressRefused as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def _email_field(label: str = "Email") -> EmailField:
+    return EmailField(
+        label,
+        filters=[_strip],
+        validators=[DataRequired("Enter your email address."), Length(max=EMAIL_MAX), _email],
+    )
+
+
+def _body_field(label: str = "Comment") -> TextAreaField:
+    return TextAreaField(
+        label,
+        validators=[DataRequired("Write a comment."), Length(1, BODY_MAX), _no_control_characters],
+    )
 
 
 class CommentFields(FlaskForm):
@@ -75,65 +107,83 @@ class CommentFields(FlaskForm):
     author = StringField(
         "Name",
         filters=[_strip],
-        validators=[DataRequired("Enter your name."), Length(1, 80), _single_line],
+        validators=[DataRequired("Enter your name."), Length(1, AUTHOR_MAX), _single_line],
     )
-    email = EmailField(
-        "Email",
-        filters=[_strip],
-        validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254),
-            _email,
-        ],
-    )
+    email = _email_field()
     website = StringField(
         "Website",
         filters=[_strip],
         validators=[
             Optional(),
-            Length(max=500),
+            Length(max=WEBSITE_MAX),
             _single_line,
             _http_url,
             URL(require_tld=False, message="Enter a valid web address."),
         ],
     )
-    body = TextAreaField(
-        "Comment",
-        validators=[DataRequired("Write a comment."), Length(1, 10_000), _no_control_characters],
-    )
+    body = _body_field()
     notify = BooleanField("Notify me of new comments in this thread")
     parent_id = IntegerField("Reply to", validators=[Optional(), NumberRange(min=1)])
-    form_token = HiddenField(validators=[Optional(), Length(max=500)])
-    contact_fax = StringField(validators=[Optional(), Length(max=500)])
+    form_token = HiddenField(validators=[Optional(), Length(max=TOKEN_MAX)])
+    contact_fax = StringField(validators=[Optional(), Length(max=TOKEN_MAX)])
 
 
-class CommentForm(CommentFields):
+class PageFields(FlaskForm):
+    """The page a JSON request is about: site, thread key, and what the page says of itself."""
+
+    site = StringField(validators=[InputRequired(), Length(1, SITE_NAME_MAX), _single_line])
+    thread = StringField(validators=[InputRequired(), Length(1, THREAD_KEY_MAX), _single_line])
+    title = StringField(validators=[Optional(), Length(max=TITLE_MAX), _single_line])
+    url = StringField(validators=[Optional(), Length(max=URL_MAX), _single_line, _http_url])
+
+
+class CommentForm(PageFields, CommentFields):
     """A new comment through the API: the page it belongs to travels with it."""
-
-    site = StringField(validators=[InputRequired(), Length(1, 64), _single_line])
-    thread = StringField(validators=[InputRequired(), Length(1, 512), _single_line])
-    title = StringField(validators=[Optional(), Length(max=300), _single_line])
-    url = StringField(validators=[Optional(), Length(max=2048), _single_line, _http_url])
 
 
 class EditForm(FlaskForm):
-    body = TextAreaField(
-        validators=[DataRequired("Write a comment."), Length(1, 10_000), _no_control_characters]
-    )
+    body = _body_field()
 
 
-class SubscribeForm(FlaskForm):
-    site = StringField(validators=[InputRequired(), Length(1, 64), _single_line])
-    thread = StringField(validators=[InputRequired(), Length(1, 512), _single_line])
-    title = StringField(validators=[Optional(), Length(max=300), _single_line])
-    url = StringField(validators=[Optional(), Length(max=2048), _single_line, _http_url])
-    email = EmailField(
-        filters=[_strip],
-        validators=[
-            DataRequired("Enter your email address."),
-            Length(max=254),
-            _email,
-        ],
+class SubscribeForm(PageFields):
+    email = _email_field()
+
+
+@dataclass
+class NewComment:
+    """A reader's comment as it arrives, already validated by CommentFields."""
+
+    thread_key: str
+    author: str
+    email: str
+    body: str
+    website: str = ""
+    title: str = ""
+    url: str = ""
+    parent_id: int | None = None
+    notify: bool = False
+    form_token: str | None = None
+    honeypot: str = ""
+    ip: str = ""
+
+
+def new_comment_from(
+    form: CommentFields, thread_key: str, *, title: str, url: str, ip: str
+) -> NewComment:
+    """What the comment form (API or no-JS page) carries, as a NewComment."""
+    return NewComment(
+        thread_key=thread_key,
+        author=form.author.data or "",
+        email=form.email.data or "",
+        body=form.body.data or "",
+        website=form.website.data or "",
+        title=title,
+        url=url,
+        parent_id=form.parent_id.data,
+        notify=bool(form.notify.data),
+        form_token=form.form_token.data or None,
+        honeypot=getattr(form, HONEYPOT_FIELD).data or "",
+        ip=ip,
     )
 
 
@@ -141,13 +191,19 @@ class ConfirmForm(FlaskForm):
     """A button and a CSRF token: used by the confirm, unsubscribe and moderation pages."""
 
 
+def submitted(form: FlaskForm) -> None:
+    """A page's POST: its CSRF token (and fields) must check out, else "the form expired"."""
+    if not form.validate_on_submit():
+        raise FormExpired()
+
+
 class UnsubscribeForm(FlaskForm):
     everything = BooleanField("Unsubscribe from every thread")
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1000)])
+    email = StringField("Email", validators=[DataRequired(), Length(max=LOGIN_EMAIL_MAX)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
 
 
 #: Types the JSON API accepts for each field: anything else is a field error.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -21,36 +22,68 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import utcnow
 from .extensions import Base
+from .limits import (
+    AUTHOR_MAX,
+    BLOCK_VALUE_MAX,
+    LOGIN_EMAIL_MAX,
+    SITE_NAME_MAX,
+    THREAD_KEY_MAX,
+    TITLE_MAX,
+    URL_MAX,
+)
+
+__all__ = ["utcnow"]  # re-exported: models and their callers share one clock
 
 
-def utcnow() -> datetime:
-    """Naive UTC: stored the same way on SQLite and PostgreSQL."""
-    return datetime.now(UTC).replace(tzinfo=None)
+class Moderation(StrEnum):
+    """A site's moderation mode."""
+
+    NONE = "none"
+    FIRST_TIME = "first-time"
+    ALL = "all"
 
 
-MODERATION_MODES = ("none", "first-time", "all")
+MODERATION_MODES = tuple(mode.value for mode in Moderation)
 
-#: Comment states. Only ``approved`` is public; ``deleted`` shows as "[deleted]"
-#: while it still has public replies.
-APPROVED, PENDING, SPAM, DELETED = "approved", "pending", "spam", "deleted"
-COMMENT_STATES = (APPROVED, PENDING, SPAM, DELETED)
+
+class CommentStatus(StrEnum):
+    """Only ``approved`` is public; ``deleted`` shows as "[deleted]" while it still has
+    public replies."""
+
+    APPROVED = "approved"
+    PENDING = "pending"
+    SPAM = "spam"
+    DELETED = "deleted"
+
+
+APPROVED, PENDING, SPAM, DELETED = (
+    CommentStatus.APPROVED,
+    CommentStatus.PENDING,
+    CommentStatus.SPAM,
+    CommentStatus.DELETED,
+)
+COMMENT_STATES = tuple(CommentStatus)
+
+#: Every spam defence, by the name `sites set --disable-check NAME` uses.
+SPAM_CHECKS = ("honeypot", "form-token", "links", "blocks", "duplicate", "phrases", "classifier")
 
 
 class Site(Base):
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(SITE_NAME_MAX), unique=True)
     #: Space-separated origins allowed to use the API from a browser.
     origins: Mapped[str] = mapped_column(Text, default="")
-    moderation: Mapped[str] = mapped_column(String(16), default="first-time")
+    moderation: Mapped[str] = mapped_column(String(16), default=Moderation.FIRST_TIME)
     #: Encrypted owner address, for held-comment mail; None: no owner mail.
     owner_email_enc: Mapped[str | None] = mapped_column(Text)
     notify_owner: Mapped[bool] = mapped_column(Boolean, default=True)
     max_links: Mapped[int] = mapped_column(Integer, default=3)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
-    #: Spam defences switched off for this site (space-separated names from spam.CHECKS).
+    #: Spam defences switched off for this site (space-separated names from SPAM_CHECKS).
     disabled_checks: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: Messages learned by the site's spam classifier.
     spam_docs: Mapped[int] = mapped_column(Integer, default=0)
@@ -68,9 +101,9 @@ class Thread(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    key: Mapped[str] = mapped_column(String(512))
-    title: Mapped[str] = mapped_column(String(300), default="")
-    url: Mapped[str] = mapped_column(String(2048), default="")
+    key: Mapped[str] = mapped_column(String(THREAD_KEY_MAX))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
+    url: Mapped[str] = mapped_column(String(URL_MAX), default="")
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Maintained on every publish/unpublish: counts never scan comments.
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -95,8 +128,8 @@ class Comment(Base):
     #: The top-level ancestor (itself for a top-level comment): a page of
     #: threads and all their replies come back in one query.
     root_id: Mapped[int | None] = mapped_column(Integer)
-    author: Mapped[str] = mapped_column(String(80))
-    website: Mapped[str] = mapped_column(String(2048), default="")
+    author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
+    website: Mapped[str] = mapped_column(String(URL_MAX), default="")
     email_enc: Mapped[str] = mapped_column(Text, default="")
     email_hash: Mapped[str] = mapped_column(String(64), index=True, default="")
     #: Keyed hash for the identicon: not the look-up hash, not reversible.
@@ -110,6 +143,8 @@ class Comment(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: "all" when its author asked to be notified: they are subscribed once it is published.
+    notify: Mapped[str] = mapped_column(String(16), default="", server_default="")
     #: Source id of an imported comment ("wordpress:42"): imports are idempotent.
     import_key: Mapped[str | None] = mapped_column(String(200))
 
@@ -126,7 +161,13 @@ class Address(Base):
     email_enc: Mapped[str] = mapped_column(Text)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
-    #: Set after a permanent SMTP failure; fan-outs skip it until removed.
+    #: Confirmation mails ever queued: an address that never confirmed gets only a few.
+    confirmations_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Bumped by "unsubscribe from everything": every confirm and manage link made before
+    #: stops working.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Set after a permanent SMTP failure, or when the address owner asked for no mail at
+    #: all; nothing is sent to it until removed.
     suppressed_at: Mapped[datetime | None] = mapped_column(DateTime)
     suppression_reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -140,6 +181,8 @@ class Subscription(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: When its own confirmation link was followed; None: no mail yet (double opt-in).
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -147,10 +190,31 @@ class Subscription(Base):
     address: Mapped[Address] = relationship(lazy="joined")
 
 
-#: Kinds of queued mail.
-NOTIFY, CONFIRM, OWNER = "notify", "confirm", "owner"
-#: Delivery states.
-QUEUED, SENT, FAILED, DROPPED = "queued", "sent", "failed", "dropped"
+class DeliveryKind(StrEnum):
+    """What a queued mail is."""
+
+    NOTIFY = "notify"
+    CONFIRM = "confirm"
+    OWNER = "owner"
+    #: Many held comments in an hour: one mail listing them instead of one each.
+    OWNER_DIGEST = "owner-digest"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"
+
+
+NOTIFY, CONFIRM, OWNER = DeliveryKind.NOTIFY, DeliveryKind.CONFIRM, DeliveryKind.OWNER
+OWNER_DIGEST = DeliveryKind.OWNER_DIGEST
+QUEUED, SENT, FAILED, DROPPED = (
+    DeliveryStatus.QUEUED,
+    DeliveryStatus.SENT,
+    DeliveryStatus.FAILED,
+    DeliveryStatus.DROPPED,
+)
 
 
 class Delivery(Base):
@@ -198,7 +262,7 @@ class Block(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(300))
+    value: Mapped[str] = mapped_column(String(BLOCK_VALUE_MAX))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -219,7 +283,7 @@ class AdminUser(Base):
     __tablename__ = "admin_users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(LOGIN_EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -2,41 +2,57 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import func, select
 
 from . import spam, subscriptions
+from .errors import NotFound, ParleyError
 from .extensions import db
+from .limits import BLOCK_VALUE_MAX
 from .models import (
     APPROVED,
     DELETED,
     OWNER,
+    OWNER_DIGEST,
     PENDING,
+    QUEUED,
     SPAM,
+    Block,
     Comment,
+    CommentStatus,
     Delivery,
+    Moderation,
     ModerationEvent,
     Site,
     Thread,
     author_comment_on_site,
     utcnow,
 )
-
-if TYPE_CHECKING:
-    from .spam import Verdict
+from .spam import Verdict
+from .threads import refresh_thread
+from .vault import vault
 
 #: What a moderator can do to a comment, and the state it leads to.
 ACTIONS = {"approve": APPROVED, "spam": SPAM, "delete": DELETED, "restore": PENDING}
+#: Held comments a site's owner hears of one mail each per hour; the rest come in a digest.
+OWNER_MAILS_PER_HOUR = 5
+#: What can be blocked from a comment, and on the blocks page.
+BLOCK_KINDS = ("email", "domain", "ip", "word")
 
 
-def initial_status(site: Site, email_hash: str, verdict: Verdict) -> tuple[str, list[str]]:
+def initial_status(
+    site: Site, email_hash: str, verdict: Verdict
+) -> tuple[CommentStatus, list[str]]:
     """Spam checks first, then the site's moderation mode."""
     if verdict.spam:
         return SPAM, verdict.reasons
     if verdict.held:
         return PENDING, verdict.reasons
-    if site.moderation == "none":
+    if site.moderation == Moderation.NONE:
         return APPROVED, []
-    if site.moderation == "all":
+    if site.moderation == Moderation.ALL:
         return PENDING, ["moderation-all"]
     if has_approved_comment(site, email_hash):
         return APPROVED, []
@@ -55,21 +71,56 @@ _APPROVED_BY_AUTHOR = author_comment_on_site(Comment.status == APPROVED)
 
 
 def on_published(comment: Comment, notify: bool = True) -> None:
-    """A comment just became public: recount, and queue one mail per subscriber.
+    """A comment just became public: recount, queue one mail per subscriber, and subscribe
+    its author if they asked to be notified. Never commits.
 
     `notify=False` when the caller knows the thread has no subscribers.
     """
-    from .comments import refresh_thread
-
     refresh_thread(comment.thread_id, +1)
     if notify:
         subscriptions.fan_out(comment)
+    if comment.notify and comment.email_enc:
+        thread = db.session.get(Thread, comment.thread_id)
+        email = vault().decrypt(comment.email_enc)
+        if thread is not None and email:
+            subscriptions.subscribe(thread, email)
 
 
 def on_held(comment: Comment, site: Site) -> None:
-    """A comment of `site` waits for a moderator: tell the owner if the site wants that."""
-    if site.owner_email_enc and site.notify_owner:
+    """A comment of `site` waits for a moderator: tell the owner if the site wants that.
+
+    Nothing for a comment that went straight to spam; past OWNER_MAILS_PER_HOUR held
+    comments in an hour, one digest mail an hour later lists the rest. Never commits.
+    """
+    if comment.status != PENDING or not (site.owner_email_enc and site.notify_owner):
+        return
+    now = utcnow()
+    recent = db.session.scalar(
+        select(func.count(Delivery.id)).where(
+            Delivery.site_id == site.id,
+            Delivery.kind == OWNER,
+            Delivery.created_at > now - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) < OWNER_MAILS_PER_HOUR:
         db.session.add(Delivery(kind=OWNER, comment_id=comment.id, site_id=site.id))
+        return
+    waiting = db.session.scalar(
+        select(Delivery.id).where(
+            Delivery.site_id == site.id,
+            Delivery.kind == OWNER_DIGEST,
+            Delivery.status == QUEUED,
+        )
+    )
+    if waiting is None:
+        db.session.add(
+            Delivery(
+                kind=OWNER_DIGEST,
+                site_id=site.id,
+                created_at=now,
+                next_attempt_at=now + timedelta(hours=1),
+            )
+        )
 
 
 def record(comment: Comment | None, actor: str, action: str, detail: str = "") -> None:
@@ -90,13 +141,29 @@ def record(comment: Comment | None, actor: str, action: str, detail: str = "") -
 
 
 def moderate(comment: Comment, action: str, actor: str) -> Comment:
-    """Apply a moderator's action; publishing notifies subscribers, spam/approve teach the score."""
-    from .comments import refresh_thread
+    """Apply a moderator's action and commit (a mail link, one comment in the admin)."""
+    _apply(comment, action, actor)
+    db.session.commit()
+    return comment
 
+
+def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
+    """Apply one action to a selection in one transaction; returns how many were found."""
+    if action not in ACTIONS:
+        raise ParleyError("Unknown action.")
+    chosen = db.session.scalars(select(Comment).where(Comment.id.in_(list(ids)))).all()
+    for comment in chosen:
+        _apply(comment, action, actor)
+    db.session.commit()
+    return len(chosen)
+
+
+def _apply(comment: Comment, action: str, actor: str) -> None:
+    """Publishing notifies subscribers; spam and approve teach the score. Never commits."""
     new_status = ACTIONS[action]
     old_status = comment.status
     if new_status == old_status:
-        return comment  # using a link twice is harmless
+        return  # using a link twice is harmless
     thread = db.session.get(Thread, comment.thread_id)
     site = db.session.get(Site, thread.site_id) if thread else None
     if site is not None:
@@ -107,8 +174,54 @@ def moderate(comment: Comment, action: str, actor: str) -> Comment:
         on_published(comment)
     elif old_status == APPROVED:
         refresh_thread(comment.thread_id, -1)
+
+
+def block_author(comment: Comment, kind: str, actor: str) -> None:
+    """Block a comment's address or IP range on its site and mark the comment spam: one
+    transaction, so the block and its log entry are kept even when the comment is spam
+    already."""
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    if kind == "email" and comment.email_hash:
+        value = comment.email_hash
+    elif kind == "ip" and comment.ip:
+        value = comment.ip + ("/24" if "." in comment.ip else "/48")
+    else:
+        raise ParleyError("Nothing to block.")
+    _add_block(thread.site_id, kind, value)
+    record(comment, actor, f"block-{kind}")
+    _apply(comment, "spam", actor)
     db.session.commit()
-    return comment
+
+
+def add_block(site: Site, kind: str, value: str, actor: str) -> None:
+    """A block-list entry from the blocks page; logged. Commits."""
+    value = value.strip()
+    if kind not in BLOCK_KINDS or not value or len(value) > BLOCK_VALUE_MAX:
+        raise ParleyError("Choose a kind and a value.")
+    _add_block(site.id, kind, vault().lookup_hash(value) if kind == "email" else value.lower())
+    db.session.add(ModerationEvent(site_id=site.id, actor=actor, action=f"block-{kind}"))
+    db.session.commit()
+
+
+def remove_block(block_id: int, actor: str) -> None:
+    """Lift a block; logged. Commits."""
+    block = db.session.get(Block, block_id)
+    if block is None:
+        raise NotFound("No such block.")
+    db.session.add(
+        ModerationEvent(site_id=block.site_id, actor=actor, action=f"unblock-{block.kind}")
+    )
+    db.session.delete(block)
+    db.session.commit()
+
+
+def _add_block(site_id: int, kind: str, value: str) -> None:
+    exists = db.session.scalar(
+        select(Block).where(Block.site_id == site_id, Block.kind == kind, Block.value == value)
+    )
+    if exists is None:
+        db.session.add(Block(site_id=site_id, kind=kind, value=value))
 
 
 def _teach(site: Site, comment: Comment, old: str, new: str) -> None:

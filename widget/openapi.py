@@ -1,10 +1,20 @@
-"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json.
+
+Request bodies are derived from the WTForms classes that validate them, and every limit
+from `limits`: the document cannot drift from what the server accepts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import current_app
+from wtforms import BooleanField, EmailField, Field, IntegerField
+from wtforms.fields.core import UnboundField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from .forms import HONEYPOT_FIELD, CommentForm, EditForm, SubscribeForm
+from .limits import COUNT_KEYS_MAX, SITE_NAME_MAX, THREAD_KEY_MAX
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -39,8 +49,60 @@ def _query(name: str, description: str, required: bool = True, **schema: Any) ->
     }
 
 
-SITE = _query("site", "Site name", minLength=1, maxLength=64)
-THREAD = _query("thread", "Thread key (usually the article's path)", minLength=1, maxLength=512)
+SITE = _query("site", "Site name", minLength=1, maxLength=SITE_NAME_MAX)
+THREAD = _query(
+    "thread", "Thread key (usually the article's path)", minLength=1, maxLength=THREAD_KEY_MAX
+)
+
+
+def form_schema(form_class: type, description: str) -> dict[str, Any]:
+    """The JSON Schema of a request body that `form_class` validates (see forms.json_form)."""
+    unbound = [
+        (name, field)
+        for name in dir(form_class)
+        if isinstance(field := getattr(form_class, name), UnboundField) and name != HONEYPOT_FIELD
+    ]
+    unbound.sort(key=lambda item: item[1].creation_counter)
+    properties = {name: _field_schema(field) for name, field in unbound}
+    required = [name for name, field in unbound if _is_required(field)]
+    return {
+        "type": "object",
+        "description": description,
+        "required": required,
+        "properties": properties,
+    }
+
+
+def _field_schema(field: UnboundField) -> dict[str, Any]:
+    field_class: type[Field] = field.field_class
+    validators = field.kwargs.get("validators", [])
+    kind = {BooleanField: "boolean", IntegerField: "integer"}.get(field_class, "string")
+    schema: dict[str, Any] = {"type": kind}
+    for validator in validators:
+        if isinstance(validator, Length):
+            if validator.min > 0:
+                schema["minLength"] = validator.min
+            if validator.max >= 0:
+                schema["maxLength"] = validator.max
+        elif isinstance(validator, NumberRange):
+            if validator.min is not None:
+                schema["minimum"] = validator.min
+            if validator.max is not None:
+                schema["maximum"] = validator.max
+    if field_class is EmailField:
+        schema["format"] = "email"
+    if any(isinstance(v, Optional) for v in validators) or kind == "integer":
+        schema["type"] = [kind, "null"]
+    label = field.kwargs.get("label") or (field.args[0] if field.args else None)
+    if label:
+        schema["description"] = str(label)
+    return schema
+
+
+def _is_required(field: UnboundField) -> bool:
+    validators = field.kwargs.get("validators", [])
+    return any(isinstance(v, DataRequired | InputRequired) for v in validators)
+
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -92,23 +154,9 @@ SCHEMAS: dict[str, Any] = {
             "replies": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}},
         },
     },
-    "NewComment": {
-        "type": "object",
-        "required": ["site", "thread", "author", "email", "body"],
-        "properties": {
-            "site": {"type": "string", "minLength": 1, "maxLength": 64},
-            "thread": {"type": "string", "minLength": 1, "maxLength": 512},
-            "title": {"type": ["string", "null"], "maxLength": 300},
-            "url": {"type": ["string", "null"], "maxLength": 2048},
-            "parent_id": {"type": ["integer", "null"], "minimum": 1},
-            "author": {"type": "string", "minLength": 1, "maxLength": 80},
-            "email": {"type": "string", "format": "email", "maxLength": 254},
-            "website": {"type": ["string", "null"], "maxLength": 500},
-            "body": {"type": "string", "minLength": 1, "maxLength": 10000},
-            "notify": {"type": "boolean"},
-            "form_token": {"type": ["string", "null"]},
-        },
-    },
+    "NewComment": form_schema(CommentForm, "A comment or a reply, and the page it is on"),
+    "CommentEdit": form_schema(EditForm, "The new text of one's own comment"),
+    "Subscription": form_schema(SubscribeForm, "Follow a thread without commenting"),
 }
 
 
@@ -136,7 +184,11 @@ def openapi_document() -> dict[str, Any]:
                             "name": "limit",
                             "in": "query",
                             "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 1,
+                                "maximum": current_app.config["MAX_PAGE_SIZE"],
+                            },
                         },
                     ],
                     "responses": {
@@ -196,17 +248,7 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["body"],
-                                    "properties": {
-                                        "body": {
-                                            "type": "string",
-                                            "minLength": 1,
-                                            "maxLength": 10000,
-                                        }
-                                    },
-                                }
+                                "schema": {"$ref": "#/components/schemas/CommentEdit"}
                             }
                         },
                     },
@@ -267,8 +309,8 @@ def openapi_document() -> dict[str, Any]:
                             "schema": {
                                 "type": "array",
                                 "minItems": 1,
-                                "maxItems": 200,
-                                "items": {"type": "string", "maxLength": 512},
+                                "maxItems": COUNT_KEYS_MAX,
+                                "items": {"type": "string", "maxLength": THREAD_KEY_MAX},
                             },
                         },
                     ],
@@ -289,17 +331,7 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["site", "thread", "email"],
-                                    "properties": {
-                                        "site": {"type": "string"},
-                                        "thread": {"type": "string"},
-                                        "email": {"type": "string", "format": "email"},
-                                        "title": {"type": "string"},
-                                        "url": {"type": "string"},
-                                    },
-                                }
+                                "schema": {"$ref": "#/components/schemas/Subscription"}
                             }
                         },
                     },

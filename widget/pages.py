@@ -19,16 +19,23 @@ from flask import (
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import comments, moderation, spam, subscriptions
+from . import comments, moderation, spam, subscriptions, threads
 from .assets import widget_bundle
 from .avatars import identicon_svg, is_seed
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
-from .forms import HONEYPOT_FIELD, CommentFields, ConfirmForm, UnsubscribeForm
-from .models import APPROVED, PENDING, Comment, Thread
+from .forms import (
+    HONEYPOT_FIELD,
+    CommentFields,
+    ConfirmForm,
+    UnsubscribeForm,
+    new_comment_from,
+    submitted,
+)
+from .limits import TITLE_MAX
+from .models import APPROVED, PENDING, Address, Comment, Thread
 from .serializers import iso
-from .sites import get_site
-from .tokens import TokenError, make_token, read_token
+from .tokens import TokenError, manage_token, read_token
 
 bp = Blueprint("pages", __name__)
 
@@ -96,10 +103,8 @@ def avatar(seed: str) -> Response:
 @bp.route("/threads", methods=["GET", "POST"])
 @rate_limited(lambda: str(current_app.config["RATE_LIMIT_POST"]), methods=["POST"])
 def thread_page() -> str | BaseResponse:
-    key = request.args.get("thread", "")
-    page = comments.find_page_thread(request.args.get("site"), key)
-    if not key or len(key) > 512:
-        raise ParleyError("The query parameter 'thread' is required.")
+    key = threads.check_thread_key(request.args.get("thread"))
+    page = threads.find_page_thread(request.args.get("site"), key)
     site, thread = page.site, page.thread
     form = CommentFields()
     if request.method == "POST" and form.validate_on_submit():
@@ -116,7 +121,7 @@ def thread_page() -> str | BaseResponse:
     tree: list[dict[str, Any]] = []
     next_cursor = None
     if thread:
-        tree, next_cursor = comments.load_page(thread, cursor, _page_size())
+        tree, next_cursor = threads.load_page(thread, cursor, threads.page_limit())
     return render_template(
         "thread.html",
         site=site,
@@ -131,10 +136,9 @@ def thread_page() -> str | BaseResponse:
     ), status  # type: ignore[return-value]
 
 
-def _post_from_page(page: comments.PageThread, key: str, form: CommentFields) -> BaseResponse:
-    new = comments.new_comment_from(
-        form, key, title=request.args.get("title", "")[:300], url="", ip=request.remote_addr or ""
-    )
+def _post_from_page(page: threads.PageThread, key: str, form: CommentFields) -> BaseResponse:
+    title = request.args.get("title", "")[:TITLE_MAX]
+    new = new_comment_from(form, key, title=title, url="", ip=request.remote_addr or "")
     comment, _token = comments.post_comment(page, new)
     if comment.status == APPROVED:
         flash("Your comment is published.", "ok")
@@ -142,14 +146,13 @@ def _post_from_page(page: comments.PageThread, key: str, form: CommentFields) ->
         flash("Thanks! Your comment is awaiting moderation.", "pending")
         # Only its author sees a held comment: remember it in this browser's session.
         session["pending"] = ([comment.id] + list(session.get("pending", [])))[:MAX_OWN_PENDING]
-    cursor = comments.page_cursor_of(comment, _page_size()) if comment.status == APPROVED else None
+    cursor = (
+        threads.page_cursor_of(comment, threads.page_limit())
+        if comment.status == APPROVED
+        else None
+    )
     target = url_for("pages.thread_page", site=page.site.name, thread=key, cursor=cursor)
     return redirect(f"{target}#c{comment.id}", code=303)
-
-
-def _page_size() -> int:
-    # Top-level comments per page, as the widget shows them: a page costs the same at any size.
-    return int(current_app.config["PAGE_SIZE"])
 
 
 MAX_OWN_PENDING = 20
@@ -174,8 +177,8 @@ def _own_pending(thread: Thread) -> list[Comment]:
 
 @bp.get("/feeds/comments.atom")
 def feed() -> Response:
-    site = get_site(request.args.get("site"))
-    thread = comments.get_thread(site, request.args.get("thread", ""))
+    site = threads.find_site(request.args.get("site"))
+    thread = threads.get_thread(site, request.args.get("thread", ""))
     rows = db.session.scalars(
         select(Comment)
         .where(Comment.thread_id == thread.id, Comment.status == APPROVED)
@@ -201,19 +204,19 @@ def feed() -> Response:
 @bp.route("/subscriptions/confirm/<token>", methods=["GET", "POST"])
 def confirm_subscription(token: str) -> str | tuple[str, int]:
     address, subscription = subscriptions.address_from_token("confirm", token)
+    if subscription is None:
+        raise NotFound("This link is not valid.")
     form = ConfirmForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            raise ParleyError("The form expired. Reload the page and press the button again.")
-        subscriptions.confirm(address)
+        submitted(form)
+        subscriptions.confirm(subscription)
         return render_template(
             "message.html",
             title="Subscription confirmed",
             message="You will get an email when someone comments.",
-            manage=make_token("manage", {"a": address.id}),
+            manage=manage_token(address.id, address.generation),
         )
-    thread = subscription.thread if subscription else None
-    return render_template("confirm.html", form=form, thread=thread)
+    return render_template("confirm.html", form=form, thread=subscription.thread)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -230,20 +233,24 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
                 message="You will get no more mail about this thread.",
             )
         form = UnsubscribeForm()
-        if not form.validate_on_submit():
-            raise ParleyError("The form expired. Reload the page and press the button again.")
+        submitted(form)
         subscriptions.unsubscribe(address, subscription, everything=bool(form.everything.data))
-        what = "any thread" if form.everything.data else "this thread"
-        return render_template(
-            "message.html",
-            title="Unsubscribed",
-            message=f"You will get no more mail about {what}.",
-            manage=make_token("manage", {"a": address.id}),
-        )
+        return _unsubscribed(address, everything=bool(form.everything.data))
     return render_template(
         "unsubscribe.html",
         form=UnsubscribeForm(),
         thread=subscription.thread if subscription else None,
+    )
+
+
+def _unsubscribed(address: Address, everything: bool) -> str:
+    """The page after an unsubscribe, with a fresh link to the address's subscriptions."""
+    what = "any thread" if everything else "this thread"
+    return render_template(
+        "message.html",
+        title="Unsubscribed",
+        message=f"You will get no more mail about {what}.",
+        manage=manage_token(address.id, address.generation),
     )
 
 
@@ -252,17 +259,34 @@ def manage_subscriptions(token: str) -> str:
     address, _ = subscriptions.address_from_token("manage", token)
     form = ConfirmForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            raise ParleyError("The form expired. Reload the page and press the button again.")
+        submitted(form)
         chosen = request.form.get("subscription", type=int)
         mine = {s.id: s for s in subscriptions.subscriptions_of(address)}
         if chosen not in mine:
             raise NotFound("No such subscription.")
         everything = request.form.get("all") == "1"
         subscriptions.unsubscribe(address, mine[chosen], everything=everything)
+        if everything:  # every earlier link is void now; this page's is renewed
+            return _unsubscribed(address, everything=True)
         flash("Unsubscribed.", "ok")
     items = [s for s in subscriptions.subscriptions_of(address) if s.active]
     return render_template("manage.html", form=form, subscriptions=items)
+
+
+@bp.route("/subscriptions/never/<token>", methods=["GET", "POST"])
+def never_mail(token: str) -> str:
+    """ "Never email me again", from a confirmation mail the reader did not ask for."""
+    address, _ = subscriptions.address_from_token("never", token)
+    form = ConfirmForm()
+    if request.method == "POST":
+        submitted(form)
+        subscriptions.never_mail(address)
+        return render_template(
+            "message.html",
+            title="No more mail",
+            message="This site will not email this address again.",
+        )
+    return render_template("never.html", form=form)
 
 
 # --- moderation link from the owner's mail -------------------------------------------

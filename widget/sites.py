@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from .errors import NotFound, ParleyError
 from .extensions import db
-from .models import MODERATION_MODES, Site
-from .spam import CHECKS
+from .models import MODERATION_MODES, SPAM_CHECKS, Site
 from .vault import vault
-
-_SITE_BY_NAME = select(Site).where(Site.name == bindparam("name"))
-
-
-def get_site(name: str | None) -> Site:
-    """The named site, or a 404 that says so."""
-    site = db.session.scalar(_SITE_BY_NAME, {"name": name}) if name else None
-    if site is None:
-        raise NotFound("Unknown site.")
-    return site
 
 
 def normalise_origin(origin: str) -> str:
@@ -81,9 +70,11 @@ def save_site(
         site.owner_email_enc = vault().encrypt(owner_email) if owner_email else None
     if max_links is not None:
         site.max_links = max_links
-    unknown = set(disable + enable) - set(CHECKS)
+    unknown = set(disable + enable) - set(SPAM_CHECKS)
     if unknown:
-        raise ParleyError(f"Unknown check {', '.join(sorted(unknown))}; use {', '.join(CHECKS)}.")
+        raise ParleyError(
+            f"Unknown check {', '.join(sorted(unknown))}; use {', '.join(SPAM_CHECKS)}."
+        )
     off = (set((site.disabled_checks or "").split()) | set(disable)) - set(enable)
     site.disabled_checks = " ".join(sorted(off))
     db.session.commit()

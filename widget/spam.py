@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -18,7 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .config import is_on
 from .errors import ValidationFailed
 from .extensions import db
+from .forms import NewComment
 from .models import (
+    SPAM_CHECKS,
     Block,
     Comment,
     Site,
@@ -29,9 +31,6 @@ from .models import (
 )
 from .render import count_links
 from .tokens import TokenError, make_token, token_age
-
-if TYPE_CHECKING:
-    from .comments import NewComment
 
 #: Phrases of the generic spam that floods comment forms (flattery, theme
 #: questions, link offers). Two of them in one comment hold it for review.
@@ -73,8 +72,7 @@ SPAM_PHRASES = (
     "loan",
 )
 DUPLICATE_WINDOW = timedelta(minutes=10)
-#: Every defence, by the name `sites set --disable-check NAME` uses.
-CHECKS = ("honeypot", "form-token", "links", "blocks", "duplicate", "phrases", "classifier")
+CHECKS = SPAM_CHECKS
 MIN_TRAINING_DOCS = 5
 _WORD = re.compile(r"[a-z0-9$€£'-]{3,30}")
 

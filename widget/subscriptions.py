@@ -1,4 +1,5 @@
-"""Subscriptions: one per (thread, address), double opt-in, fan-out, unsubscribe."""
+"""Subscriptions: one per (thread, address), each confirmed by its own link (double opt-in),
+fan-out, unsubscribe, and the links in readers' mail."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, bindparam, literal, select
+from sqlalchemy import DateTime, Integer, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -19,18 +20,26 @@ from .models import (
     Address,
     Comment,
     Delivery,
+    Site,
     Subscription,
     Thread,
     utcnow,
 )
-from .tokens import TokenError, read_token
+from .threads import get_or_create_thread
+from .tokens import LINK_MAX_AGE, TokenError, read_token
 from .vault import vault
 
-#: At most one confirmation mail per address in this time.
-CONFIRMATION_INTERVAL = timedelta(hours=1)
+#: Confirmation mails a stranger can have sent to an address that never confirmed anything:
+#: this many ever, and at most one a day.
+UNCONFIRMED_CONFIRMATIONS_EVER = 3
+UNCONFIRMED_CONFIRMATIONS_PER_DAY = 1
+#: An address that confirmed once gets at most this many confirmation mails a day.
+CONFIRMED_CONFIRMATIONS_PER_DAY = 3
+DAY = timedelta(days=1)
 
 
 def get_or_create_address(email: str) -> Address:
+    """The stored address for `email` (canonical spelling: see addresses.py). Never commits."""
     email_hash = vault().lookup_hash(email)
     address = db.session.scalar(select(Address).where(Address.email_hash == email_hash))
     if address is not None:
@@ -44,37 +53,52 @@ def get_or_create_address(email: str) -> Address:
     return address
 
 
+def subscribe_to_page(site: Site, key: str, title: str, url: str, email: str) -> Subscription:
+    """ "Subscribe without commenting": the page's thread (created if need be). Commits."""
+    thread = get_or_create_thread(site, key, title, url)
+    subscription = subscribe(thread, email)
+    db.session.commit()
+    return subscription
+
+
 def subscribe(thread: Thread, email: str) -> Subscription:
-    """At most one subscription per (thread, address); confirmation mail if never confirmed."""
+    """Ask for a subscription of (thread, address): at most one exists. A new one, or one its
+    owner left, waits for a click on its own confirmation link; one already confirmed and
+    active stays as it is. Part of the caller's transaction: never commits."""
     address = get_or_create_address(email)
-    subscription = db.session.scalar(
-        select(Subscription).where(
-            Subscription.thread_id == thread.id, Subscription.address_id == address.id
-        )
+    subscription = _find_or_add(thread.id, address.id)
+    if subscription.active and subscription.confirmed_at is not None:
+        return subscription
+    subscription.active, subscription.unsubscribed_at = True, None
+    subscription.confirmed_at = None
+    _queue_confirmation(address, subscription, thread)
+    return subscription
+
+
+def _find_or_add(thread_id: int, address_id: int) -> Subscription:
+    query = select(Subscription).where(
+        Subscription.thread_id == thread_id, Subscription.address_id == address_id
     )
-    if subscription is None:
-        subscription = Subscription(thread_id=thread.id, address_id=address.id, created_at=utcnow())
-        try:
-            with db.session.begin_nested():
-                db.session.add(subscription)
-        except IntegrityError:  # the same reader, twice at once
-            subscription = db.session.scalars(
-                select(Subscription).where(
-                    Subscription.thread_id == thread.id, Subscription.address_id == address.id
-                )
-            ).one()
-    if not subscription.active:
-        subscription.active, subscription.unsubscribed_at = True, None
-    if address.confirmed_at is None:
-        _queue_confirmation(address, subscription, thread)
+    subscription = db.session.scalar(query)
+    if subscription is not None:
+        return subscription
+    subscription = Subscription(thread_id=thread_id, address_id=address_id, created_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(subscription)
+    except IntegrityError:  # the same reader, twice at once
+        subscription = db.session.scalars(query).one()
     return subscription
 
 
 def _queue_confirmation(address: Address, subscription: Subscription, thread: Thread) -> None:
-    now = utcnow()
-    if address.confirmation_sent_at and now - address.confirmation_sent_at < CONFIRMATION_INTERVAL:
+    """One confirmation mail, unless the address owner said "never", or a stranger has had
+    the address mailed as often as the caps allow."""
+    if address.suppressed_at is not None or not _may_send_confirmation(address):
         return
+    now = utcnow()
     address.confirmation_sent_at = now
+    address.confirmations_sent = (address.confirmations_sent or 0) + 1
     db.session.add(
         Delivery(
             kind=CONFIRM,
@@ -85,6 +109,21 @@ def _queue_confirmation(address: Address, subscription: Subscription, thread: Th
             next_attempt_at=now,
         )
     )
+
+
+def _may_send_confirmation(address: Address) -> bool:
+    proven = address.confirmed_at is not None
+    if not proven and (address.confirmations_sent or 0) >= UNCONFIRMED_CONFIRMATIONS_EVER:
+        return False
+    per_day = CONFIRMED_CONFIRMATIONS_PER_DAY if proven else UNCONFIRMED_CONFIRMATIONS_PER_DAY
+    sent_today = db.session.scalar(
+        select(func.count(Delivery.id)).where(
+            Delivery.kind == CONFIRM,
+            Delivery.address_id == address.id,
+            Delivery.created_at > utcnow() - DAY,
+        )
+    )
+    return (sent_today or 0) < per_day
 
 
 def fan_out(comment: Comment) -> None:
@@ -126,7 +165,7 @@ def _fan_out_statement(dialect_name: str) -> Any:
         .where(
             Subscription.thread_id == bindparam("p_thread"),
             Subscription.active.is_(True),
-            Address.confirmed_at.is_not(None),
+            Subscription.confirmed_at.is_not(None),
             Address.suppressed_at.is_(None),
             Address.email_hash != bindparam("p_author"),
         )
@@ -152,9 +191,13 @@ def _fan_out_statement(dialect_name: str) -> Any:
 
 
 def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription | None]:
-    """The address (and subscription) a confirm / unsubscribe / manage token is for."""
+    """The address (and subscription) a link in a reader's mail is for.
+
+    Confirm and manage links expire (tokens.LINK_MAX_AGE) and stop working when their
+    address's generation moves on ("unsubscribe from everything" moves it).
+    """
     try:
-        payload = read_token(purpose, token)
+        payload = read_token(purpose, token, max_age=LINK_MAX_AGE.get(purpose))
     except TokenError as exc:
         raise NotFound(exc.message) from exc
     if not isinstance(payload, dict):
@@ -164,17 +207,29 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
     address = db.session.get(Address, address_id) if isinstance(address_id, int) else None
     if address is None or ("s" in payload and subscription is None):
         raise NotFound("This subscription no longer exists.")
+    if "g" in payload and payload["g"] != address.generation:
+        raise NotFound("This link is no longer valid. Use the newest mail you got from us.")
     return address, subscription
 
 
-def confirm(address: Address) -> None:
-    if address.confirmed_at is None:
-        address.confirmed_at = utcnow()
+def confirm(subscription: Subscription) -> None:
+    """Its owner followed this subscription's own confirmation link: it starts, and no other
+    subscription of the address does. Commits."""
+    now = utcnow()
+    subscription.active, subscription.unsubscribed_at = True, None
+    if subscription.confirmed_at is None:
+        subscription.confirmed_at = now
+    if subscription.address.confirmed_at is None:
+        subscription.address.confirmed_at = now
     db.session.commit()
 
 
 def unsubscribe(address: Address, subscription: Subscription | None, everything: bool) -> int:
-    """Stop one subscription, or every one of the address; twice is fine. Returns how many."""
+    """Stop one subscription, or every one of the address; twice is fine. Returns how many.
+
+    "Everything" also moves the address's generation: every confirm and manage link sent
+    before stops working. Commits.
+    """
     query = select(Subscription).where(
         Subscription.address_id == address.id, Subscription.active.is_(True)
     )
@@ -182,10 +237,23 @@ def unsubscribe(address: Address, subscription: Subscription | None, everything:
         query = query.where(Subscription.id == subscription.id)
     stopped = 0
     for sub in db.session.scalars(query):
-        sub.active, sub.unsubscribed_at = False, utcnow()
+        sub.active, sub.unsubscribed_at, sub.confirmed_at = False, utcnow(), None
         stopped += 1
+    if everything:
+        address.generation = (address.generation or 0) + 1
     db.session.commit()
     return stopped
+
+
+def never_mail(address: Address) -> None:
+    """The address owner asked for no mail at all from this site ("never email me
+    again"): every subscription stops and nothing more is sent. Commits."""
+    for sub in subscriptions_of(address):
+        sub.active, sub.confirmed_at = False, None
+    address.suppressed_at = utcnow()
+    address.suppression_reason = "The address owner asked for no mail."
+    address.generation = (address.generation or 0) + 1
+    db.session.commit()
 
 
 def subscriptions_of(address: Address) -> list[Subscription]:
@@ -198,14 +266,10 @@ def subscriptions_of(address: Address) -> list[Subscription]:
     )
 
 
-def subscriber_count(thread: Thread) -> int:
-    from sqlalchemy import func
-
-    return (
-        db.session.scalar(
-            select(func.count(Subscription.id)).where(
-                Subscription.thread_id == thread.id, Subscription.active.is_(True)
-            )
-        )
-        or 0
-    )
+def lift_suppression(address_id: int | None) -> None:
+    """Let mail flow to an address a server had refused for good (the admin). Commits."""
+    address = db.session.get(Address, address_id) if address_id else None
+    if address is None:
+        raise NotFound("No such address.")
+    address.suppressed_at, address.suppression_reason = None, ""
+    db.session.commit()

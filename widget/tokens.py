@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -17,8 +16,20 @@ from itsdangerous import (
 )
 from itsdangerous.encoding import base64_encode
 
+from .clock import clock
+
 #: Each purpose has its own salt: a token made for one never passes as another.
-PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form")
+PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form", "never")
+
+DAY = 86400
+#: How long each link in a reader's mail works. Unsubscribe links never expire (RFC 8058:
+#: mail already delivered keeps its button); "never email me again" neither.
+LINK_MAX_AGE: dict[str, int | None] = {
+    "confirm": 7 * DAY,
+    "manage": 90 * DAY,
+    "unsubscribe": None,
+    "never": None,
+}
 
 
 class TokenError(Exception):
@@ -31,7 +42,11 @@ class TokenError(Exception):
 
 
 class _KeyCachingSigner(TimestampSigner):
-    """Derives its signing key once per secret, not once for every token it signs or reads."""
+    """Derives its signing key once per secret, not once for every token it signs or reads;
+    reads the time from Parley's clock (which tests move instead of sleeping)."""
+
+    def get_timestamp(self) -> int:
+        return int(clock().time())
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         derived: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_derived", {})
@@ -45,7 +60,7 @@ class _TokenSerializer(URLSafeTimedSerializer):
     """URL-safe signed JSON, never compressed: payloads are a few ids, and setting up zlib
     for each token cost more than signing it. Compressed tokens still load."""
 
-    signer = _KeyCachingSigner
+    default_signer = _KeyCachingSigner
 
     def dump_payload(self, obj: Any) -> bytes:
         return base64_encode(Serializer.dump_payload(self, obj))
@@ -91,4 +106,27 @@ def token_age(purpose: str, token: str) -> tuple[Any, float]:
         payload, issued = _serializer(purpose).loads(token, return_timestamp=True)
     except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
         raise TokenError("The form token is not valid.") from exc
-    return payload, time.time() - issued.timestamp()
+    return payload, clock().time() - issued.timestamp()
+
+
+# --- the links in a reader's mail ------------------------------------------------------
+
+
+def confirm_token(subscription_id: int, generation: int) -> str:
+    """Confirms exactly one subscription; dies with the address's generation, or in 7 days."""
+    return make_token("confirm", {"s": subscription_id, "g": generation})
+
+
+def manage_token(address_id: int, generation: int) -> str:
+    """Opens the address's subscriptions page for 90 days (every mail carries a new one)."""
+    return make_token("manage", {"a": address_id, "g": generation})
+
+
+def unsubscribe_token(subscription_id: int) -> str:
+    """Stops one subscription; works for as long as mail carrying it can exist."""
+    return make_token("unsubscribe", {"s": subscription_id})
+
+
+def never_token(address_id: int) -> str:
+    """ "Never email me again", in every confirmation mail."""
+    return make_token("never", {"a": address_id})

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from .addresses import canonical_email
+
 
 def _derive(secret: str, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"parley", info=purpose).derive(
@@ -23,8 +25,7 @@ def _derive(secret: str, purpose: bytes) -> bytes:
     )
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
+normalise_email = canonical_email
 
 
 #: Marks AES-256-GCM ciphertexts; anything else is a Fernet token from before.

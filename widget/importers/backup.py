@@ -12,10 +12,10 @@ from typing import IO, Any
 
 from sqlalchemy import func, insert, select, text, update
 
-from ..comments import refresh_thread
 from ..errors import ParleyError
 from ..extensions import db
 from ..models import Address, Block, Comment, Site, SpamToken, Subscription, Thread
+from ..threads import refresh_thread
 from ..vault import vault
 from .base import ImportError_, Report, set_roots
 

@@ -14,12 +14,11 @@ import click
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..comments import refresh_thread
 from ..extensions import db
 from ..models import Comment, Site, Thread, utcnow
 from ..render import markdown_to_html, sanitize
+from ..threads import refresh_thread
 from ..vault import truncate_ip, vault
 
 
@@ -265,40 +264,3 @@ class _NoBar:
 def progress_bar(length: int, shown: bool) -> Any:
     """click's progress bar on a terminal, nothing otherwise."""
     return click.progressbar(length=length, label="Importing") if shown else _NoBar()
-
-
-def run_import(
-    source: str,
-    path: Path,
-    site_name: str | None,
-    *,
-    keep_pings: bool = False,
-    progress: bool = False,
-) -> Report:
-    """Import a whole file in one transaction: all of it, or nothing."""
-    from . import backup, disqus, isso, wordpress
-
-    if source == "parley":
-        return backup.import_from(path)
-    site = db.session.scalar(select(Site).where(Site.name == (site_name or "")))
-    if site is None:
-        raise ImportError_(f"no site named {site_name!r} (flask --app app sites add NAME)")
-    report = Report(source)
-    readers = {
-        "wordpress": lambda: wordpress.read(path, report, keep_pings, progress),
-        "disqus": lambda: disqus.read(path, report, progress),
-        "isso": lambda: isso.read(path, report, progress),
-    }
-    loader = Loader(site, report)
-    try:
-        for record in readers[source]():
-            loader.add(record)
-        loader.finish()
-        db.session.commit()
-    except ImportError_:
-        db.session.rollback()
-        raise
-    except (SQLAlchemyError, ValueError, KeyError) as exc:
-        db.session.rollback()
-        raise ImportError_(f"{type(exc).__name__}: {exc}") from exc
-    return report

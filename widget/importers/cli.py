@@ -16,7 +16,8 @@ def import_group() -> None:
 
 
 def _run(source: str, path: str, site: str | None, keep_pings: bool = False) -> None:
-    from .base import ImportError_, run_import
+    from . import run_import
+    from .base import ImportError_
 
     try:
         report = run_import(

@@ -1,0 +1,430 @@
+"""Mail as a stranger attacks it and as a mail client reads it.
+
+Every test reads what the real SMTP server (aiosmtpd on 127.0.0.1) received: the raw bytes
+of each message, parsed the way a mail client parses them, and follows the links in them
+the way a reader clicks them.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, insert, select
+
+from widget.extensions import db
+from widget.models import (
+    CONFIRM,
+    FAILED,
+    SENT,
+    Address,
+    Comment,
+    Delivery,
+    Site,
+    Subscription,
+    Thread,
+    utcnow,
+)
+from widget.sites import save_site
+from widget.vault import vault
+
+from .conftest import Api
+from .smtp import SmtpServer, run_worker
+
+POISON = "=?utf-8?q?a=0D=0AX-Inj=3A_1?=@example.org"
+DAY = 86400
+
+
+@pytest.fixture
+def app_config(smtp: SmtpServer) -> dict[str, Any]:
+    return {"SMTP_URL": smtp.url, "MAIL_BACKOFF_BASE": 0}
+
+
+def advance(app: Flask, seconds: float) -> None:
+    app.extensions["parley_clock"].advance(seconds)
+
+
+# --- reading mail as a client does ---------------------------------------------------------
+
+
+def header_block(raw: bytes) -> list[str]:
+    """The top-level header lines as they arrived, unfolded (continuations joined)."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # raises if a header is not ASCII
+    lines: list[str] = []
+    for line in head.split("\r\n"):
+        assert len(line) <= 998, line
+        if line[:1] in (" ", "\t"):
+            lines[-1] += line
+        else:
+            lines.append(line)
+    return lines
+
+
+def raw_header(raw: bytes, name: str) -> str:
+    found = [line for line in header_block(raw) if line.lower().startswith(name.lower() + ":")]
+    assert len(found) == 1, (name, header_block(raw))
+    return found[0].split(":", 1)[1].strip()
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def text_of(raw: bytes) -> str:
+    return parsed(raw).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+def link_in(raw: bytes, path: str) -> str:
+    match = re.search(r"https?://[^\s]+" + re.escape(path) + r"[^\s]+", text_of(raw))
+    assert match, text_of(raw)
+    return match.group(0).split("parley.test", 1)[1]
+
+
+def mails_to(smtp: SmtpServer, address: str, subject: str = "") -> list[bytes]:
+    return [raw for raw in smtp.recorder.raw_to(address) if subject in str(parsed(raw)["Subject"])]
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, html[:300]
+    return match.group(1)
+
+
+def press_button(client: FlaskClient, path: str, **fields: str) -> Any:
+    """Open a page from a mail link and press its button, as a reader does."""
+    page = client.get(path)
+    assert page.status_code == 200, page.get_data(as_text=True)[:300]
+    token = csrf_token(page.get_data(as_text=True))
+    return client.post(path, data={"csrf_token": token, **fields})
+
+
+def subscribe(api: Api, address: str, thread: str = "/2026/hello", **extra: Any) -> Any:
+    body = {"site": "default", "thread": thread, "email": address, **extra}
+    return api.client.post("/api/subscriptions", json=body)
+
+
+def subscribe_by_mail(api: Api, smtp: SmtpServer, address: str, thread: str) -> None:
+    """Subscribe, then click the confirmation link in the mail that arrives."""
+    assert subscribe(api, address, thread).status_code == 202
+    run_worker()
+    confirmation = mails_to(smtp, address, "Confirm")[-1]
+    done = press_button(api.client, link_in(confirmation, "/subscriptions/confirm/"))
+    assert "Subscription confirmed" in done.get_data(as_text=True)
+
+
+# --- 1. one poisoned address stops nothing --------------------------------------------------
+
+
+def test_an_encoded_word_address_is_refused_with_a_clear_422(api: Api) -> None:
+    for response in (
+        api.post(email=POISON, notify=True),
+        subscribe(api, POISON),
+    ):
+        assert response.status_code == 422
+        assert "email" in response.get_json()["errors"]
+    assert db.session.scalar(select(func.count(Address.id))) == 0
+
+
+def test_a_poisoned_row_from_before_fails_alone_and_the_queue_goes_on(
+    api: Api, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As stored by an older version that accepted it: first in the queue.
+    thread = Thread(site_id=db.session.scalars(select(Site.id)).one(), key="/old", title="Old")
+    db.session.add(thread)
+    db.session.flush()
+    address = Address(email_hash="poison", email_enc=vault().encrypt(POISON), created_at=utcnow())
+    db.session.add(address)
+    db.session.flush()
+    subscription = Subscription(thread_id=thread.id, address_id=address.id, active=True)
+    db.session.add(subscription)
+    db.session.flush()
+    db.session.add(Delivery(kind=CONFIRM, address_id=address.id, subscription_id=subscription.id))
+    db.session.commit()
+    readers = [f"reader{i}@example.org" for i in range(5)]
+    for reader in readers:
+        assert subscribe(api, reader).status_code == 202
+    caplog.set_level(logging.INFO, logger="widget.mail")
+    run_worker()
+    assert all(len(mails_to(smtp, r, "Confirm")) == 1 for r in readers)
+    poisoned = db.session.scalars(select(Delivery).order_by(Delivery.id)).first()
+    assert poisoned is not None and poisoned.status == FAILED
+    assert "address refused" in poisoned.last_error and poisoned.lease_until is None
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("widget.mail"))
+    assert f"mail {poisoned.id} (confirm): failed" in logged
+    assert "@" not in logged  # one line per mail, never an address
+
+
+# --- 2. page-supplied text cannot write headers or the body ---------------------------------
+
+EVIL_TITLE = (
+    "=?utf-8?q?Hi=0D=0ABcc=3A_victim@example.org=0D=0AX-Injected=3A_yes"
+    "=0D=0A=0D=0Aforged_body?= and \u202eevil\u202c"
+)
+
+
+def test_a_thread_title_cannot_add_headers_or_a_body(api: Api, smtp: SmtpServer) -> None:
+    api.post(thread="/evil", title=EVIL_TITLE, email="mallory@example.org", body="first")
+    subscribe_by_mail(api, smtp, "fan@example.org", "/evil")
+    api.post(thread="/evil", title=EVIL_TITLE, email="mallory@example.org", body="second")
+    run_worker()
+    for raw in smtp.recorder.raw_to("fan@example.org"):  # the confirmation and the notification
+        names = [line.split(":", 1)[0].lower() for line in header_block(raw)]
+        assert "bcc" not in names and "x-injected" not in names
+        message = parsed(raw)
+        assert message["Bcc"] is None and message["X-Injected"] is None
+        subject = str(message["Subject"])
+        assert "\r" not in subject and "\n" not in subject and "\u202e" not in subject
+        assert "=?utf-8?q?Hi=0D=0ABcc" in subject  # shown as the text it is, never decoded
+        assert not any(line.strip() == "forged_body" for line in text_of(raw).splitlines())
+    assert smtp.recorder.raw_to("victim@example.org") == []
+
+
+# --- 3. headers on the wire ----------------------------------------------------------------
+
+
+def test_list_and_threading_headers_go_out_as_plain_ascii(api: Api, smtp: SmtpServer) -> None:
+    title = "Über die Grenzen des Wachstums — eine sehr lange Überschrift " * 3
+    api.post(title=title, body="first")
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    root = api.post(title=title, body="second").get_json()["comment"]["id"]
+    api.post(title=title, body="a reply", parent_id=root)
+    run_worker()
+    notes = mails_to(smtp, "fan@example.org", "New comment")
+    assert len(notes) == 2
+    for raw in notes:
+        unsubscribe = raw_header(raw, "List-Unsubscribe")
+        assert re.fullmatch(r"<http://parley\.test/unsubscribe/[A-Za-z0-9_.-]+>", unsubscribe)
+        assert raw_header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+        for name in ("Message-ID", "In-Reply-To", "References"):
+            assert "=?" not in raw_header(raw, name)
+            assert re.fullmatch(r"(<[^<>\s]+@parley\.test>\s*)+", raw_header(raw, name))
+        assert raw_header(raw, "List-Id").endswith(".default.parley.test>")
+        assert raw_header(raw, "Auto-Submitted") == "auto-generated"
+        assert title.strip()[:40] in str(parsed(raw)["Subject"])
+    reply = notes[1]
+    assert f"<comment-{root}@parley.test>" == raw_header(reply, "In-Reply-To")
+    # The one-click POST a mail provider sends, to the URL exactly as it stands in the header.
+    url = raw_header(notes[0], "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    done = api.client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    api.post(body="third")
+    run_worker()
+    assert len(mails_to(smtp, "fan@example.org", "New comment")) == 2
+
+
+# --- 4. consent per subscription ----------------------------------------------------------
+
+
+def test_a_confirmed_reader_cannot_be_subscribed_to_anything_else_by_a_stranger(
+    api: Api, smtp: SmtpServer
+) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/a")
+    assert subscribe(api, "fan@example.org", "/b").status_code == 202  # a stranger
+    assert subscribe(api, "fan@example.org", "/c").status_code == 202
+    run_worker()
+    for thread in ("/a", "/b", "/c"):
+        api.post(thread=thread, body=f"news on {thread}", email="writer@example.org")
+    run_worker()
+    notes = mails_to(smtp, "fan@example.org", "New comment")
+    assert [b"news on /a" in raw for raw in notes] == [True]
+    # Confirming /b (the second confirmation mail) confirms /b only.
+    link = link_in(mails_to(smtp, "fan@example.org", "Confirm")[1], "/subscriptions/confirm/")
+    press_button(api.client, link)
+    api.post(thread="/b", body="more on b", email="writer@example.org")
+    api.post(thread="/c", body="more on c", email="writer@example.org")
+    run_worker()
+    later = mails_to(smtp, "fan@example.org", "New comment")[1:]
+    assert len(later) == 1 and b"more on b" in later[0]
+
+
+def test_a_subscription_left_with_one_click_comes_back_only_by_a_new_confirmation(
+    api: Api, smtp: SmtpServer
+) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    api.post(body="one")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    url = raw_header(note, "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    api.client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert subscribe(api, "fan@example.org").status_code == 202  # a stranger re-subscribes
+    api.post(body="two")
+    run_worker()
+    assert len(mails_to(smtp, "fan@example.org", "New comment")) == 1
+    sub = db.session.scalars(select(Subscription)).one()
+    assert sub.confirmed_at is None
+
+
+# --- 5. mail on demand ----------------------------------------------------------------------
+
+
+def test_spam_subscribes_nobody_and_mails_no_owner(app: Flask, api: Api, smtp: SmtpServer) -> None:
+    save_site("default", owner_email="owner@blog.example", create=False)
+    app.config["SPAM_CHECKS"] = "on"
+    response = api.post(email="victim@example.org", notify=True, contact_fax="bot")
+    assert response.status_code == 201
+    run_worker()
+    assert smtp.recorder.raw == []
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0
+
+
+def test_a_held_comment_subscribes_its_author_once_the_owner_approves_it_by_mail(
+    api: Api, smtp: SmtpServer
+) -> None:
+    save_site("default", owner_email="owner@blog.example", moderation="all", create=False)
+    api.post(email="reader@example.org", notify=True, body="please publish")
+    run_worker()
+    assert mails_to(smtp, "reader@example.org") == []
+    [owner_mail] = mails_to(smtp, "owner@blog.example", "awaits moderation")
+    press_button(api.client, link_in(owner_mail, "/moderate/"), action="approve")
+    run_worker()
+    assert len(mails_to(smtp, "reader@example.org", "Confirm")) == 1
+
+
+def test_unicode_spellings_are_one_address_for_blocks_caps_and_mail(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    fullwidth = "ｖｉｃｔｉｍ@ｅｘａｍｐｌｅ.org"
+    assert subscribe(api, fullwidth, "/one").status_code == 202
+    assert subscribe(api, "Victim@Example.org", "/two").status_code == 202
+    run_worker()
+    assert db.session.scalar(select(func.count(Address.id))) == 1
+    assert len(mails_to(smtp, "victim@example.org")) == 1  # capped: one a day, one address
+    site = db.session.scalars(select(Site)).one()
+    from widget.moderation import add_block
+
+    add_block(site, "domain", "example.org", actor="test")
+    app.config["SPAM_CHECKS"] = "on"
+    held = api.post(email=fullwidth, body="hello again")
+    assert db.session.get(Comment, held.get_json()["comment"]["id"]).status == "spam"
+
+
+def test_a_stranger_can_have_an_unconfirmed_address_mailed_once_a_day_three_times_ever(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    sent_per_day = []
+    for day in range(5):
+        for n in range(10):
+            subscribe(api, "target@example.org", f"/day{day}/page{n}")
+        run_worker()
+        sent_per_day.append(len(mails_to(smtp, "target@example.org")))
+        advance(app, DAY + 1)
+    assert sent_per_day == [1, 2, 3, 3, 3]
+
+
+def test_never_email_me_again_stops_every_later_mail(api: Api, smtp: SmtpServer) -> None:
+    subscribe(api, "target@example.org", "/one")
+    run_worker()
+    [confirmation] = mails_to(smtp, "target@example.org")
+    never = link_in(confirmation, "/subscriptions/never/")
+    assert "No more mail" in press_button(api.client, never).get_data(as_text=True)
+    advance(api.client.application, 2 * DAY)
+    subscribe(api, "target@example.org", "/two")
+    run_worker()
+    assert len(mails_to(smtp, "target@example.org")) == 1
+
+
+def test_many_held_comments_in_an_hour_come_as_one_digest(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    save_site("default", owner_email="owner@blog.example", moderation="all", create=False)
+    for n in range(8):
+        api.post(email=f"r{n}@example.org", body=f"held {n}")
+    run_worker()
+    assert len(mails_to(smtp, "owner@blog.example")) == 5
+    advance(app, 3601)
+    run_worker()
+    [digest] = mails_to(smtp, "owner@blog.example", "await moderation")
+    text = text_of(digest)
+    assert "held 5" in text and "held 7" in text and text.count("/moderate/") >= 3
+
+
+# --- 6. links that expire and are revoked ---------------------------------------------------
+
+
+def test_confirm_and_manage_links_expire_and_unsubscribe_links_do_not(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    api.post(body="news")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    manage = link_in(note, "/subscriptions/")
+    unsubscribe = link_in(note, "/unsubscribe/")
+    subscribe(api, "fan@example.org", "/other")
+    run_worker()
+    confirm = link_in(mails_to(smtp, "fan@example.org", "Confirm")[-1], "/subscriptions/confirm/")
+    advance(app, 8 * DAY)
+    assert api.client.get(confirm).status_code == 404
+    assert api.client.get(manage).status_code == 200
+    advance(app, 90 * DAY)
+    assert api.client.get(manage).status_code == 404
+    advance(app, 300 * DAY)
+    assert api.client.get(unsubscribe).status_code == 200
+    done = api.client.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+
+
+def test_unsubscribe_from_everything_revokes_every_earlier_link(api: Api, smtp: SmtpServer) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    subscribe(api, "fan@example.org", "/other")
+    api.post(body="news")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    manage = link_in(note, "/subscriptions/")
+    confirm = link_in(mails_to(smtp, "fan@example.org", "Confirm")[-1], "/subscriptions/confirm/")
+    press_button(api.client, link_in(note, "/unsubscribe/"), everything="y")
+    assert api.client.get(manage).status_code == 404
+    assert api.client.get(confirm).status_code == 404
+
+
+def test_development_mail_log_shows_subject_and_hash_only(
+    app: Flask, api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.config["SMTP_URL"] = None
+    caplog.set_level(logging.INFO)
+    subscribe(api, "reader@example.org")
+    run_worker()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Confirm your subscription" in logged
+    assert "reader@example.org" not in logged and "/subscriptions/" not in logged
+    assert re.search(r"to #[0-9a-f]{12}", logged)
+
+
+# --- addresses beyond ASCII -----------------------------------------------------------------
+
+
+def test_a_non_ascii_mailbox_needs_smtputf8_and_stops_nothing_without_it(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    assert subscribe(api, "dörte@example.de", "/one").status_code == 202
+    assert subscribe(api, "plain@example.org", "/one").status_code == 202
+    run_worker()
+    assert len(mails_to(smtp, "plain@example.org")) == 1
+    failed = db.session.scalars(select(Delivery).where(Delivery.status == FAILED)).one()
+    assert "non-ASCII" in failed.last_error
+    capable = SmtpServer(smtputf8=True).start()
+    try:
+        app.config["SMTP_URL"] = capable.url
+        db.session.execute(
+            insert(Delivery),
+            [
+                {
+                    "kind": CONFIRM,
+                    "address_id": failed.address_id,
+                    "subscription_id": failed.subscription_id,
+                }
+            ],
+        )
+        db.session.commit()
+        run_worker()
+        assert len(capable.recorder.raw_to("dörte@example.de")) == 1
+        assert db.session.scalar(select(func.count()).where(Delivery.status == SENT)) == 2
+    finally:
+        capable.stop()

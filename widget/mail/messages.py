@@ -1,0 +1,210 @@
+"""Building mail: standard, threaded messages with one-click unsubscribe.
+
+Every header that carries reader- or page-supplied text, an address, a URL or an id is
+made by `headers` (our own encoding, one exact wire form); only constant ASCII values
+go through the email package's own header handling.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from urllib.parse import quote, urlsplit
+
+import nh3
+from flask import current_app, render_template
+
+from ..extensions import db
+from ..models import APPROVED, PENDING, Address, Comment, Delivery, Site, Subscription, Thread
+from ..render import plain_text
+from ..tokens import confirm_token, make_token, manage_token, never_token, unsubscribe_token
+from .headers import (
+    address_header,
+    clean_text,
+    ids_header,
+    list_id_header,
+    sender_header,
+    text_header,
+    url_header,
+)
+
+_HOUR = timedelta(hours=1)
+MAIL_TAGS = {"p", "br", "em", "strong", "a", "code", "pre", "blockquote", "ul", "ol", "li"}
+
+
+def _public(path: str) -> str:
+    return f"{current_app.config['PUBLIC_URL']}{path}"
+
+
+def mail_domain() -> str:
+    """The public host in ASCII (IDNA): the right-hand side of every Message-ID."""
+    host = urlsplit(current_app.config["PUBLIC_URL"]).hostname or "localhost"
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "localhost"
+
+
+def comment_message_id(comment_id: int) -> str:
+    return f"<comment-{comment_id}@{mail_domain()}>"
+
+
+def thread_message_id(thread: Thread) -> str:
+    return f"<thread-{thread.id}@{mail_domain()}>"
+
+
+def comment_link(thread: Thread, comment: Comment) -> str:
+    if thread.url:
+        return f"{thread.url}#parley-{comment.id}"
+    site = db.session.get(Site, thread.site_id)
+    name = site.name if site else ""
+    return _public(f"/threads?site={quote(name)}&thread={quote(thread.key)}#c{comment.id}")
+
+
+def thread_title(thread: Thread) -> str:
+    """What mail calls a thread: its title, else its key; one clean line either way."""
+    return clean_text(thread.title or thread.key, 200)
+
+
+def _base_message(to: str, subject: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender_header("From", current_app.config["MAIL_FROM"])
+    message["To"] = address_header("To", to)
+    message["Subject"] = text_header("Subject", subject)
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def _ancestors(comment: Comment) -> list[Comment]:
+    chain: list[Comment] = []
+    parent_id = comment.parent_id
+    while parent_id is not None and len(chain) < 50:
+        parent = db.session.get(Comment, parent_id)
+        if parent is None:
+            break
+        chain.append(parent)
+        parent_id = parent.parent_id
+    return list(reversed(chain))
+
+
+def _mail_html(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=MAIL_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes={"http", "https"},
+        link_rel="nofollow noopener",
+    )
+
+
+def build_notification(subscription: Subscription, comment: Comment, to: str) -> EmailMessage:
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    site = db.session.get(Site, thread.site_id)
+    address = subscription.address
+    title = thread_title(thread)
+    unsubscribe_url = _public(f"/unsubscribe/{unsubscribe_token(subscription.id)}")
+    manage_url = _public(f"/subscriptions/{manage_token(address.id, address.generation)}")
+    message = _base_message(to, f"New comment on {title}")
+    message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment.id))
+    ancestors = _ancestors(comment)
+    root = thread_message_id(thread)
+    parent = comment_message_id(ancestors[-1].id) if ancestors else root
+    message["In-Reply-To"] = ids_header("In-Reply-To", parent)
+    message["References"] = ids_header(
+        "References", root, *[comment_message_id(c.id) for c in ancestors]
+    )
+    label = (
+        f"thread-{thread.id}.{_dot_atom((site.name if site else 'site').lower())}.{mail_domain()}"
+    )
+    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
+    message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Precedence"] = "list"
+    context = {
+        "author": clean_text(comment.author, 80) or "Someone",
+        "title": title,
+        "text": plain_text(comment.html),
+        "html": _mail_html(comment.html),
+        "link": comment_link(thread, comment),
+        "unsubscribe_url": unsubscribe_url,
+        "manage_url": manage_url,
+    }
+    message.set_content(render_template("mail/notification.txt", **context))
+    message.add_alternative(render_template("mail/notification.html", **context), subtype="html")
+    return message
+
+
+def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMessage:
+    subscription = db.session.get(Subscription, delivery.subscription_id)
+    assert subscription is not None
+    confirm_url = _public(
+        f"/subscriptions/confirm/{confirm_token(subscription.id, address.generation)}"
+    )
+    never_url = _public(f"/subscriptions/never/{never_token(address.id)}")
+    title = thread_title(subscription.thread)
+    message = _base_message(to, f"Confirm your subscription to {title}")
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    context = {"title": title, "confirm_url": confirm_url, "never_url": never_url}
+    message.set_content(render_template("mail/confirm.txt", **context))
+    message.add_alternative(render_template("mail/confirm.html", **context), subtype="html")
+    return message
+
+
+def build_owner_mail(comment: Comment, to: str) -> EmailMessage:
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    title = thread_title(thread)
+    held = comment.status != APPROVED
+    verb = "awaits moderation" if held else "was published"
+    message = _base_message(to, f"A comment on {title} {verb}")
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    moderate_url = _public(f"/moderate/{make_token('moderate', {'c': comment.id})}")
+    context = {
+        "author": clean_text(comment.author, 80),
+        "title": title,
+        "verb": verb,
+        "text": plain_text(comment.html),
+        "reasons": comment.reasons,
+        "moderate_url": moderate_url,
+        "link": comment_link(thread, comment),
+    }
+    message.set_content(render_template("mail/owner.txt", **context))
+    return message
+
+
+def build_owner_digest(delivery: Delivery, site: Site, to: str) -> EmailMessage | None:
+    """One mail for the held comments of the last hours (None: none is still held)."""
+    rows = db.session.execute(
+        db.select(Comment, Thread)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(
+            Thread.site_id == site.id,
+            Comment.status == PENDING,
+            Comment.created_at >= delivery.created_at.replace(microsecond=0) - _HOUR,
+        )
+        .order_by(Comment.created_at)
+        .limit(200)
+    ).all()
+    if not rows:
+        return None
+    items = [
+        {
+            "author": clean_text(comment.author, 80),
+            "title": thread_title(thread),
+            "text": plain_text(comment.html)[:300],
+            "moderate_url": _public(f"/moderate/{make_token('moderate', {'c': comment.id})}"),
+        }
+        for comment, thread in rows
+    ]
+    message = _base_message(to, f"{len(items)} comments await moderation on {site.name}")
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    admin_url = _public("/admin/")
+    message.set_content(render_template("mail/owner_digest.txt", items=items, admin=admin_url))
+    return message
+
+
+def _dot_atom(label: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in ".-") else "-" for ch in label)

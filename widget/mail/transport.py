@@ -1,0 +1,117 @@
+"""Handing mail to an SMTP server (or to the log when none is configured)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import smtplib
+import ssl
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger(__name__)
+
+
+class PermanentFailure(Exception):
+    """The server refused this recipient for good (a 5xx reply)."""
+
+
+class TemporaryFailure(Exception):
+    """Try again later: connection refused, timeout, dropped connection, a 4xx reply."""
+
+
+class Undeliverable(Exception):
+    """This message cannot go to this address through this server (an address that cannot
+    be sent safely, a non-ASCII address and a server without SMTPUTF8): fail the delivery,
+    keep the address."""
+
+
+def _verified_tls() -> ssl.SSLContext:
+    """Certificate and host name checked, as a browser would (smtplib alone checks neither,
+    and would hand the SMTP password to anyone in the way). A relay with a private CA:
+    point SSL_CERT_FILE at that CA's certificate."""
+    return ssl.create_default_context()
+
+
+class SmtpSession:
+    """One SMTP connection reused for a batch; reconnects after a failure."""
+
+    def __init__(self, url: str | None, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
+            self._smtp = None
+
+    def _connect(self) -> smtplib.SMTP:
+        assert self.url
+        parts = urlsplit(self.url)
+        options = parse_qs(parts.query)
+        host = parts.hostname or "localhost"
+        if parts.scheme == "smtps":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=self.timeout, context=_verified_tls()
+            )
+        else:
+            smtp = smtplib.SMTP(host, parts.port or 25, timeout=self.timeout)
+            if parts.scheme == "smtp+starttls" or options.get("starttls") == ["1"]:
+                smtp.starttls(context=_verified_tls())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        return smtp
+
+    def send(self, message: EmailMessage, to: str) -> None:
+        if not self.url:
+            _log_message(message)
+            return
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            self._smtp.send_message(message, to_addrs=[to])
+        except smtplib.SMTPNotSupportedError as exc:
+            raise Undeliverable("the SMTP server does not take non-ASCII addresses") from exc
+        except smtplib.SMTPRecipientsRefused as exc:
+            code = next(iter(exc.recipients.values()))[0]
+            self._raise_for(code, f"recipient refused ({code})")
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            self._raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            self._reset()
+            raise TemporaryFailure(type(exc).__name__ + ": " + str(exc)[:200]) from exc
+
+    def _reset(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+        self._smtp = None
+
+    @staticmethod
+    def _raise_for(code: int, text: str) -> None:
+        if 500 <= code < 600:
+            raise PermanentFailure(text)
+        raise TemporaryFailure(text)
+
+
+def _log_message(message: EmailMessage) -> None:
+    """Development mode: one line per mail, its subject and a hash of its recipient; never
+    the address, the body or the links in it (they act on a reader's behalf)."""
+    subject = str(make_header(decode_header(str(message["Subject"]))))
+    recipient = hashlib.sha256(str(message["To"]).encode()).hexdigest()[:12]
+    log.info("mail (no PARLEY_SMTP_URL set) to #%s: %s", recipient, subject)

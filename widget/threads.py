@@ -1,0 +1,390 @@
+"""Threads: finding a page's thread, creating and refreshing it, its cached public pages,
+cursors and counts."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from flask import current_app
+from sqlalchemy import (
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
+
+from .errors import NotFound, ParleyError
+from .extensions import Base, db
+from .limits import THREAD_KEY_MAX
+from .models import APPROVED, DELETED, Comment, ModerationEvent, Site, Subscription, Thread
+from .serializers import comment_json, thread_json, to_json
+
+Model = TypeVar("Model", bound=Base)
+
+_SITES = cast(Table, Site.__table__)
+_THREADS = cast(Table, Thread.__table__)
+_THREAD_BY_KEY = select(Thread).where(
+    Thread.site_id == bindparam("site_id"), Thread.key == bindparam("key")
+)
+PUBLIC = (APPROVED, DELETED)
+
+
+@dataclass(frozen=True)
+class PageThread:
+    """A site and the thread of one of its pages, found together by find_page_thread().
+
+    Both are read-only snapshots, detached from the session: the hot paths only read them.
+    """
+
+    site: Site
+    thread: Thread | None  # None until the page's first comment
+    has_subscribers: bool  # False lets a post skip the fan-out statement (most threads)
+
+
+_PAGE_THREAD = (
+    select(
+        *_SITES.c,
+        *[column.label(f"thread_{column.name}") for column in _THREADS.c],
+        exists()
+        .where(Subscription.thread_id == _THREADS.c.id, Subscription.active.is_(True))
+        .label("has_subscribers"),
+    )
+    .select_from(
+        _SITES.outerjoin(
+            _THREADS, and_(_THREADS.c.site_id == _SITES.c.id, _THREADS.c.key == bindparam("key"))
+        )
+    )
+    .where(_SITES.c.name == bindparam("name"))
+)
+_SITE_COLUMNS = [column.name for column in _SITES.c]
+_THREAD_COLUMNS = [column.name for column in _THREADS.c]
+
+
+def find_page_thread(site_name: str | None, key: str) -> PageThread:
+    """The named site (or a 404) and its thread for `key`: one Core query for reads and posts.
+
+    Loading both through the ORM cost a fifth of a post; the snapshots below cost little.
+    """
+    row = None
+    if site_name:
+        row = db.session.connection().execute(_PAGE_THREAD, {"name": site_name, "key": key}).first()
+    if row is None:
+        raise NotFound("Unknown site.")
+    width = len(_SITE_COLUMNS)
+    site = _site_snapshot(tuple(row[:width]))
+    thread_values = row[width:-1]
+    thread = None
+    if thread_values[0] is not None:
+        thread = detached(Thread, dict(zip(_THREAD_COLUMNS, thread_values, strict=True)))
+    return PageThread(site=site, thread=thread, has_subscribers=bool(row[-1]))
+
+
+def find_site(name: str | None) -> Site:
+    """The named site (or a 404) as a read-only snapshot, for requests that only read it."""
+    row = db.session.connection().execute(_SITE_BY_NAME, {"name": name}).first() if name else None
+    if row is None:
+        raise NotFound("Unknown site.")
+    return _site_snapshot(tuple(row))
+
+
+_SITE_BY_NAME = select(*_SITES.c).where(_SITES.c.name == bindparam("name"))
+_site_snapshots: dict[tuple[Any, ...], Site] = {}
+
+
+def _site_snapshot(values: tuple[Any, ...]) -> Site:
+    # Every request names a site and sites seldom change: one instance per distinct row.
+    # Any change gives a new row, hence a new snapshot; nothing can be stale.
+    site = _site_snapshots.get(values)
+    if site is None:
+        if len(_site_snapshots) > 256:
+            _site_snapshots.clear()
+        site = detached(Site, dict(zip(_SITE_COLUMNS, values, strict=True)))
+        _site_snapshots[values] = site
+    return site
+
+
+def detached(model: type[Model], row: dict[str, Any]) -> Model:
+    """A model instance holding a stored row, detached: readable everywhere, saved by nothing.
+
+    The values go straight into its __dict__, as the ORM's own loading does: the
+    constructor's attribute events cost more than the rest of building it.
+    """
+    instance = cast(Model, inspect(model).class_manager.new_instance())
+    instance.__dict__.update(row)
+    make_transient_to_detached(instance)
+    return instance
+
+
+def find_thread(site: Site, key: str) -> Thread | None:
+    return db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
+
+
+def get_thread(site: Site, key: str) -> Thread:
+    thread = find_thread(site, key)
+    if thread is None:
+        raise NotFound("No comments on this page yet.")
+    return thread
+
+
+def get_or_create_thread(
+    site: Site, key: str, title: str, url: str, found: Thread | None = None
+) -> Thread:
+    """A thread is created by its first comment, keeping the title and URL sent with it.
+
+    `found` is the thread when the caller has looked it up already. Never commits.
+    """
+    thread = found or find_thread(site, key)
+    if thread is not None:
+        if not thread.title and title:
+            if inspect(thread).detached:
+                thread = db.session.merge(thread)
+            thread.title, thread.url = title, url or thread.url
+        return thread
+    thread = Thread(site_id=site.id, key=key, title=title, url=url)
+    try:
+        with db.session.begin_nested():
+            db.session.add(thread)
+    except IntegrityError:
+        # Two first comments at once: the other request created it.
+        thread = get_thread(site, key)
+    return thread
+
+
+def refresh_thread(thread_id: int, delta: int | None = None) -> None:
+    """Bump a thread's version (ETag, page cache) and move its public count.
+
+    `delta` is the change a publish (+1) or unpublish (-1) makes, 0 for an edit; None
+    recounts from the comments (imports, where many change at once).
+    """
+    if delta is not None:  # the hot path: one cached statement on the connection
+        db.session.connection().execute(_MOVE_COUNT, {"p_thread": thread_id, "p_delta": delta})
+        return
+    public = (
+        select(func.count(Comment.id))
+        .where(Comment.thread_id == thread_id, Comment.status == APPROVED)
+        .scalar_subquery()
+    )
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(comment_count=public, version=Thread.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_MOVE_COUNT = (
+    update(_THREADS)
+    .where(_THREADS.c.id == bindparam("p_thread"))
+    .values(
+        comment_count=_THREADS.c.comment_count + bindparam("p_delta", type_=Integer),
+        version=_THREADS.c.version + 1,
+    )
+)
+
+
+def set_closed(thread_id: int, closed: bool, actor: str) -> Thread:
+    """Close a thread to new comments, or reopen it; logged. Commits."""
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        raise NotFound("No such thread.")
+    thread.closed = closed
+    thread.version += 1
+    action = "close-thread" if closed else "reopen-thread"
+    db.session.add(
+        ModerationEvent(site_id=thread.site_id, actor=actor, action=action, detail=thread.key)
+    )
+    db.session.commit()
+    return thread
+
+
+# --- reading -----------------------------------------------------------------
+
+
+class PageCache:
+    """Serialized thread pages keyed by thread version: an unchanged thread costs no query."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def page_cache() -> PageCache:
+    return current_app.extensions["parley_page_cache"]  # type: ignore[no-any-return]
+
+
+def thread_page_etag(thread: Thread, cursor: str | None, limit: int) -> str:
+    """The weak validator of one page of a thread (without quotes or W/)."""
+    return f"t{thread.id}v{thread.version}-{limit}-{cursor or ''}"
+
+
+def thread_page(thread: Thread, cursor: str | None, limit: int) -> bytes:
+    """The JSON page of a thread: cached per (thread, version, cursor, limit)."""
+    key = (thread.id, thread.version, cursor, limit)
+    cached = page_cache().get(key)
+    if cached is None:
+        comments, next_cursor = load_page(thread, cursor, limit)
+        body = {"thread": thread_json(thread), "comments": comments, "next_cursor": next_cursor}
+        cached = to_json(body)
+        page_cache().put(key, cached)
+    return cached
+
+
+def load_page(
+    thread: Thread, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """`limit` top-level comments after `cursor` with all their replies, as public trees,
+    and the cursor of the next page (None on the last)."""
+    roots = (
+        select(Comment.id)
+        .where(
+            Comment.thread_id == thread.id,
+            Comment.parent_id.is_(None),
+            Comment.status.in_(PUBLIC),
+        )
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        roots = roots.where(
+            or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > last_id))
+        )
+    # One query: the page's top-level comments and every reply below them.
+    rows = db.session.scalars(
+        select(Comment)
+        .where(Comment.root_id.in_(roots), Comment.status.in_(PUBLIC))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    tops = [c for c in rows if c.parent_id is None]
+    more = len(tops) > limit
+    tops = tops[:limit]
+    next_cursor = encode_cursor(tops[-1]) if more and tops else None
+    keep = {c.id for c in tops}
+    return _build_tree([c for c in rows if c.root_id in keep]), next_cursor
+
+
+def _build_tree(rows: list[Comment]) -> list[dict[str, Any]]:
+    children: dict[int | None, list[Comment]] = {}
+    for comment in rows:
+        children.setdefault(comment.parent_id, []).append(comment)
+
+    def build(comment: Comment) -> dict[str, Any] | None:
+        replies = [r for r in (build(c) for c in children.get(comment.id, [])) if r]
+        if comment.status == DELETED and not replies:
+            return None  # a deleted comment with nothing under it disappears
+        return comment_json(comment, replies)
+
+    return [node for node in (build(c) for c in children.get(None, [])) if node]
+
+
+def encode_cursor(comment: Comment) -> str:
+    """The cursor of the page that follows `comment` (a top-level one)."""
+    return cursor_after(comment.created_at, comment.id)
+
+
+def cursor_after(created_at: datetime, comment_id: int) -> str:
+    raw = f"{created_at.isoformat()}|{comment_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def page_cursor_of(comment: Comment, limit: int) -> str | None:
+    """A cursor for a page that shows `comment`: None when the first page does, else the
+    cursor of a page that starts at its top-level comment."""
+    root = comment
+    if comment.root_id not in (None, comment.id):
+        root = db.session.get(Comment, comment.root_id) or comment
+    before = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.thread_id == root.thread_id,
+            Comment.parent_id.is_(None),
+            Comment.status.in_(PUBLIC),
+            or_(
+                Comment.created_at < root.created_at,
+                and_(Comment.created_at == root.created_at, Comment.id < root.id),
+            ),
+        )
+    )
+    return cursor_after(root.created_at, root.id - 1) if (before or 0) >= limit else None
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, last_id = raw.split("|")
+        return datetime.fromisoformat(at), int(last_id)
+    except (ValueError, UnicodeError) as exc:
+        raise ParleyError("The cursor is not valid.") from exc
+
+
+def counts(site: Site, keys: list[str]) -> dict[str, int]:
+    """Published comments per thread key, from the maintained counters."""
+    rows = db.session.connection().execute(_COUNTS, {"site_id": site.id, "keys": keys})
+    found: dict[str, int] = {key: count for key, count in rows}
+    return {key: found.get(key, 0) for key in keys}
+
+
+_COUNTS = select(_THREADS.c.key, _THREADS.c.comment_count).where(
+    _THREADS.c.site_id == bindparam("site_id"),
+    _THREADS.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
+def subscriber_count(thread: Thread) -> int:
+    """Active subscriptions of a thread (the admin's threads page)."""
+    found = db.session.scalar(
+        select(func.count(Subscription.id)).where(
+            Subscription.thread_id == thread.id, Subscription.active.is_(True)
+        )
+    )
+    return found or 0
+
+
+def check_thread_key(key: str | None, name: str = "thread") -> str:
+    """A thread key as a request names it, or a 400 that says what is wrong."""
+    if not key:
+        raise ParleyError(f"The query parameter {name!r} is required.")
+    if len(key) > THREAD_KEY_MAX:
+        raise ParleyError(f"The query parameter {name!r} is too long.")
+    return key
+
+
+def page_limit(raw: str | None = None) -> int:
+    """Top-level comments per page: the configured size, or a valid `limit` parameter."""
+    default, most = current_app.config["PAGE_SIZE"], current_app.config["MAX_PAGE_SIZE"]
+    if raw is None or raw == "":
+        return int(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ParleyError(f"limit must be a whole number from 1 to {most}.")
+    return int(raw)
