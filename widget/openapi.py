@@ -160,9 +160,11 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+COMMENT_REF = {"$ref": "#/components/schemas/Comment"}
+
+
 def openapi_document() -> dict[str, Any]:
     """A truthful description of every API route."""
-    comment_ref = {"$ref": "#/components/schemas/Comment"}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -172,192 +174,12 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": current_app.config["PUBLIC_URL"]}],
         "paths": {
-            "/api/comments": {
-                "get": {
-                    "operationId": "listComments",
-                    "summary": "A page of a thread: approved comments, replies nested",
-                    "parameters": [
-                        SITE,
-                        THREAD,
-                        _query("cursor", "next_cursor of the previous page", required=False),
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 1,
-                                "maximum": current_app.config["MAX_PAGE_SIZE"],
-                            },
-                        },
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["thread", "comments", "next_cursor"],
-                                "properties": {
-                                    "thread": {"$ref": "#/components/schemas/Thread"},
-                                    "comments": {"type": "array", "items": comment_ref},
-                                    "next_cursor": {"type": ["string", "null"]},
-                                },
-                            },
-                            "The page",
-                        ),
-                        "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                        **_errors(400, 403, 404, 503),
-                    },
-                },
-                "post": {
-                    "operationId": "postComment",
-                    "summary": "Post a comment or a reply",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/NewComment"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "201": _json(
-                            {
-                                "type": "object",
-                                "required": ["comment", "status", "edit_token"],
-                                "properties": {
-                                    "comment": comment_ref,
-                                    "status": {"enum": ["approved", "pending"]},
-                                    "edit_token": {"type": "string"},
-                                },
-                            },
-                            "Stored; pending comments wait for a moderator",
-                        ),
-                        **_errors(400, 403, 404, 409, 413, 415, 422, 429, 503),
-                    },
-                },
-            },
-            "/api/comments/{id}": {
-                "parameters": [
-                    {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-                ],
-                "patch": {
-                    "operationId": "editComment",
-                    "summary": "Edit one's own comment within the edit window",
-                    "security": [{"editToken": []}],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/CommentEdit"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["comment"],
-                                "properties": {
-                                    "comment": comment_ref,
-                                    "status": {"type": "string"},
-                                },
-                            },
-                            "Edited",
-                        ),
-                        **_errors(400, 401, 403, 404, 413, 415, 422, 503),
-                    },
-                },
-                "delete": {
-                    "operationId": "deleteComment",
-                    "summary": "Delete one's own comment; replies stay under [deleted]",
-                    "security": [{"editToken": []}],
-                    "responses": {
-                        "204": {"description": "Deleted"},
-                        **_errors(400, 401, 403, 404, 503),
-                    },
-                },
-            },
-            "/api/form-token": {
-                "get": {
-                    "operationId": "formToken",
-                    "summary": "A signed timestamp for the comment form",
-                    "parameters": [SITE],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "required": ["form_token"],
-                                "properties": {"form_token": {"type": "string"}},
-                            },
-                            "Token",
-                        ),
-                        **_errors(400, 403, 404, 503),
-                    },
-                },
-            },
-            "/api/counts": {
-                "get": {
-                    "operationId": "counts",
-                    "summary": "Published comment counts for many threads",
-                    "parameters": [
-                        SITE,
-                        {
-                            "name": "thread",
-                            "in": "query",
-                            "required": True,
-                            "explode": True,
-                            "schema": {
-                                "type": "array",
-                                "minItems": 1,
-                                "maxItems": COUNT_KEYS_MAX,
-                                "items": {"type": "string", "maxLength": THREAD_KEY_MAX},
-                            },
-                        },
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {"type": "object", "additionalProperties": {"type": "integer"}},
-                            "Counts",
-                        ),
-                        **_errors(400, 403, 404, 503),
-                    },
-                },
-            },
-            "/api/subscriptions": {
-                "post": {
-                    "operationId": "subscribe",
-                    "summary": "Follow a thread without commenting (double opt-in)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {"$ref": "#/components/schemas/Subscription"}
-                            }
-                        },
-                    },
-                    "responses": {
-                        "202": _json(
-                            {
-                                "type": "object",
-                                "required": ["status", "message"],
-                                "properties": {
-                                    "status": {"type": "string"},
-                                    "message": {"type": "string"},
-                                },
-                            },
-                            "Accepted",
-                        ),
-                        **_errors(400, 403, 404, 413, 415, 422, 429, 503),
-                    },
-                },
-            },
-            "/api/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
-                },
-            },
+            "/api/comments": _comments_path(),
+            "/api/comments/{id}": _comment_path(),
+            "/api/form-token": _form_token_path(),
+            "/api/counts": _counts_path(),
+            "/api/subscriptions": _subscriptions_path(),
+            "/api/openapi.json": _openapi_path(),
         },
         "components": {
             "schemas": SCHEMAS,
@@ -368,5 +190,211 @@ def openapi_document() -> dict[str, Any]:
                     "description": "edit_token from POST /api/comments",
                 }
             },
+        },
+    }
+
+
+def _comments_path() -> dict[str, Any]:
+    """GET a page of a thread, POST a comment."""
+    comment_ref = COMMENT_REF
+    return {
+        "get": {
+            "operationId": "listComments",
+            "summary": "A page of a thread: approved comments, replies nested",
+            "parameters": [
+                SITE,
+                THREAD,
+                _query("cursor", "next_cursor of the previous page", required=False),
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": current_app.config["MAX_PAGE_SIZE"],
+                    },
+                },
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["thread", "comments", "next_cursor"],
+                        "properties": {
+                            "thread": {"$ref": "#/components/schemas/Thread"},
+                            "comments": {"type": "array", "items": comment_ref},
+                            "next_cursor": {"type": ["string", "null"]},
+                        },
+                    },
+                    "The page",
+                ),
+                "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                **_errors(400, 403, 404, 503),
+            },
+        },
+        "post": {
+            "operationId": "postComment",
+            "summary": "Post a comment or a reply",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/NewComment"}}
+                },
+            },
+            "responses": {
+                "201": _json(
+                    {
+                        "type": "object",
+                        "required": ["comment", "status", "edit_token"],
+                        "properties": {
+                            "comment": comment_ref,
+                            "status": {"enum": ["approved", "pending"]},
+                            "edit_token": {"type": "string"},
+                        },
+                    },
+                    "Stored; pending comments wait for a moderator",
+                ),
+                **_errors(400, 403, 404, 409, 413, 415, 422, 429, 503),
+            },
+        },
+    }
+
+
+def _comment_path() -> dict[str, Any]:
+    """PATCH and DELETE one's own comment."""
+    comment_ref = COMMENT_REF
+    return {
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "patch": {
+            "operationId": "editComment",
+            "summary": "Edit one's own comment within the edit window",
+            "security": [{"editToken": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/CommentEdit"}}
+                },
+            },
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["comment"],
+                        "properties": {
+                            "comment": comment_ref,
+                            "status": {"type": "string"},
+                        },
+                    },
+                    "Edited",
+                ),
+                **_errors(400, 401, 403, 404, 413, 415, 422, 503),
+            },
+        },
+        "delete": {
+            "operationId": "deleteComment",
+            "summary": "Delete one's own comment; replies stay under [deleted]",
+            "security": [{"editToken": []}],
+            "responses": {
+                "204": {"description": "Deleted"},
+                **_errors(400, 401, 403, 404, 503),
+            },
+        },
+    }
+
+
+def _form_token_path() -> dict[str, Any]:
+    """The form token."""
+    return {
+        "get": {
+            "operationId": "formToken",
+            "summary": "A signed timestamp for the comment form",
+            "parameters": [SITE],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["form_token"],
+                        "properties": {"form_token": {"type": "string"}},
+                    },
+                    "Token",
+                ),
+                **_errors(400, 403, 404, 503),
+            },
+        },
+    }
+
+
+def _counts_path() -> dict[str, Any]:
+    """Counts of many threads."""
+    return {
+        "get": {
+            "operationId": "counts",
+            "summary": "Published comment counts for many threads",
+            "parameters": [
+                SITE,
+                {
+                    "name": "thread",
+                    "in": "query",
+                    "required": True,
+                    "explode": True,
+                    "schema": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": COUNT_KEYS_MAX,
+                        "items": {"type": "string", "maxLength": THREAD_KEY_MAX},
+                    },
+                },
+            ],
+            "responses": {
+                "200": _json(
+                    {"type": "object", "additionalProperties": {"type": "integer"}},
+                    "Counts",
+                ),
+                **_errors(400, 403, 404, 503),
+            },
+        },
+    }
+
+
+def _subscriptions_path() -> dict[str, Any]:
+    """Subscribe without commenting."""
+    return {
+        "post": {
+            "operationId": "subscribe",
+            "summary": "Follow a thread without commenting (double opt-in)",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}
+                },
+            },
+            "responses": {
+                "202": _json(
+                    {
+                        "type": "object",
+                        "required": ["status", "message"],
+                        "properties": {
+                            "status": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                    "Accepted",
+                ),
+                **_errors(400, 403, 404, 413, 415, 422, 429, 503),
+            },
+        },
+    }
+
+
+def _openapi_path() -> dict[str, Any]:
+    """This document."""
+    return {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
         },
     }
