@@ -23,6 +23,8 @@ class Recorder:
         self.raw: list[tuple[str, bytes]] = []
         self.refuse: dict[str, str] = {}  # address -> SMTP reply, e.g. "550 no such user"
         self.delay = 0.0
+        #: A reply to DATA instead of accepting, when set (e.g. "554 5.7.1 spam").
+        self.refuse_data: str | None = None
         self.lock = threading.Lock()
 
     async def handle_RCPT(
@@ -36,6 +38,8 @@ class Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.delay:
             time.sleep(self.delay)
+        if self.refuse_data:
+            return self.refuse_data
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:

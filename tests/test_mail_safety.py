@@ -428,3 +428,85 @@ def test_a_non_ascii_mailbox_needs_smtputf8_and_stops_nothing_without_it(
         assert db.session.scalar(select(func.count()).where(Delivery.status == SENT)) == 2
     finally:
         capable.stop()
+
+
+# --- what the attacker review found -------------------------------------------------------
+
+
+def test_a_message_the_server_refuses_suppresses_no_subscriber(api: Api, smtp: SmtpServer) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    smtp.recorder.refuse_data = "554 5.7.1 <fan@example.org>: looks like spam"
+    api.post(body="BUYNOW cheap", email="mallory@example.org")
+    run_worker()
+    refused = db.session.scalars(select(Delivery).where(Delivery.status == FAILED)).one()
+    # The server's reply text (which names the address) is not kept.
+    assert refused.last_error == "message refused (554)"
+    assert db.session.scalars(select(Address.suppressed_at)).all() == [None]
+    smtp.recorder.refuse_data = None
+    api.post(body="an ordinary comment", email="writer@example.org")
+    run_worker()
+    assert len(mails_to(smtp, "fan@example.org", "New comment")) == 1
+
+
+def test_a_server_without_starttls_defers_mail_and_fails_nothing(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    app.config.update(
+        SMTP_URL=smtp.url.replace("smtp://", "smtp+starttls://"), MAIL_BACKOFF_BASE=60
+    )
+    subscribe(api, "reader@example.org")
+    run_worker()
+    delivery = db.session.scalars(select(Delivery)).one()
+    assert delivery.status == "queued" and delivery.attempts == 1, delivery.last_error
+    assert "connecting" in delivery.last_error
+
+
+def test_a_title_cannot_change_what_the_list_id_names(api: Api, smtp: SmtpServer) -> None:
+    api.post(thread="/t", title="Hi <evil.example.net> (unclosed", body="first")
+    subscribe_by_mail(api, smtp, "fan@example.org", "/t")
+    api.post(thread="/t", body="second", email="writer@example.org")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    list_id = raw_header(note, "List-Id")
+    assert "evil.example.net" not in list_id and re.search(r"<thread-\d+\.default\.", list_id)
+
+
+def test_a_thread_url_off_the_site_never_reaches_a_reader(api: Api, smtp: SmtpServer) -> None:
+    subscribe(api, "fan@example.org", "/new", url="https://evil.example.net/login")
+    run_worker()
+    confirm = link_in(mails_to(smtp, "fan@example.org", "Confirm")[-1], "/subscriptions/confirm/")
+    press_button(api.client, confirm)
+    api.post(thread="/new", body="hello", email="writer@example.org", url=None, title=None)
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    assert b"evil.example.net" not in note
+    assert "/threads?site=default&thread=/new" in text_of(note)
+
+
+def test_an_old_confirm_link_does_not_bring_back_a_subscription_left_since(
+    api: Api, smtp: SmtpServer
+) -> None:
+    subscribe(api, "fan@example.org")
+    run_worker()
+    confirm = link_in(mails_to(smtp, "fan@example.org", "Confirm")[-1], "/subscriptions/confirm/")
+    press_button(api.client, confirm)
+    api.post(body="one", email="writer@example.org")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    url = raw_header(note, "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    api.client.post(url, data={"List-Unsubscribe": "One-Click"})
+    page = api.client.get(confirm)
+    token = csrf_token(page.get_data(as_text=True))
+    assert api.client.post(confirm, data={"csrf_token": token}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "mail_from", ["Parley, Blog <parley@blog.example>", "Parley <pärley@blog.example>", "nobody"]
+)
+def test_a_mail_from_that_would_break_every_mail_is_refused_at_start(
+    tmp_path: Any, mail_from: str
+) -> None:
+    from widget import create_app
+
+    with pytest.raises(ValueError, match="PARLEY_MAIL_FROM"):
+        create_app({"SECRET_KEY": "k" * 40, "MAIL_FROM": mail_from, "INSTANCE_PATH": str(tmp_path)})

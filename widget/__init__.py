@@ -32,6 +32,7 @@ from .clock import Clock
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
+from .mail.headers import parse_sender
 from .threads import PageCache
 from .vault import Vault
 
@@ -55,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, test_config)
+    parse_sender(app.config["MAIL_FROM"])  # refuse a From that would break every mail
     app.session_interface = CookieSessions()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

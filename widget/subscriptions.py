@@ -11,7 +11,7 @@ from sqlalchemy import DateTime, Integer, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from .errors import NotFound
+from .errors import Conflict, NotFound
 from .extensions import db
 from .models import (
     CONFIRM,
@@ -94,6 +94,9 @@ def _find_or_add(thread_id: int, address_id: int) -> Subscription:
 def _queue_confirmation(address: Address, subscription: Subscription, thread: Thread) -> None:
     """One confirmation mail, unless the address owner said "never", or a stranger has had
     the address mailed as often as the caps allow."""
+    # Concurrent requests for one address queue here (PostgreSQL row lock; SQLite has one
+    # writer at a time anyway), so the caps below count every confirmation already queued.
+    db.session.refresh(address, with_for_update=True)
     if address.suppressed_at is not None or not _may_send_confirmation(address):
         return
     now = utcnow()
@@ -214,9 +217,11 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
 
 def confirm(subscription: Subscription) -> None:
     """Its owner followed this subscription's own confirmation link: it starts, and no other
-    subscription of the address does. Commits."""
+    subscription of the address does. A subscription left since the link was sent stays
+    left (only a new request, and its new link, bring it back). Commits."""
+    if not subscription.active:
+        raise NotFound("This subscription was stopped. Subscribe again on the article's page.")
     now = utcnow()
-    subscription.active, subscription.unsubscribed_at = True, None
     if subscription.confirmed_at is None:
         subscription.confirmed_at = now
     if subscription.address.confirmed_at is None:
@@ -245,13 +250,16 @@ def unsubscribe(address: Address, subscription: Subscription | None, everything:
     return stopped
 
 
+OWNER_ASKED = "The address owner asked for no mail."
+
+
 def never_mail(address: Address) -> None:
     """The address owner asked for no mail at all from this site ("never email me
     again"): every subscription stops and nothing more is sent. Commits."""
     for sub in subscriptions_of(address):
         sub.active, sub.confirmed_at = False, None
     address.suppressed_at = utcnow()
-    address.suppression_reason = "The address owner asked for no mail."
+    address.suppression_reason = OWNER_ASKED
     address.generation = (address.generation or 0) + 1
     db.session.commit()
 
@@ -271,5 +279,7 @@ def lift_suppression(address_id: int | None) -> None:
     address = db.session.get(Address, address_id) if address_id else None
     if address is None:
         raise NotFound("No such address.")
+    if address.suppression_reason == OWNER_ASKED:
+        raise Conflict("Its owner asked for no mail; only they can subscribe again.")
     address.suppressed_at, address.suppression_reason = None, ""
     db.session.commit()

@@ -47,12 +47,18 @@ def clean_text(value: str, limit: int = 200) -> str:
     return " ".join(kept.split())[:limit]
 
 
-def encoded_text(value: str, limit: int = 200) -> str:
+#: RFC 5322 specials: in a phrase (List-Id, a display name) they would change its meaning.
+_SPECIALS = set('()<>[]:;@\\,."')
+
+
+def encoded_text(value: str, limit: int = 200, phrase: bool = False) -> str:
     """`value` as header text: plain words when it is printable ASCII with nothing that looks
-    like an encoded word, else RFC 2047 base64 encoded words; folded at spaces only."""
+    like an encoded word (and, in a phrase, no specials), else RFC 2047 base64 encoded
+    words; folded at spaces only."""
     text = clean_text(value, limit)
     words = text.split(" ")
-    if all(_PLAIN.fullmatch(word) and "=?" not in word for word in words if word):
+    plain = all(_PLAIN.fullmatch(word) and "=?" not in word for word in words if word)
+    if plain and not (phrase and _SPECIALS & set(text)):
         return _fold_words(words)
     return _fold_words(_encoded_words(text))
 
@@ -92,7 +98,7 @@ def list_id_header(description: str, label: str) -> WireHeader:
     """List-Id (RFC 2919): the description as text we encode, then `<label>`."""
     if not re.fullmatch(r"[A-Za-z0-9.-]+", label):
         raise ValueError(f"not a list label: {label!r}")
-    return WireHeader("List-Id", f"{encoded_text(description, 80)}\r\n <{label}>")
+    return WireHeader("List-Id", f"{encoded_text(description, 80, phrase=True)}\r\n <{label}>")
 
 
 def url_header(name: str, *urls: str) -> WireHeader:
@@ -130,5 +136,23 @@ def _phrase(display_name: str) -> str:
 
 def sender_header(name: str, configured: str) -> WireHeader:
     """The From header from PARLEY_MAIL_FROM ("Name <addr>" or a bare address)."""
-    display_name, address = parseaddr(configured)
+    display_name, address = parse_sender(configured)
     return address_header(name, address, display_name)
+
+
+def parse_sender(configured: str) -> tuple[str, str]:
+    """(display name, ASCII address) of PARLEY_MAIL_FROM; ValueError saying what is wrong."""
+    display_name, address = parseaddr(configured)
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        raise ValueError(
+            f"PARLEY_MAIL_FROM must be an address or 'Name <address>' (a name with a comma "
+            f"needs quotes): {configured!r}"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", local) or "=?" in local:
+        raise ValueError("PARLEY_MAIL_FROM needs a plain ASCII local part (before the @).")
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise ValueError(f"PARLEY_MAIL_FROM has a domain that is not valid: {domain!r}") from exc
+    return display_name, f"{local}@{ascii_domain}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import smtplib
 import ssl
@@ -10,6 +9,8 @@ from email.header import decode_header, make_header
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..vault import vault
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +76,43 @@ class SmtpSession:
         return smtp
 
     def send(self, message: EmailMessage, to: str) -> None:
+        """Hand one message to the server. Only a 5xx refusal of the recipient itself is a
+        PermanentFailure (the address is then suppressed); a refused message is
+        Undeliverable; anything about the server or our settings (TLS, login, sender) is a
+        TemporaryFailure, retried with backoff."""
         if not self.url:
             _log_message(message)
             return
+        if self._smtp is None:
+            self._smtp = self._connected()
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
             self._smtp.send_message(message, to_addrs=[to])
         except smtplib.SMTPNotSupportedError as exc:
             raise Undeliverable("the SMTP server does not take non-ASCII addresses") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             self._raise_for(code, f"recipient refused ({code})")
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPDataError as exc:
             self._reset()
-            self._raise_for(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}")
+            if 500 <= exc.smtp_code < 600:
+                raise Undeliverable(f"message refused ({exc.smtp_code})") from exc
+            raise TemporaryFailure(f"message deferred ({exc.smtp_code})") from exc
+        except smtplib.SMTPResponseException as exc:  # the sender, a dropped session
+            self._reset()
+            raise TemporaryFailure(f"server answered {exc.smtp_code}") from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             self._reset()
-            raise TemporaryFailure(type(exc).__name__ + ": " + str(exc)[:200]) from exc
+            raise TemporaryFailure(type(exc).__name__) from exc
+
+    def _connected(self) -> smtplib.SMTP:
+        """A connection, greeted, secured and logged in as PARLEY_SMTP_URL says; any failure
+        on the way is the server's or the settings', never a recipient's."""
+        try:
+            return self._connect()
+        except smtplib.SMTPResponseException as exc:
+            raise TemporaryFailure(f"connecting: server answered {exc.smtp_code}") from exc
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"connecting: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
     def _reset(self) -> None:
         if self._smtp is not None:
@@ -113,5 +133,5 @@ def _log_message(message: EmailMessage) -> None:
     """Development mode: one line per mail, its subject and a hash of its recipient; never
     the address, the body or the links in it (they act on a reader's behalf)."""
     subject = str(make_header(decode_header(str(message["Subject"]))))
-    recipient = hashlib.sha256(str(message["To"]).encode()).hexdigest()[:12]
+    recipient = vault().lookup_hash(str(message["To"]))[:12]  # keyed: no guess confirms it
     log.info("mail (no PARLEY_SMTP_URL set) to #%s: %s", recipient, subject)
