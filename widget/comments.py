@@ -46,6 +46,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         "thread_id": thread.id,
         "parent_id": parent.id if parent else None,
         "root_id": parent.root_id if parent else None,  # top level: its own id, set by _insert
+        "depth": parent.depth + 1 if parent else 0,
         "author": new.author,
         "website": new.website,
         "email_enc": vault().encrypt(new.email),
@@ -121,6 +122,8 @@ def _insert_own_root(dialect_name: str) -> Insert:
 
 
 def _check_parent(thread: Thread, parent_id: int | None) -> Comment | None:
+    """The comment a reply goes under: the one it answers, or, past the depth limit, that
+    comment's ancestor at the deepest allowed level (threads never nest without end)."""
     if parent_id is None:
         return None
     parent = db.session.get(Comment, parent_id)
@@ -129,6 +132,12 @@ def _check_parent(thread: Thread, parent_id: int | None) -> Comment | None:
             "Some fields need attention.",
             {"parent_id": ["The comment you reply to is not in this thread."]},
         )
+    deepest_parent = int(current_app.config["MAX_DEPTH"]) - 1
+    while parent.depth > deepest_parent and parent.parent_id is not None:
+        above = db.session.get(Comment, parent.parent_id)
+        if above is None:
+            break
+        parent = above
     return parent
 
 

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "FORM_TOKEN_MIN_AGE": 3,
     "FORM_TOKEN_MAX_AGE": 86400,
     "PAGE_SIZE": 50,
+    "MAX_DEPTH": 6,  # replies nest this deep; a reply to a deeper one attaches at this level
     "MAX_PAGE_SIZE": 200,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "CHECK_DELIVERABILITY": False,

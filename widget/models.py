@@ -128,6 +128,8 @@ class Comment(Base):
     #: The top-level ancestor (itself for a top-level comment): a page of
     #: threads and all their replies come back in one query.
     root_id: Mapped[int | None] = mapped_column(Integer)
+    #: 0 for a top-level comment; replies deeper than MAX_DEPTH attach higher up.
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
     website: Mapped[str] = mapped_column(String(URL_MAX), default="")
     email_enc: Mapped[str] = mapped_column(Text, default="")
@@ -285,6 +287,9 @@ class AdminUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(LOGIN_EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
+    #: In every session cookie of this admin; logout and a password change bump it, which
+    #: ends every session made before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
