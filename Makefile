@@ -21,7 +21,8 @@ run: install
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
-## make test: install what the tests need (Chromium, PostgreSQL, axe-core), start it, run them
+## make test: install what the tests need (Chromium, PostgreSQL, nginx, Redis, axe-core),
+## start PostgreSQL, run them (tests/test_deployment.py starts its own nginx and Redis)
 test: install system-deps $(TERSER)
 	scripts/run-tests.sh
 

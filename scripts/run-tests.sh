@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Start PostgreSQL, run lint and the whole pytest suite, stop PostgreSQL.
+# (tests/test_deployment.py starts and stops its own nginx, Redis and gunicorn instances.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARLEY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)

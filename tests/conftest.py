@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,11 @@ from widget import create_app
 from widget.extensions import db
 from widget.models import Site
 
+from .live import CHROMIUM, CHROMIUM_ARGS
 from .smtp import SmtpServer
+
+#: The moderator's password in every test that logs in.
+PASSWORD = "correct horse battery staple"
 
 POSTGRES_URL = os.environ.get("PARLEY_TEST_POSTGRES_URL")
 SECRET = "test-secret-key-that-is-long-enough-for-tests"
@@ -186,3 +191,40 @@ class Api:
 @pytest.fixture
 def api(client: FlaskClient) -> Api:
     return Api(client)
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the form on the page at `path`, as a browser would submit it."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+@pytest.fixture
+def admin(client: FlaskClient, runner: FlaskCliRunner) -> FlaskClient:
+    """The test client, logged in as a moderator created with the CLI."""
+    result = runner.invoke(
+        args=["admin", "create", "mod@blog.example", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    token = csrf(client, "/admin/login")
+    response = client.post(
+        "/admin/login",
+        data={"csrf_token": token, "email": "mod@blog.example", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    return client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 
@@ -24,8 +26,12 @@ class C:
     url: str = ""
 
 
-def wxr(posts: Iterable[tuple[str, str, list[C]]], version: str = "1.2") -> str:
-    """A WordPress export: posts as (slug, title, comments)."""
+def wxr(
+    posts: Iterable[tuple[str, str, list[C]]],
+    version: str = "1.2",
+    links: dict[str, str] | None = None,
+) -> str:
+    """A WordPress export: posts as (slug, title, comments); `links` replaces a slug's link."""
     items = []
     for index, (slug, title, comments) in enumerate(posts, start=1):
         comment_xml = "".join(
@@ -48,7 +54,7 @@ def wxr(posts: Iterable[tuple[str, str, list[C]]], version: str = "1.2") -> str:
         items.append(f"""
   <item>
     <title>{escape(title)}</title>
-    <link>https://blog.example/{slug}/</link>
+    <link>{escape((links or {}).get(slug, f"https://blog.example/{slug}/"))}</link>
     <wp:post_id>{index}</wp:post_id>
     <wp:status>publish</wp:status>
     <wp:post_type>post</wp:post_type>{comment_xml}
@@ -152,3 +158,64 @@ def isso_db(
     )
     db.commit()
     db.close()
+
+
+def backup_comment(id: int, body: str, **fields: Any) -> dict[str, Any]:
+    """A comment as a Parley backup holds it; `fields` replace any column."""
+    return {
+        "id": id,
+        "parent_id": None,
+        "author": "Reader",
+        "email": "",
+        "website": "",
+        "body": body,
+        "html": f"<p>{escape(body)}</p>",
+        "status": "approved",
+        "reasons": "",
+        "spam_score": None,
+        "ip": "",
+        "created_at": "2021-03-04T05:06:07",
+        "edited_at": None,
+        "import_key": None,
+        **fields,
+    }
+
+
+def backup_thread(
+    id: int, key: str, comments: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    return {
+        "id": id,
+        "key": key,
+        "title": f"Thread {id}",
+        "url": f"https://blog.example{key}",
+        "closed": False,
+        "created_at": "2021-03-04T05:06:07",
+        "comments": comments,
+        "subscriptions": [],
+        **fields,
+    }
+
+
+def write_backup(
+    path: Path, threads: list[dict[str, Any]], addresses: list[dict[str, Any]] | None = None
+) -> None:
+    """A Parley backup of the test's "default" site (written as `export` would)."""
+    site = {
+        "name": "default",
+        "moderation": "none",
+        "notify_owner": True,
+        "max_links": 3,
+        "spam_threshold": 0.9,
+        "spam_docs": 0,
+        "ham_docs": 0,
+        "created_at": "2021-01-01T00:00:00",
+        "disabled_checks": "",
+        "origins": ["https://blog.example"],
+        "owner_email": None,
+        "blocks": [],
+        "spam_tokens": [],
+        "threads": threads,
+    }
+    data = {"format": "parley-backup", "version": 1, "sites": [site], "addresses": addresses or []}
+    path.write_text(json.dumps(data), encoding="utf-8")  # ASCII: lone surrogates survive

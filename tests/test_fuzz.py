@@ -24,13 +24,15 @@ from schemathesis.specs.openapi.checks import (
 from widget.render import ALLOWED_TAGS, markdown_to_html, sanitize
 from widget.tokens import PURPOSES, TokenError, make_token, read_token
 
-from .conftest import make_app
+from .conftest import BACKENDS, make_app
 
 
-@pytest.fixture(scope="module")
-def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One app on its own SQLite for every fuzzed request (built when the tests run)."""
-    yield make_app("sqlite", tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app per database for every fuzzed request (built when the tests run)."""
+    yield make_app(str(request.param), tmp_path_factory.mktemp("fuzz"))
 
 
 CHECKS = [

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,10 +16,23 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
 from widget.extensions import db
+from widget.importers import isso
+from widget.importers.base import ImportError_, Report
+from widget.importers.clean import web_url
+from widget.limits import AUTHOR_MAX, THREAD_KEY_MAX, TITLE_MAX
 from widget.models import APPROVED, DELETED, PENDING, SPAM, Comment, Subscription, Thread
 
 from .conftest import SECRET, Api
-from .export_files import C, disqus, isso_db, write_big_wxr, wxr
+from .export_files import (
+    C,
+    backup_comment,
+    backup_thread,
+    disqus,
+    isso_db,
+    write_backup,
+    write_big_wxr,
+    wxr,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "wordpress"
@@ -348,3 +365,260 @@ def test_50000_comment_file_streams_in_flat_memory(app: object, tmp_path: Path) 
     assert "Imported from wordpress: 50000 comments in 500 new threads" in report
     print(f"\npeak RSS: {small_peak:.0f} MB for 5,000 comments, {peak:.0f} MB for 50,000")
     assert peak < small_peak + 40  # ten times the comments, (almost) the same memory
+
+
+# --- hostile files ------------------------------------------------------------------------
+
+HOSTILE_HTML = (
+    '<p><a href="javascript:alert(1)">x</a><script>alert(2)</script>'
+    "<img src=x onerror=alert(3)></p>"
+)
+#: What no stored name or title may contain: C0 and C1 controls, bidi controls, surrogates.
+UNSAFE_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def assert_safe_text(*values: str) -> None:
+    for value in values:
+        assert not UNSAFE_IN_LINE.search(value), repr(value)
+
+
+def test_backup_fields_are_cleaned_as_a_new_comment_would_be(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path
+) -> None:
+    path = tmp_path / "hostile.json"
+    long_name = "Eve\u202e\x1b[31m\x00\ud800 " * 40
+    write_backup(
+        path,
+        [
+            backup_thread(
+                1,
+                "/hostile/",
+                [
+                    backup_comment(1, "x", html=HOSTILE_HTML, website="javascript:alert(1)"),
+                    backup_comment(2, "y", author=long_name, website='https://a.example/"><b>'),
+                    backup_comment(3, "z\x00", website="https://ok.example/page"),
+                    backup_comment(4, "**md**", html=None, parent_id=3),
+                ],
+                url="javascript:alert(document.cookie)",
+                title="Title\u2066\u202a\x85 " + "t" * 1000,
+            )
+        ],
+    )
+    code, output = run(runner, "import", "parley", str(path))
+    assert code == 0, output
+    by_id = {c.id: c for c in db.session.scalars(select(Comment))}
+    assert "javascript:" not in by_id[1].html and "onerror" not in by_id[1].html
+    assert "<script" not in by_id[1].html and by_id[1].html.startswith("<p><a")
+    assert [by_id[i].website for i in (1, 2, 3)] == ["", "", "https://ok.example/page"]
+    assert len(by_id[2].author) <= AUTHOR_MAX and by_id[2].author.startswith("Eve[31m Eve")
+    assert by_id[3].body == "z" and by_id[4].html == "<p><strong>md</strong></p>"
+    thread = db.session.scalars(select(Thread)).one()
+    assert thread.url == "" and len(thread.title) <= TITLE_MAX
+    assert_safe_text(thread.title, *(c.author for c in by_id.values()))
+    page = api.client.get("/api/comments?site=default&thread=/hostile/").get_json()
+    assert "javascript:" not in json.dumps(page) and page["thread"]["count"] == 4
+
+
+def test_bad_backup_rows_are_skipped_with_a_reason(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    ok = backup_comment(1, "kept")
+    rows = [
+        ok,
+        backup_comment(2, "bad date", created_at="9999-12-31T23:00:00-05:00"),
+        backup_comment(3, "odd status", status="published"),
+        backup_comment(1, "same id again"),
+        backup_comment(2**40, "huge id"),
+        "not a comment",
+        backup_comment(5, "parent elsewhere", parent_id=99),
+    ]
+    address = {
+        "id": 1,
+        "email": "x@example.org\r\nBcc: y@example.org",
+        "confirmed_at": "2021-03-04T05:06:07",
+        "confirmation_sent_at": None,
+        "suppressed_at": None,
+        "suppression_reason": "",
+        "created_at": "2021-03-04T05:06:07",
+    }
+    sub = {"id": 1, "address_id": 1, "active": True, "created_at": "2021-03-04T05:06:07"}
+    write_backup(
+        path,
+        [backup_thread(1, "/a/", rows, subscriptions=[sub]), backup_thread(1, "/b/", [ok])],
+        [address],
+    )
+    code, output = run(runner, "import", "parley", str(path))
+    assert code == 0, output
+    assert count() == 2 and "1 replies whose parent is missing" in output
+    for reason in (
+        "comments with a bad date",
+        "comments with an unknown status",
+        "comments with an id or key used twice",
+        "comments with a bad id",
+        "comments with no fields",
+        "addresses with an address that cannot receive mail safely",
+        "subscriptions with an address the backup does not hold",
+        "threads with an id or key used twice",
+        "Skipped 1: comments of skipped threads",
+    ):
+        assert reason in output, (reason, output)
+
+
+def test_deeply_nested_backup_json_is_refused(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"format": "parley-backup", "sites": ' + "[" * 200_000)
+    code, output = run(runner, "import", "parley", str(path))
+    assert code == 1 and "Import refused: not a readable JSON file" in output
+
+
+def test_wordpress_and_disqus_links_must_be_web_pages(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "wp.xml"
+    comments = [C(1, "a", url='https://a.example/"onmouseover="x'), C(2, "b", url="https://b.ex/")]
+    path.write_text(wxr([("js", "JS", comments)], links={"js": "javascript:alert(1)"}))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    thread = db.session.scalars(select(Thread)).one()
+    assert (thread.key, thread.url) == ("/?p=1", "")
+    assert sorted(c.website for c in db.session.scalars(select(Comment))) == ["", "https://b.ex/"]
+    path = tmp_path / "disqus.xml"
+    link = "javascript:alert(1)//https://blog.example/x/"
+    path.write_text(disqus([("10", link, "T")], [{"id": "100", "thread": "10", "body": "b"}]))
+    code, output = run(runner, "import", "disqus", str(path), "--site", "default")
+    assert code == 0, output
+    thread = db.session.scalars(select(Thread).where(Thread.key != "/?p=1")).one()
+    assert (thread.key, thread.url) == ("/disqus/10", "")
+
+
+def test_a_date_past_year_9999_falls_back_in_wordpress(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "wp.xml"
+    comments = [C(1, "from the future", date="9999-12-31 23:00:00-05:00"), C(2, "fine")]
+    path.write_text(wxr([("d", "D", comments)]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert count() == 2
+
+
+def test_isso_rows_with_bad_dates_are_skipped(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "comments.db"
+    rows = [(1, i, 1 if i == 7 else None, 1, "Ann", "", f"text {i}") for i in range(1, 8)]
+    rows.append((2, 8, None, 1, "Ann", "", "on a page no request can name"))
+    isso_db(path, [(1, "/p/", "P"), (2, "/" + "k" * THREAD_KEY_MAX, "Long")], rows)
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for comment_id, created in [(1, 1e20), (2, -1e20), (3, "NaN"), (4, "soon"), (5, b"\x00")]:
+            conn.execute("UPDATE comments SET created = ? WHERE id = ?", (created, comment_id))
+        conn.execute("UPDATE comments SET author = x'ff00', website = 42 WHERE id = 6")
+    code, output = run(runner, "import", "isso", str(path), "--site", "default")
+    assert code == 0, output
+    assert "Skipped 5: comments with a bad date" in output
+    assert f"Skipped 1: comments on pages whose key is over {THREAD_KEY_MAX}" in output
+    assert "1 replies whose parent is missing became top-level" in output
+    assert sorted(c.body for c in db.session.scalars(select(Comment))) == ["text 6", "text 7"]
+    odd = db.session.scalars(select(Comment).where(Comment.body == "text 6")).one()
+    assert odd.author == "\ufffd" and odd.website == ""
+
+
+def isso_view_db(path: Path, rows_sql: str) -> None:
+    """An "Isso database" whose comments table is a view over `rows_sql` (column n)."""
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(
+            "CREATE TABLE threads (id INTEGER PRIMARY KEY, uri TEXT, title TEXT);"
+            "INSERT INTO threads VALUES (1, '/p/', 'P');"
+            f"CREATE VIEW comments AS WITH RECURSIVE {rows_sql} SELECT 1 AS tid, n AS id, "
+            "NULL AS parent, 1577880000.0 AS created, 1 AS mode, '' AS remote_addr, "
+            "'t' AS text, 'A' AS author, '' AS email, '' AS website FROM r;"
+        )
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize(
+    "rows_sql",
+    [
+        "r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)",  # never ends
+        "s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 100000), "
+        "r(n) AS (SELECT a.i FROM s a, s b)",  # ends, after 10^10 rows
+    ],
+    ids=["recursive", "cross-join"],
+)
+def test_isso_view_that_does_not_end_is_refused_in_time(
+    backend: str, tmp_path: Path, rows_sql: str
+) -> None:
+    path = tmp_path / "comments.db"
+    isso_view_db(path, rows_sql)
+    started = time.monotonic()
+    with pytest.raises(ImportError_, match="took over 0.5 s"):
+        list(isso.read(path, Report("isso"), False, time_budget=0.5))
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_isso_value_over_a_mebibyte_is_refused(backend: str, tmp_path: Path) -> None:
+    path = tmp_path / "comments.db"
+    isso_db(path, [(1, "/p/", "P")], [(1, 1, None, 1, "Ann", "", "x" * (isso.VALUE_MAX + 1))])
+    with pytest.raises(ImportError_, match="over 1048576 bytes"):
+        list(isso.read(path, Report("isso"), False))
+
+
+def test_imported_replies_get_their_depth(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "wp.xml"
+    comments = [C(1, "top"), C(2, "r", parent=1), C(3, "rr", parent=2), C(4, "rrr", parent=3)]
+    comments += [C(5, "answers a later one", parent=6), C(6, "later top")]
+    path.write_text(wxr([("d", "D", comments)]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    stored = list(db.session.scalars(select(Comment)))
+    assert {c.body: c.depth for c in stored}["rrr"] == 3
+    assert all(c.depth == depth(c) for c in stored)
+
+
+def test_reply_loops_become_top_level(runner: FlaskCliRunner, api: Api, tmp_path: Path) -> None:
+    path = tmp_path / "wp.xml"
+    comments = [C(1, "one", parent=2), C(2, "two", parent=1), C(3, "three", parent=2)]
+    path.write_text(wxr([("loop", "Loop", comments + [C(4, "fine")])]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert "3 replies in a loop of parents" in output
+    assert all(c.root_id is not None for c in db.session.scalars(select(Comment)))
+    page = api.client.get("/api/comments?site=default&thread=/loop/").get_json()
+    assert len(page["comments"]) == 4
+
+
+def test_backup_restore_sets_depth_and_cuts_loops(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "nested.json"
+    rows = [backup_comment(1, "top"), backup_comment(2, "r", parent_id=1)]
+    rows += [backup_comment(3, "rr", parent_id=2), backup_comment(4, "self", parent_id=4)]
+    rows += [backup_comment(5, "a", parent_id=6), backup_comment(6, "b", parent_id=5)]
+    write_backup(path, [backup_thread(1, "/n/", rows)])
+    code, output = run(runner, "import", "parley", str(path))
+    assert code == 0, output
+    assert {c.id: c.depth for c in db.session.scalars(select(Comment))} == {
+        1: 0,
+        2: 1,
+        3: 2,
+        4: 0,
+        5: 0,
+        6: 0,
+    }
+    assert "1 replies whose parent is missing" in output and "2 replies in a loop" in output
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        ("https://ok.example/a?b=c#d", "https://ok.example/a?b=c#d"),
+        ("HTTP://OK.example", "HTTP://OK.example"),
+        ("  https://ok.example/  ", "https://ok.example/"),
+        ("javascript:alert(1)", ""),
+        ("https://a.example/ x", ""),
+        ("https://a.example/\u202e", ""),
+        ("https://[::1", ""),
+        ("https://", ""),
+        ("https://a.example/" + "a" * 3000, ""),
+        (42, ""),
+    ],
+)
+@pytest.mark.parametrize("backend", ["sqlite"])  # no database; selected with the others
+def test_web_url(backend: str, raw: object, url: str) -> None:
+    assert web_url(raw) == url

@@ -165,11 +165,13 @@ def test_a_poisoned_row_from_before_fails_alone_and_the_queue_goes_on(
 
 EVIL_TITLE = (
     "=?utf-8?q?Hi=0D=0ABcc=3A_victim@example.org=0D=0AX-Injected=3A_yes"
-    "=0D=0A=0D=0Aforged_body?= and \u202eevil\u202c"
+    "=0D=0A=0D=0Aforged_body?= and more"
 )
 
 
 def test_a_thread_title_cannot_add_headers_or_a_body(api: Api, smtp: SmtpServer) -> None:
+    bidi = api.post(thread="/evil", title="Hi \u202eevil\u202c", email="mallory@example.org")
+    assert bidi.status_code == 422 and "title" in bidi.get_json()["errors"]
     api.post(thread="/evil", title=EVIL_TITLE, email="mallory@example.org", body="first")
     subscribe_by_mail(api, smtp, "fan@example.org", "/evil")
     api.post(thread="/evil", title=EVIL_TITLE, email="mallory@example.org", body="second")

@@ -27,9 +27,7 @@ from widget.models import (
 from widget.tokens import make_token
 from widget.vault import vault
 
-from .conftest import Api, make_app
-
-PASSWORD = "correct horse battery staple"
+from .conftest import PASSWORD, Api, csrf, make_app
 
 
 def set_site(**values: Any) -> Site:
@@ -43,28 +41,6 @@ def set_site(**values: Any) -> Site:
 def status_of(response: Any) -> str:
     comment_id = response.get_json()["comment"]["id"]
     return db.session.get(Comment, comment_id).status  # type: ignore[union-attr]
-
-
-def csrf(client: FlaskClient, path: str) -> str:
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
-
-
-@pytest.fixture
-def admin(client: FlaskClient, runner: FlaskCliRunner) -> FlaskClient:
-    result = runner.invoke(
-        args=["admin", "create", "mod@blog.example", "--password-stdin"], input=PASSWORD + "\n"
-    )
-    assert result.exit_code == 0, result.output
-    token = csrf(client, "/admin/login")
-    response = client.post(
-        "/admin/login",
-        data={"csrf_token": token, "email": "mod@blog.example", "password": PASSWORD},
-    )
-    assert response.status_code == 302
-    return client
 
 
 # --- moderation modes --------------------------------------------------------------
@@ -81,7 +57,30 @@ def test_first_time_mode_holds_new_addresses_until_one_is_approved(
         "/admin/comments",
         data={"csrf_token": token, "action": "approve", "ids": first.get_json()["comment"]["id"]},
     )
-    assert api.post(email="new@example.org", body="again").get_json()["status"] == "approved"
+    proof = first.get_json()["author_token"]
+    again = api.post(email="new@example.org", body="again", author_token=proof)
+    assert again.get_json()["status"] == "approved"
+
+
+def test_first_time_trust_needs_the_browsers_proof_not_a_typed_address(
+    api: Api, admin: FlaskClient
+) -> None:
+    set_site(moderation="first-time")
+    regular = api.post(email="regular@example.org").get_json()
+    token = csrf(admin, "/admin/")
+    admin.post(
+        "/admin/comments",
+        data={"csrf_token": token, "action": "approve", "ids": regular["comment"]["id"]},
+    )
+    impostor = api.post(email="regular@example.org", body="I am the regular, trust me")
+    assert impostor.get_json()["status"] == "pending"
+    # A proof of the impostor's own held comment proves nothing either.
+    held_proof = impostor.get_json()["author_token"]
+    again = api.post(email="regular@example.org", body="still me", author_token=held_proof)
+    assert again.get_json()["status"] == "pending"
+    # The regular's proof is for their address only.
+    other = api.post(email="other@example.org", author_token=regular["author_token"])
+    assert other.get_json()["status"] == "pending"
 
 
 @pytest.mark.parametrize("mode, expected", [("none", APPROVED), ("all", PENDING)])

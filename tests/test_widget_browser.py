@@ -16,7 +16,7 @@ from widget.extensions import db
 from widget.models import Site, Subscription
 
 from .conftest import make_app, wipe_database
-from .live import CHROMIUM, CHROMIUM_ARGS, ArticleServer, article_html, free_port, serve_app
+from .live import CHROMIUM, ArticleServer, article_html, free_port, serve_app
 
 pytestmark = [
     pytest.mark.browser,
@@ -68,18 +68,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with serve_app(app, port) as api:
         yield Live(app, api, articles)
     articles.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -26,8 +26,10 @@ from typing import Any
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import configure_mappers
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import admin, api, cli, pages
+from .auth import LoginThrottle
 from .clock import Clock
 from .config import load_config
 from .errors import register_error_handlers
@@ -57,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     load_config(app, test_config)
     parse_sender(app.config["MAIL_FROM"])  # refuse a From that would break every mail
+    _trust_proxies(app, app.config["PROXY_HOPS"])
     app.session_interface = CookieSessions()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -84,6 +87,23 @@ def _attach_services(app: Flask) -> None:
     app.extensions["parley_vault"] = Vault(app.config["EMAIL_KEY"] or app.config["SECRET_KEY"])
     app.extensions["parley_page_cache"] = PageCache(int(app.config["THREAD_CACHE_SIZE"]))
     app.extensions["parley_clock"] = Clock(float(app.config.get("CLOCK_OFFSET", 0)))
+    app.extensions["parley_login_throttle"] = LoginThrottle(
+        app.config["RATE_LIMIT_STORAGE_URL"],
+        str(app.config["LOGIN_FAILURES"]),
+        str(app.config["SECRET_KEY"]),
+    )
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind `hops` proxies (PARLEY_PROXY_HOPS), take the client's address, the scheme and
+    the host from the X-Forwarded-* headers the nearest `hops` proxies added. Without it,
+    every reader would be the proxy's address (one rate limit for all) and HTTPS would look
+    like plain HTTP. Each trusted proxy must set all three headers itself (docs/operations.md).
+    """
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -101,7 +121,10 @@ class CookieSessions(SecureCookieSessionInterface):
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin: our own forms send a Referer (Flask-WTF's HTTPS check needs it: see
+    # docs/security.md), while a link to any other site, from a page whose URL holds a
+    # token, sends none.
+    headers.setdefault("Referrer-Policy", "same-origin")
     if response.mimetype == "text/html":
         frame = "'self'" if request.path.startswith("/threads") or request.path == "/" else "'none'"
         headers.setdefault(

@@ -18,10 +18,18 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import moderation, subscriptions
-from .auth import check_login, current_admin, login_required
+from .auth import (
+    AccountLocked,
+    attempt_login,
+    current_admin,
+    end_sessions,
+    login_required,
+    start_session,
+)
 from .errors import ParleyError
 from .extensions import db, rate_limited
 from .forms import ConfirmForm, LoginForm, submitted
+from .limits import MAX_ID, THREAD_KEY_MAX
 from .models import (
     COMMENT_STATES,
     PENDING,
@@ -32,7 +40,7 @@ from .models import (
     Site,
     Thread,
 )
-from .threads import set_closed, subscriber_count
+from .threads import list_threads, set_closed
 from .vault import vault
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -62,13 +70,17 @@ def _checked_form() -> None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @rate_limited(lambda: str(current_app.config["RATE_LIMIT_LOGIN"]), methods=["POST"])
-def login() -> str | BaseResponse | tuple[str, int]:
+def login() -> str | BaseResponse | tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = LoginForm()
     if form.validate_on_submit():
-        user = check_login(form.email.data or "", form.password.data or "")
+        try:
+            user = attempt_login(form.email.data or "", form.password.data or "")
+        except AccountLocked as exc:
+            flash(exc.message, "error")
+            retry = {"Retry-After": str(exc.retry_after)}
+            return render_template("admin/login.html", form=form), 429, retry
         if user is not None:
-            session.clear()
-            session["admin_id"] = user.id
+            start_session(user)
             target = request.args.get("next", "")
             safe = target.startswith("/admin/") and not target.startswith("//")
             return redirect(target if safe else url_for("admin.queue"))
@@ -80,6 +92,9 @@ def login() -> str | BaseResponse | tuple[str, int]:
 @bp.post("/logout")
 def logout() -> BaseResponse:
     _checked_form()
+    admin = current_admin()
+    if admin is not None:
+        end_sessions(admin)  # a copy of this cookie (or any other of this admin's) dies too
     session.clear()
     return redirect(url_for("admin.login"))
 
@@ -101,7 +116,7 @@ def queue() -> str:
         query = query.where(Site.name == site_name)
     if thread_key:
         query = query.where(Thread.key == thread_key)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
     rows = db.session.execute(
         query.order_by(Comment.created_at.desc()).limit(PAGE).offset((page - 1) * PAGE)
     ).all()
@@ -141,7 +156,7 @@ def act_on_comments() -> BaseResponse:
 def block_author(comment_id: int) -> BaseResponse:
     """Block the comment's address or IP range on its site, and mark the comment spam."""
     _checked_form()
-    comment = db.session.get(Comment, comment_id) or abort(404)
+    comment = (db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None) or abort(404)
     kind = request.form.get("kind", "")
     moderation.block_author(comment, kind, actor=_actor())
     flash(f"Blocked the author's {'address' if kind == 'email' else 'IP range'}.", "ok")
@@ -181,12 +196,18 @@ def unblock(block_id: int) -> BaseResponse:
 @bp.get("/threads")
 @login_required
 def threads() -> str:
-    rows = db.session.execute(
-        select(Thread, Site.name).join(Site).order_by(Thread.created_at.desc()).limit(200)
-    ).all()
-    subscribers = {t.id: subscriber_count(t) for t, _ in rows}
+    search = request.args.get("q", "").strip()[:THREAD_KEY_MAX]
+    everything = request.args.get("show") == "all"
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 10_000)
+    rows = list_threads(search, everything, page, PAGE)
     return render_template(
-        "admin/threads.html", rows=rows, subscribers=subscribers, form=ConfirmForm()
+        "admin/threads.html",
+        rows=rows[:PAGE],
+        more=len(rows) > PAGE,
+        page=page,
+        search=search,
+        everything=everything,
+        form=ConfirmForm(),
     )
 
 

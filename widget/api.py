@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
-from . import comments, spam, subscriptions, threads
+from . import comments, spam, subscriptions, threads, votes
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import NotFound, ParleyError
 from .extensions import rate_limited
-from .forms import CommentForm, EditForm, SubscribeForm, json_form, new_comment_from
+from .forms import (
+    CommentForm,
+    EditForm,
+    PreviewForm,
+    SubscribeForm,
+    VoteForm,
+    check_query_arguments,
+    json_form,
+    new_comment_from,
+)
 from .limits import COUNT_KEYS_MAX, THREAD_KEY_MAX
 from .openapi import openapi_document
+from .render import markdown_to_html
 from .serializers import comment_json, json_response
+from .tokens import author_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 bp.after_request(add_cors_headers)
@@ -21,11 +32,16 @@ def _post_limit() -> str:
     return str(current_app.config["RATE_LIMIT_POST"])
 
 
+def _vote_limit() -> str:
+    return str(current_app.config["RATE_LIMIT_VOTE"])
+
+
 @bp.before_request
 def answer_preflight() -> Response | None:
     # Flask would answer OPTIONS itself; CORS preflights need our own answer.
     if request.method == "OPTIONS":
         return preflight()
+    check_query_arguments()
     return None
 
 
@@ -37,17 +53,24 @@ def list_comments() -> Response:
     thread = page.thread
     if thread is None:
         raise NotFound("No comments on this page yet.")
+    if g.get("cors_origin") and "title" in request.args:
+        # A page on one of the site's own origins, as a browser loads it: what it says of
+        # itself corrects whatever the first writer claimed.
+        thread = threads.correct_page_details(
+            page.site, thread, request.args["title"], request.args.get("url", "")
+        )
     limit = threads.page_limit(request.args.get("limit"))
+    sort = threads.sort_arg(request.args.get("sort"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
-    etag = threads.thread_page_etag(thread, cursor, limit)
+    etag = threads.thread_page_etag(thread, cursor, limit, sort)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
-    response.set_data(threads.thread_page(thread, cursor, limit))
+    response.set_data(threads.thread_page(thread, cursor, limit, sort, page.site.votes))
     return response
 
 
@@ -77,6 +100,7 @@ def create_comment() -> Response:
         "comment": comment_json(comment),
         "status": comments.pending_status_label(comment),
         "edit_token": edit_token,
+        "author_token": author_token(comment.id),
         "edit_window": int(current_app.config["EDIT_WINDOW"]),
     }
     return json_response(body, 201)
@@ -123,12 +147,29 @@ def subscribe() -> Response:
     form = json_form(SubscribeForm)
     site = threads.find_site(form.site.data)
     allow_origin(site)
-    subscriptions.subscribe_to_page(
-        site, form.thread.data, form.title.data or "", form.url.data or "", form.email.data
-    )
+    # Title and URL are the page's to say (when it loads the thread), not a subscriber's.
+    subscriptions.subscribe_to_page(site, form.thread.data, form.email.data)
     # The same answer whatever the address's state: it reveals nothing about it.
     message = "Check your inbox: confirm once, then you will hear of new comments."
     return json_response({"status": "accepted", "message": message}, 202)
+
+
+@bp.post("/comments/<int:comment_id>/vote")
+@rate_limited(_vote_limit)
+def vote(comment_id: int) -> Response:
+    form = json_form(VoteForm)
+    comment_site = votes.site_of(comment_id)
+    allow_origin(comment_site)
+    score = votes.cast_vote(comment_id, form.voter.data, form.value.data, request.remote_addr or "")
+    return json_response({"score": score})
+
+
+@bp.post("/preview")
+@rate_limited(_post_limit)
+def preview() -> Response:
+    form = json_form(PreviewForm)
+    allow_origin(threads.find_site(form.site.data))
+    return json_response({"html": markdown_to_html(form.body.data)})
 
 
 @bp.get("/openapi.json")

@@ -1,7 +1,12 @@
-"""Moderator accounts: Argon2 password hashes, a session-cookie login."""
+"""Moderator accounts: Argon2 password hashes, a session-cookie login, a lock per account
+after repeated failures, and session generations that logout and password changes bump."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
+import time
 from collections.abc import Callable
 from functools import cache, wraps
 from typing import Any, TypeVar
@@ -9,8 +14,16 @@ from typing import Any, TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, redirect, request, session, url_for
-from sqlalchemy import select
+from limits import RateLimitItem, parse
+from limits.storage import MovingWindowSupport, storage_from_string
+from limits.strategies import (
+    FixedWindowRateLimiter,
+    MovingWindowRateLimiter,
+    RateLimiter,
+)
+from sqlalchemy import select, update
 
+from .config import is_on
 from .errors import ParleyError
 from .extensions import db
 from .limits import LOGIN_EMAIL_MAX, PASSWORD_MIN
@@ -44,8 +57,11 @@ def create_admin(email: str, password: str) -> AdminUser:
         raise ParleyError(f"Choose a password of at least {PASSWORD_MIN} characters.")
     user = db.session.scalar(select(AdminUser).where(AdminUser.email == email.lower()))
     if user is None:
-        user = AdminUser(email=email.lower(), password_hash="")
+        user = AdminUser(email=email.lower(), password_hash="", session_generation=0)
         db.session.add(user)
+    else:
+        # A new password ends every session made with the old one (a stolen cookie too).
+        user.session_generation += 1
     user.password_hash = _hasher().hash(password)
     db.session.commit()
     return user
@@ -60,9 +76,109 @@ def check_login(email: str, password: str) -> AdminUser | None:
     return user
 
 
+class AccountLocked(ParleyError):
+    """Too many failed logins for one account: refused until the oldest failure ages out."""
+
+    status, code = 429, "account_locked"
+
+    def __init__(self, retry_after: int) -> None:
+        minutes = max(1, math.ceil(retry_after / 60))
+        unit = "minute" if minutes == 1 else "minutes"
+        super().__init__(
+            f"Too many failed attempts for this account; try again in {minutes} {unit}."
+        )
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    """Failed logins per account (PARLEY_LOGIN_FAILURES, "5 per 15 minutes"), counted in the
+    rate-limit storage (PARLEY_RATE_LIMIT_STORAGE_URL): with Redis every worker and host
+    shares the count; with memory:// each process keeps its own.
+
+    Keyed by the address typed, whether or not the account exists, so the lock tells nobody
+    which addresses are moderators; the key is a keyed hash, never the address itself.
+    """
+
+    NAMESPACE = "parley-login-failures"
+
+    def __init__(self, storage_url: str, limit: str, secret: str) -> None:
+        self.item: RateLimitItem | None = parse(limit) if is_on(limit) else None
+        storage = storage_from_string(storage_url)
+        # A moving window counts exactly "5 in any 15 minutes"; memcached has only fixed ones.
+        moving = isinstance(storage, MovingWindowSupport)
+        self.limiter: RateLimiter = (
+            MovingWindowRateLimiter(storage) if moving else FixedWindowRateLimiter(storage)
+        )
+        self._secret = secret.encode()
+
+    def _key(self, email: str) -> str:
+        typed = email.strip().lower().encode()
+        return hmac.new(self._secret, typed, hashlib.sha256).hexdigest()[:32]
+
+    def locked_for(self, email: str) -> int:
+        """Seconds until this account may try again; 0 when it may now."""
+        if self.item is None or self.limiter.test(self.item, self.NAMESPACE, self._key(email)):
+            return 0
+        reset_at, _ = self.limiter.get_window_stats(self.item, self.NAMESPACE, self._key(email))
+        return max(1, math.ceil(reset_at - time.time()))
+
+    def failed(self, email: str) -> None:
+        if self.item is not None:
+            self.limiter.hit(self.item, self.NAMESPACE, self._key(email))
+
+    def succeeded(self, email: str) -> None:
+        # The owner got in: earlier typos do not count towards a later lock.
+        if self.item is not None:
+            self.limiter.clear(self.item, self.NAMESPACE, self._key(email))
+
+
+def _throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions["parley_login_throttle"]
+    return throttle
+
+
+def attempt_login(email: str, password: str) -> AdminUser | None:
+    """`check_login` behind the per-account lock: raises AccountLocked while it holds (the
+    password is not even checked then, so a correct guess during the lock learns nothing)."""
+    throttle = _throttle()
+    wait = throttle.locked_for(email)
+    if wait:
+        raise AccountLocked(wait)
+    user = check_login(email, password)
+    if user is None:
+        throttle.failed(email)
+    else:
+        throttle.succeeded(email)
+    return user
+
+
+def start_session(user: AdminUser) -> None:
+    """Log `user` in on this browser: the cookie carries the account's session generation."""
+    session.clear()  # a fresh session: nothing from before the login carries over
+    session["admin_id"] = user.id
+    session["admin_generation"] = user.session_generation
+
+
+def end_sessions(user: AdminUser) -> None:
+    """Log `user` out on every browser: each cookie made before now has an old generation.
+    Commits. One UPDATE, so two logouts at once still both count."""
+    db.session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == user.id)
+        .values(session_generation=AdminUser.session_generation + 1)
+    )
+    db.session.commit()
+
+
 def current_admin() -> AdminUser | None:
-    user_id = session.get("admin_id")
-    return db.session.get(AdminUser, user_id) if isinstance(user_id, int) else None
+    """The admin this request's session cookie names, if that cookie is still current."""
+    user_id, generation = session.get("admin_id"), session.get("admin_generation")
+    if not isinstance(user_id, int) or not isinstance(generation, int):
+        return None
+    user = db.session.get(AdminUser, user_id)
+    if user is None or user.session_generation != generation:
+        return None  # logged out elsewhere, or the password changed since this login
+    return user
 
 
 def login_required(view: F) -> F:

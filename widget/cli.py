@@ -52,6 +52,9 @@ def _site_options(func):  # type: ignore[no-untyped-def]
         type=click.IntRange(0, 100),
         help="Links allowed in one comment before it is held (default 3).",
     )(func)
+    func = click.option(
+        "--votes", type=click.Choice(["on", "off"]), help="Readers may vote on comments."
+    )(func)
     func = click.option("--owner-email", help="Gets a mail per held comment.")(func)
     func = click.option("--moderation", type=click.Choice(MODERATION_MODES))(func)
     func = click.option(
@@ -98,6 +101,7 @@ def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
             max_links=options["max_links"],
             disable=options["disable"],
             enable=options["enable"],
+            votes=None if options["votes"] is None else options["votes"] == "on",
             create=create,
         )
     except ParleyError as exc:

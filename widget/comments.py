@@ -20,7 +20,8 @@ from . import moderation, spam
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from .extensions import db
 from .forms import NewComment
-from .models import APPROVED, DELETED, Comment, Thread, utcnow
+from .limits import MAX_ID
+from .models import APPROVED, DELETED, SPAM, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
 from .threads import PageThread, detached, get_or_create_thread, refresh_thread
 from .tokens import TokenError, make_token, read_token
@@ -41,17 +42,18 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     if thread.closed:
         raise Conflict("Comments are closed on this page.")
     parent = _check_parent(thread, new.parent_id)
-    status, reasons = moderation.initial_status(site, email_hash, verdict)
+    status, reasons = moderation.initial_status(site, email_hash, verdict, new.author_token)
     row = {
         "thread_id": thread.id,
         "parent_id": parent.id if parent else None,
         "root_id": parent.root_id if parent else None,  # top level: its own id, set by _insert
         "depth": parent.depth + 1 if parent else 0,
+        "score": 0,
         "author": new.author,
         "website": new.website,
         "email_enc": vault().encrypt(new.email),
         "email_hash": email_hash,
-        "avatar_seed": vault().avatar_seed(new.email),
+        "avatar_seed": vault().avatar_seed(new.email, site_id=site.id),
         "body": new.body,
         "html": markdown_to_html(new.body),
         "status": status,
@@ -152,22 +154,38 @@ def comment_for_author(comment_id: int, authorization: str | None) -> Comment:
         if exc.expired:
             raise Forbidden("The time to edit or delete this comment has passed.") from exc
         raise Forbidden("This edit token is not valid.") from exc
-    comment = db.session.get(Comment, comment_id)
+    comment = db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None
     if comment is None or comment.status == DELETED:
         raise NotFound("No such comment.")
     if not isinstance(payload, dict) or payload.get("c") != comment.id:
         raise Forbidden("This edit token is for another comment.")
     if comment.created_at + timedelta(seconds=window) < utcnow():
         raise Forbidden("The time to edit or delete this comment has passed.")
+    if comment.status == SPAM or moderation.decided(comment):
+        # The evidence a moderator acted on stays as it is.
+        raise Forbidden("A moderator has reviewed this comment; it can no longer be changed.")
     return comment
 
 
 def edit_comment(comment: Comment, body: str) -> Comment:
+    """The author's new text: rendered, checked like a new post, and back to the queue when
+    the checks fire or the site moderates everything. Commits."""
+    thread = db.session.get(Thread, comment.thread_id)
+    site = db.session.get(Site, thread.site_id) if thread else None
+    assert thread is not None and site is not None
     comment.body = body
     comment.html = markdown_to_html(body)
     comment.edited_at = utcnow()
-    if comment.status == APPROVED:
-        refresh_thread(comment.thread_id, 0)
+    verdict = spam.check_edit(site, comment)
+    was_public = comment.status == APPROVED
+    status = moderation.status_after_edit(site, comment, verdict)
+    comment.status = status
+    if verdict.reasons:
+        comment.reasons = " ".join(verdict.reasons)
+    if was_public:
+        refresh_thread(comment.thread_id, 0 if status == APPROVED else -1)
+    if was_public and status != APPROVED:
+        moderation.on_held(comment, site)
     db.session.commit()
     return comment
 

@@ -22,7 +22,12 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMITS": "on",
     "RATE_LIMIT_STORAGE_URL": "memory://",
     "RATE_LIMIT_POST": "10 per minute;100 per hour",
+    "RATE_LIMIT_VOTE": "30 per minute;300 per hour",
     "RATE_LIMIT_LOGIN": "10 per minute",
+    # Failed logins one account may have before it is refused for a while ("off": no lock).
+    "LOGIN_FAILURES": "5 per 15 minutes",
+    # Proxies in front of Parley whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    "PROXY_HOPS": 0,
     "SPAM_CHECKS": "on",
     "EDIT_WINDOW": 900,
     "FORM_TOKEN_MIN_AGE": 3,
@@ -69,11 +74,24 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # a reader may write for hours
+    # Over HTTPS a form must also come with a same-origin Referer (Flask-WTF's default, kept
+    # on purpose; docs/security.md): our pages send one because of `Referrer-Policy:
+    # same-origin` (widget/__init__.py).
+    app.config["WTF_CSRF_SSL_STRICT"] = True
+    app.config["PROXY_HOPS"] = _proxy_hops(app.config["PROXY_HOPS"])
 
 
 def is_on(value: Any) -> bool:
     """Read a switch such as ``PARLEY_SPAM_CHECKS=off``."""
     return str(value).strip().lower() not in {"off", "0", "false", "no", ""}
+
+
+def _proxy_hops(value: Any) -> int:
+    # A count, not a switch: trusting one hop too many lets a client choose its own address.
+    hops = int(value)
+    if hops < 0:
+        raise ValueError("PARLEY_PROXY_HOPS is the number of proxies in front of Parley (>= 0).")
+    return hops
 
 
 def _instance_secret(path: Path) -> str:

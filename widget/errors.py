@@ -57,6 +57,10 @@ class Conflict(ParleyError):
     status, code = 409, "conflict"
 
 
+class TooManyRequests(ParleyError):
+    status, code = 429, "rate_limited"
+
+
 class UnsupportedMediaType(ParleyError):
     status, code = 415, "unsupported_media_type"
 

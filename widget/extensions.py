@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -30,8 +31,24 @@ class Base(DeclarativeBase):
 
 
 def client_ip() -> str:
-    """The caller's address, as the rate limiter and the spam checks see it."""
-    return request.remote_addr or "0.0.0.0"
+    """The caller's address as the rate limiter keys it: an IPv4 address, or the /64 of an
+    IPv6 one (one home or phone gets a whole /64, so per-address limits would not hold).
+
+    Behind a proxy this is the address ProxyFix took from X-Forwarded-For (PARLEY_PROXY_HOPS).
+    """
+    return rate_limit_key(request.remote_addr or "0.0.0.0")
+
+
+def rate_limit_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:  # not an IP (a unix socket peer): keyed as it is
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 client
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))  # int(): no %scope
+    return str(ip)
 
 
 db = SQLAlchemy(model_class=Base)

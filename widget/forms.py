@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from .limits import (
     BODY_MAX,
     EMAIL_MAX,
     LOGIN_EMAIL_MAX,
+    MAX_ID,
     PASSWORD_MAX,
     SITE_NAME_MAX,
     THREAD_KEY_MAX,
@@ -46,22 +46,23 @@ from .limits import (
     URL_MAX,
     WEBSITE_MAX,
 )
+from .text import query_value_ok, unsafe_in_body, unsafe_in_line, without_bidi_controls
 
 HONEYPOT_FIELD = "contact_fax"
 
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def _no_control_characters(form: FlaskForm, field: Any) -> None:
-    # Line breaks and tabs are text; the other C0 controls are not.
-    if field.data and _CONTROL_CHARACTERS.search(str(field.data)):
+    # Line breaks and tabs are text; other controls and lone surrogates are not.
+    if field.data and unsafe_in_body(str(field.data)):
         raise ValidationError("Contains characters that are not allowed.")
 
 
 def _single_line(form: FlaskForm, field: Any) -> None:
-    if field.data and any(ch in str(field.data) for ch in "\r\n\t\x00"):
+    value = str(field.data or "")
+    if any(ch in value for ch in "\r\n\t"):
         raise ValidationError("Must be a single line.")
+    if unsafe_in_line(value):
+        raise ValidationError("Contains characters that are not allowed.")
 
 
 def _http_url(form: FlaskForm, field: Any) -> None:
@@ -86,6 +87,10 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _drop_bidi_controls(value: Any) -> Any:
+    return without_bidi_controls(value) if isinstance(value, str) else value
+
+
 def _email_field(label: str = "Email") -> EmailField:
     return EmailField(
         label,
@@ -97,6 +102,7 @@ def _email_field(label: str = "Email") -> EmailField:
 def _body_field(label: str = "Comment") -> TextAreaField:
     return TextAreaField(
         label,
+        filters=[_drop_bidi_controls],
         validators=[DataRequired("Write a comment."), Length(1, BODY_MAX), _no_control_characters],
     )
 
@@ -123,9 +129,11 @@ class CommentFields(FlaskForm):
     )
     body = _body_field()
     notify = BooleanField("Notify me of new comments in this thread")
-    parent_id = IntegerField("Reply to", validators=[Optional(), NumberRange(min=1)])
-    form_token = HiddenField(validators=[Optional(), Length(max=TOKEN_MAX)])
-    contact_fax = StringField(validators=[Optional(), Length(max=TOKEN_MAX)])
+    parent_id = IntegerField("Reply to", validators=[Optional(), NumberRange(1, MAX_ID)])
+    form_token = HiddenField(validators=[Optional(), Length(max=TOKEN_MAX), _single_line])
+    #: Proof of an earlier comment from this browser (trusted under first-time moderation).
+    author_token = HiddenField(validators=[Optional(), Length(max=TOKEN_MAX), _single_line])
+    contact_fax = StringField(validators=[Optional(), Length(max=TOKEN_MAX), _single_line])
 
 
 class PageFields(FlaskForm):
@@ -142,6 +150,20 @@ class CommentForm(PageFields, CommentFields):
 
 
 class EditForm(FlaskForm):
+    body = _body_field()
+
+
+class VoteForm(FlaskForm):
+    """A reader's vote: +1, -1, or 0 to take it back, with the widget's random voter key."""
+
+    value = IntegerField(validators=[InputRequired(), NumberRange(-1, 1)])
+    voter = StringField(validators=[InputRequired(), Length(16, 64), _single_line])
+
+
+class PreviewForm(FlaskForm):
+    """Markdown to show as it will look, through the same renderer as a post."""
+
+    site = StringField(validators=[InputRequired(), Length(1, SITE_NAME_MAX), _single_line])
     body = _body_field()
 
 
@@ -163,6 +185,7 @@ class NewComment:
     parent_id: int | None = None
     notify: bool = False
     form_token: str | None = None
+    author_token: str | None = None
     honeypot: str = ""
     ip: str = ""
 
@@ -182,6 +205,7 @@ def new_comment_from(
         parent_id=form.parent_id.data,
         notify=bool(form.notify.data),
         form_token=form.form_token.data or None,
+        author_token=form.author_token.data or None,
         honeypot=getattr(form, HONEYPOT_FIELD).data or "",
         ip=ip,
     )
@@ -189,6 +213,13 @@ def new_comment_from(
 
 class ConfirmForm(FlaskForm):
     """A button and a CSRF token: used by the confirm, unsubscribe and moderation pages."""
+
+
+def check_query_arguments() -> None:
+    """Refuse a request whose query string holds NUL or a lone surrogate (a 400, not a
+    database error): registered before every blueprint's views."""
+    if not all(query_value_ok(value) for value in request.args.values()):
+        raise ParleyError("A query parameter contains characters that are not allowed.")
 
 
 def submitted(form: FlaskForm) -> None:
@@ -201,15 +232,25 @@ class UnsubscribeForm(FlaskForm):
     everything = BooleanField("Unsubscribe from every thread")
 
 
+def _encodable(form: FlaskForm, field: Any) -> None:
+    if field.data and not query_value_ok(str(field.data)):
+        raise ValidationError("Contains characters that are not allowed.")
+
+
 class LoginForm(FlaskForm):
-    email = StringField("Email", validators=[DataRequired(), Length(max=LOGIN_EMAIL_MAX)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    email = StringField(
+        "Email", validators=[DataRequired(), Length(max=LOGIN_EMAIL_MAX), _encodable]
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=PASSWORD_MAX), _encodable]
+    )
 
 
 #: Types the JSON API accepts for each field: anything else is a field error.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "notify": (bool,),
     "parent_id": (int, type(None)),
+    "value": (int,),
 }
 
 

@@ -30,6 +30,9 @@ PASSWORD_MIN = 10
 #: A block-list value (an address hash, a domain, a CIDR range, a word).
 BLOCK_VALUE_MAX = 300
 
+#: The largest id any table hands out (PostgreSQL's integer): a bigger one names nothing.
+MAX_ID = 2**31 - 1
+
 #: What the widget's form enforces in the browser, by field name.
 WIDGET_LIMITS = {
     "author": AUTHOR_MAX,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -85,6 +86,8 @@ class Site(Base):
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
     #: Spam defences switched off for this site (space-separated names from SPAM_CHECKS).
     disabled_checks: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Readers may vote on comments (a score, and `top` sorting).
+    votes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     #: Messages learned by the site's spam classifier.
     spam_docs: Mapped[int] = mapped_column(Integer, default=0)
     ham_docs: Mapped[int] = mapped_column(Integer, default=0)
@@ -119,6 +122,15 @@ class Comment(Base):
     __table_args__ = (
         Index("ix_comments_thread_page", "thread_id", "parent_id", "status", "created_at", "id"),
         Index("ix_comments_root", "root_id"),
+        Index(
+            "ix_comments_thread_top",
+            "thread_id",
+            "parent_id",
+            "status",
+            "score",
+            "created_at",
+            "id",
+        ),
         UniqueConstraint("thread_id", "import_key"),
     )
 
@@ -128,6 +140,8 @@ class Comment(Base):
     #: The top-level ancestor (itself for a top-level comment): a page of
     #: threads and all their replies come back in one query.
     root_id: Mapped[int | None] = mapped_column(Integer)
+    #: Up votes minus down votes, maintained with every vote (`top` sorting reads it).
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: 0 for a top-level comment; replies deeper than MAX_DEPTH attach higher up.
     depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     author: Mapped[str] = mapped_column(String(AUTHOR_MAX))
@@ -244,6 +258,25 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Vote(Base):
+    """One reader's vote on one comment. The voter is a random key the widget keeps,
+    stored as a keyed hash: nobody can learn who voted, and a key votes once."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "voter_hash"),
+        Index("ix_votes_comment_ip", "comment_id", "ip_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    voter_hash: Mapped[str] = mapped_column(String(64))
+    #: Keyed hash of the voter's truncated IP: caps the keys one network may vote with.
+    ip_hash: Mapped[str] = mapped_column(String(64))
+    value: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class UsedFormToken(Base):

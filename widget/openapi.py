@@ -13,7 +13,14 @@ from wtforms import BooleanField, EmailField, Field, IntegerField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from .forms import HONEYPOT_FIELD, CommentForm, EditForm, SubscribeForm
+from .forms import (
+    HONEYPOT_FIELD,
+    CommentForm,
+    EditForm,
+    PreviewForm,
+    SubscribeForm,
+    VoteForm,
+)
 from .limits import COUNT_KEYS_MAX, SITE_NAME_MAX, THREAD_KEY_MAX
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -126,6 +133,7 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string"},
             "count": {"type": "integer", "minimum": 0},
             "closed": {"type": "boolean"},
+            "votes": {"type": "boolean", "description": "Readers may vote on this site"},
         },
     },
     "Comment": {
@@ -151,12 +159,15 @@ SCHEMAS: dict[str, Any] = {
             "created_at": {"type": "string", "format": "date-time"},
             "edited_at": {"type": ["string", "null"], "format": "date-time"},
             "deleted": {"type": "boolean"},
+            "score": {"type": "integer", "description": "Up minus down votes (votes on)"},
             "replies": {"type": "array", "items": {"$ref": "#/components/schemas/Comment"}},
         },
     },
     "NewComment": form_schema(CommentForm, "A comment or a reply, and the page it is on"),
     "CommentEdit": form_schema(EditForm, "The new text of one's own comment"),
     "Subscription": form_schema(SubscribeForm, "Follow a thread without commenting"),
+    "Vote": form_schema(VoteForm, "+1, -1 or 0 (take back), with the widget's voter key"),
+    "Preview": form_schema(PreviewForm, "Markdown to render as a post would be"),
 }
 
 
@@ -179,6 +190,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/form-token": _form_token_path(),
             "/api/counts": _counts_path(),
             "/api/subscriptions": _subscriptions_path(),
+            "/api/comments/{id}/vote": _vote_path(),
+            "/api/preview": _preview_path(),
             "/api/openapi.json": _openapi_path(),
         },
         "components": {
@@ -205,6 +218,14 @@ def _comments_path() -> dict[str, Any]:
                 SITE,
                 THREAD,
                 _query("cursor", "next_cursor of the previous page", required=False),
+                _query(
+                    "sort",
+                    "Order of top-level comments; replies stay oldest first",
+                    required=False,
+                    enum=["oldest", "newest", "top"],
+                ),
+                _query("title", "The page's title (the widget's first page)", required=False),
+                _query("url", "The page's URL (the widget's first page)", required=False),
                 {
                     "name": "limit",
                     "in": "query",
@@ -251,6 +272,7 @@ def _comments_path() -> dict[str, Any]:
                             "comment": comment_ref,
                             "status": {"enum": ["approved", "pending"]},
                             "edit_token": {"type": "string"},
+                            "author_token": {"type": "string"},
                         },
                     },
                     "Stored; pending comments wait for a moderator",
@@ -396,5 +418,59 @@ def _openapi_path() -> dict[str, Any]:
             "operationId": "openapi",
             "summary": "This document",
             "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},
+        },
+    }
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def _vote_path() -> dict[str, Any]:
+    """One vote per voter key and comment."""
+    return {
+        "parameters": [
+            {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "post": {
+            "operationId": "vote",
+            "summary": "Vote on a published comment (one vote per voter key)",
+            "requestBody": _body("Vote"),
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["score"],
+                        "properties": {"score": {"type": "integer"}},
+                    },
+                    "The comment's new score",
+                ),
+                **_errors(400, 403, 404, 409, 413, 415, 422, 429, 503),
+            },
+        },
+    }
+
+
+def _preview_path() -> dict[str, Any]:
+    """The post's HTML before it is posted."""
+    return {
+        "post": {
+            "operationId": "preview",
+            "summary": "Render Markdown exactly as a post would be (sanitized HTML)",
+            "requestBody": _body("Preview"),
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["html"],
+                        "properties": {"html": {"type": "string"}},
+                    },
+                    "Sanitized HTML",
+                ),
+                **_errors(400, 403, 404, 413, 415, 422, 429, 503),
+            },
         },
     }

@@ -29,15 +29,18 @@ from .forms import (
     CommentFields,
     ConfirmForm,
     UnsubscribeForm,
+    check_query_arguments,
     new_comment_from,
     submitted,
 )
-from .limits import TITLE_MAX
 from .models import APPROVED, PENDING, Address, Comment, Thread
 from .serializers import iso
-from .tokens import TokenError, manage_token, read_token
+from .text import xml_safe
+from .tokens import TokenError, author_token, manage_token, read_token
 
 bp = Blueprint("pages", __name__)
+bp.before_request(check_query_arguments)
+bp.add_app_template_filter(xml_safe, "xml_safe")
 
 LANGUAGES = ("de", "fr", "es", "ar")
 
@@ -128,6 +131,7 @@ def thread_page() -> str | BaseResponse:
         key=key,
         thread=thread,
         tree=tree,
+        steps=threads.flatten(tree),
         cursor=cursor,
         next_cursor=next_cursor,
         mine_pending=_own_pending(thread) if thread else [],
@@ -137,9 +141,12 @@ def thread_page() -> str | BaseResponse:
 
 
 def _post_from_page(page: threads.PageThread, key: str, form: CommentFields) -> BaseResponse:
-    title = request.args.get("title", "")[:TITLE_MAX]
-    new = new_comment_from(form, key, title=title, url="", ip=request.remote_addr or "")
+    # No title or URL from here: a link's query string is anyone's to write.
+    new = new_comment_from(form, key, title="", url="", ip=request.remote_addr or "")
+    new.author_token = " ".join(session.get("authored", [])) or None
     comment, _token = comments.post_comment(page, new)
+    # This browser's proof of its comments, for first-time moderation (as the widget keeps).
+    session["authored"] = [author_token(comment.id), *session.get("authored", [])][:5]
     if comment.status == APPROVED:
         flash("Your comment is published.", "ok")
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response, current_app
 
-from .models import DELETED, Comment, Thread
+from .models import APPROVED, DELETED, Comment, Thread
 
 DELETED_TEXT = "[deleted]"
 
@@ -42,18 +42,24 @@ def thread_json(thread: Thread) -> dict[str, Any]:
     }
 
 
-def comment_json(comment: Comment, replies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def comment_json(
+    comment: Comment, replies: list[dict[str, Any]] | None = None, votes: bool = False
+) -> dict[str, Any]:
     """A comment as readers see it: never an address, never an IP."""
     deleted = comment.status == DELETED
-    return {
+    body: dict[str, Any] = {
         "id": comment.id,
         "parent_id": comment.parent_id,
         "author": "" if deleted else comment.author,
         "website": "" if deleted else comment.website,
-        "avatar": None if deleted else avatar_url(comment.avatar_seed),
+        # Only a published comment shows one: a held or spam post reveals nothing.
+        "avatar": avatar_url(comment.avatar_seed) if comment.status == APPROVED else None,
         "html": f"<p>{DELETED_TEXT}</p>" if deleted else comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),
         "deleted": deleted,
         "replies": replies if replies is not None else [],
     }
+    if votes:
+        body["score"] = comment.score
+    return body

@@ -49,6 +49,7 @@ def save_site(
     max_links: int | None = None,
     disable: tuple[str, ...] = (),
     enable: tuple[str, ...] = (),
+    votes: bool | None = None,
     create: bool,
 ) -> Site:
     """Create (create=True) or change a site; what is None or empty stays as it is."""
@@ -70,6 +71,8 @@ def save_site(
         site.owner_email_enc = vault().encrypt(owner_email) if owner_email else None
     if max_links is not None:
         site.max_links = max_links
+    if votes is not None:
+        site.votes = votes
     unknown = set(disable + enable) - set(SPAM_CHECKS)
     if unknown:
         raise ParleyError(

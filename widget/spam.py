@@ -31,6 +31,7 @@ from .models import (
 )
 from .render import count_links
 from .tokens import TokenError, make_token, token_age
+from .vault import vault
 
 #: Phrases of the generic spam that floods comment forms (flattery, theme
 #: questions, link offers). Two of them in one comment hold it for review.
@@ -111,17 +112,45 @@ def check(site: Site, new: NewComment, email_hash: str) -> Verdict:
     verdict = Verdict()
     if not checks_enabled():
         return verdict
-    on = set(CHECKS) - set(site.disabled_checks.split())
+    on = _enabled(site)
     if "honeypot" in on and new.honeypot:
         verdict.hold("honeypot", as_spam=True)
     if "form-token" in on:
         _check_form_token(new.form_token, verdict)
+    if "duplicate" in on and _is_duplicate(site, new, email_hash):
+        verdict.hold("duplicate")
+    _check_content(site, new, email_hash, on, verdict)
+    return verdict
+
+
+def check_edit(site: Site, comment: Comment) -> Verdict:
+    """The checks that look at what a comment says, run again on its edited text."""
+    verdict = Verdict()
+    if not checks_enabled():
+        return verdict
+    new = NewComment(
+        thread_key="",
+        author=comment.author,
+        email=vault().decrypt(comment.email_enc),
+        body=comment.body,
+        website=comment.website,
+        ip=comment.ip,
+    )
+    _check_content(site, new, comment.email_hash, _enabled(site), verdict)
+    return verdict
+
+
+def _enabled(site: Site) -> set[str]:
+    return set(CHECKS) - set(site.disabled_checks.split())
+
+
+def _check_content(
+    site: Site, new: NewComment, email_hash: str, on: set[str], verdict: Verdict
+) -> None:
     if "links" in on and count_links(new.body) > site.max_links:
         verdict.hold("too-many-links")
     if "blocks" in on:
         _check_blocks(site, new, email_hash, verdict)
-    if "duplicate" in on and _is_duplicate(site, new, email_hash):
-        verdict.hold("duplicate")
     text = f"{new.body} {new.author}".lower()
     if "phrases" in on and sum(phrase in text for phrase in SPAM_PHRASES) >= 2:
         verdict.hold("spam-phrases")
@@ -129,7 +158,6 @@ def check(site: Site, new: NewComment, email_hash: str) -> Verdict:
         verdict.score = spam_score(site, tokens_of(new.body, new.author, new.website))
         if verdict.score is not None and verdict.score >= site.spam_threshold:
             verdict.hold("classifier", as_spam=True)
-    return verdict
 
 
 def _check_form_token(token: str | None, verdict: Verdict) -> None:

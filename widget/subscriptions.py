@@ -53,9 +53,10 @@ def get_or_create_address(email: str) -> Address:
     return address
 
 
-def subscribe_to_page(site: Site, key: str, title: str, url: str, email: str) -> Subscription:
-    """ "Subscribe without commenting": the page's thread (created if need be). Commits."""
-    thread = get_or_create_thread(site, key, title, url)
+def subscribe_to_page(site: Site, key: str, email: str) -> Subscription:
+    """ "Subscribe without commenting": the page's thread (created if need be, without a
+    title or URL: a subscriber does not get to name the page). Commits."""
+    thread = get_or_create_thread(site, key, "", "")
     subscription = subscribe(thread, email)
     db.session.commit()
     return subscription

@@ -8,11 +8,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import (
     Integer,
+    Select,
     Table,
     and_,
     bindparam,
@@ -28,9 +31,10 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from .errors import NotFound, ParleyError
 from .extensions import Base, db
-from .limits import THREAD_KEY_MAX
+from .limits import MAX_ID, THREAD_KEY_MAX, TITLE_MAX
 from .models import APPROVED, DELETED, Comment, ModerationEvent, Site, Subscription, Thread
 from .serializers import comment_json, thread_json, to_json
+from .text import unsafe_in_line
 
 Model = TypeVar("Model", bound=Base)
 
@@ -146,6 +150,7 @@ def get_or_create_thread(
 
     `found` is the thread when the caller has looked it up already. Never commits.
     """
+    url = page_url(site, url)
     thread = found or find_thread(site, key)
     if thread is not None:
         if not thread.title and title:
@@ -161,6 +166,41 @@ def get_or_create_thread(
         # Two first comments at once: the other request created it.
         thread = get_thread(site, key)
     return thread
+
+
+def page_url(site: Site, url: str) -> str:
+    """A thread's URL as stored: on one of the site's own origins, without query string or
+    fragment (they may hold a reader's tokens); else nothing."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return ""
+    origin = f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    if origin not in site.origin_list:
+        return ""
+    return f"{origin}{parts.path or '/'}"
+
+
+def correct_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:
+    """The page that shows a thread says what it is called and where it is: store that when
+    it differs (a real page load corrects a stranger's first claim). Commits if it changed."""
+    title = " ".join(title.split())[:TITLE_MAX]
+    url = page_url(site, url) or thread.url
+    if not title or unsafe_in_line(title) or (title, url) == (thread.title, thread.url):
+        return thread
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread.id)
+        .values(title=title, url=url, version=Thread.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    changed = {**{c: getattr(thread, c) for c in _THREAD_COLUMNS}, "title": title, "url": url}
+    changed["version"] = thread.version + 1
+    return detached(Thread, changed)
 
 
 def refresh_thread(thread_id: int, delta: int | None = None) -> None:
@@ -197,7 +237,7 @@ _MOVE_COUNT = (
 
 def set_closed(thread_id: int, closed: bool, actor: str) -> Thread:
     """Close a thread to new comments, or reopen it; logged. Commits."""
-    thread = db.session.get(Thread, thread_id)
+    thread = db.session.get(Thread, thread_id) if thread_id <= MAX_ID else None
     if thread is None:
         raise NotFound("No such thread.")
     thread.closed = closed
@@ -244,79 +284,149 @@ def page_cache() -> PageCache:
     return current_app.extensions["parley_page_cache"]  # type: ignore[no-any-return]
 
 
-def thread_page_etag(thread: Thread, cursor: str | None, limit: int) -> str:
+class Sort(StrEnum):
+    """The order of a thread's top-level comments; replies always stay oldest first."""
+
+    OLDEST = "oldest"
+    NEWEST = "newest"
+    TOP = "top"
+
+
+def thread_page_etag(thread: Thread, cursor: str | None, limit: int, sort: str = "oldest") -> str:
     """The weak validator of one page of a thread (without quotes or W/)."""
-    return f"t{thread.id}v{thread.version}-{limit}-{cursor or ''}"
+    return f"t{thread.id}v{thread.version}-{limit}-{sort}-{cursor or ''}"
 
 
-def thread_page(thread: Thread, cursor: str | None, limit: int) -> bytes:
-    """The JSON page of a thread: cached per (thread, version, cursor, limit)."""
-    key = (thread.id, thread.version, cursor, limit)
+def thread_page(
+    thread: Thread, cursor: str | None, limit: int, sort: Sort = Sort.OLDEST, votes: bool = False
+) -> bytes:
+    """The JSON page of a thread: cached per (thread, version, cursor, limit, sort)."""
+    key = (thread.id, thread.version, cursor, limit, sort, votes)
     cached = page_cache().get(key)
     if cached is None:
-        comments, next_cursor = load_page(thread, cursor, limit)
-        body = {"thread": thread_json(thread), "comments": comments, "next_cursor": next_cursor}
+        comments, next_cursor = load_page(thread, cursor, limit, sort, votes)
+        body = {
+            "thread": {**thread_json(thread), "votes": votes},
+            "comments": comments,
+            "next_cursor": next_cursor,
+        }
         cached = to_json(body)
         page_cache().put(key, cached)
     return cached
 
 
 def load_page(
-    thread: Thread, cursor: str | None, limit: int
+    thread: Thread,
+    cursor: str | None,
+    limit: int,
+    sort: Sort = Sort.OLDEST,
+    votes: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """`limit` top-level comments after `cursor` with all their replies, as public trees,
-    and the cursor of the next page (None on the last)."""
-    roots = (
-        select(Comment.id)
-        .where(
+    """`limit` top-level comments after `cursor` in `sort` order, with all their replies, as
+    public trees, and the cursor of the next page (None on the last)."""
+    roots = _ordered(
+        select(Comment.id).where(
             Comment.thread_id == thread.id,
             Comment.parent_id.is_(None),
             Comment.status.in_(PUBLIC),
-        )
-        .order_by(Comment.created_at, Comment.id)
-        .limit(limit + 1)
-    )
+        ),
+        sort,
+    ).limit(limit + 1)
     if cursor:
-        at, last_id = decode_cursor(cursor)
-        roots = roots.where(
-            or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > last_id))
-        )
+        roots = roots.where(_after(decode_cursor(cursor, sort), sort))
     # One query: the page's top-level comments and every reply below them.
     rows = db.session.scalars(
         select(Comment)
         .where(Comment.root_id.in_(roots), Comment.status.in_(PUBLIC))
         .order_by(Comment.created_at, Comment.id)
     ).all()
-    tops = [c for c in rows if c.parent_id is None]
+    tops = sorted((c for c in rows if c.parent_id is None), key=_sort_key(sort))
     more = len(tops) > limit
     tops = tops[:limit]
-    next_cursor = encode_cursor(tops[-1]) if more and tops else None
+    next_cursor = encode_cursor(tops[-1], sort) if more and tops else None
     keep = {c.id for c in tops}
-    return _build_tree([c for c in rows if c.root_id in keep]), next_cursor
+    tree = _build_tree([c for c in rows if c.root_id in keep], [c.id for c in tops], votes)
+    return tree, next_cursor
 
 
-def _build_tree(rows: list[Comment]) -> list[dict[str, Any]]:
+def _ordered(query: Select[Any], sort: Sort) -> Select[Any]:
+    if sort == Sort.NEWEST:
+        return query.order_by(Comment.created_at.desc(), Comment.id.desc())
+    if sort == Sort.TOP:
+        return query.order_by(Comment.score.desc(), Comment.created_at, Comment.id)
+    return query.order_by(Comment.created_at, Comment.id)
+
+
+def _sort_key(sort: Sort) -> Any:
+    if sort == Sort.NEWEST:
+        return lambda c: (-c.created_at.timestamp(), -c.id)
+    if sort == Sort.TOP:
+        return lambda c: (-c.score, c.created_at, c.id)
+    return lambda c: (c.created_at, c.id)
+
+
+def _after(position: tuple[int | None, datetime, int], sort: Sort) -> Any:
+    """The comments that come after `position` in `sort` order (a cursor's condition)."""
+    score, at, last = position
+    later = or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > last))
+    if sort == Sort.NEWEST:
+        return or_(Comment.created_at < at, and_(Comment.created_at == at, Comment.id < last))
+    if sort == Sort.TOP:
+        return or_(Comment.score < score, and_(Comment.score == score, later))
+    return later
+
+
+def _build_tree(
+    rows: list[Comment], root_order: list[int] | None = None, votes: bool = False
+) -> list[dict[str, Any]]:
+    """Public trees of `rows` (roots in `root_order` when given), built without recursion
+    (any depth, even imported)."""
     children: dict[int | None, list[Comment]] = {}
     for comment in rows:
         children.setdefault(comment.parent_id, []).append(comment)
+    built: dict[int, dict[str, Any] | None] = {}
+    # Post-order with an explicit stack: a comment is built once all its replies are.
+    stack: list[tuple[Comment, bool]] = [(c, False) for c in children.get(None, [])]
+    while stack:
+        comment, replies_done = stack.pop()
+        kids = children.get(comment.id, [])
+        if not replies_done:
+            stack.append((comment, True))
+            stack.extend((kid, False) for kid in kids if kid.id not in built)
+            continue
+        replies = [node for kid in kids if (node := built.get(kid.id))]
+        # A deleted comment with nothing under it disappears.
+        keep = comment.status != DELETED or replies
+        built[comment.id] = comment_json(comment, replies, votes) if keep else None
+    order = root_order if root_order is not None else [c.id for c in children.get(None, [])]
+    return [node for root_id in order if (node := built.get(root_id))]
 
-    def build(comment: Comment) -> dict[str, Any] | None:
-        replies = [r for r in (build(c) for c in children.get(comment.id, [])) if r]
-        if comment.status == DELETED and not replies:
-            return None  # a deleted comment with nothing under it disappears
-        return comment_json(comment, replies)
 
-    return [node for node in (build(c) for c in children.get(None, [])) if node]
+def flatten(tree: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """A tree as ("open", comment) / ("close", comment) steps, for templates that must not
+    recurse: each comment opens; one with replies closes after its last reply."""
+    steps: list[tuple[str, dict[str, Any]]] = []
+    stack: list[tuple[str, dict[str, Any]]] = [("open", node) for node in reversed(tree)]
+    while stack:
+        kind, node = stack.pop()
+        steps.append((kind, node))
+        if kind == "open" and node["replies"]:
+            stack.append(("close", node))
+            stack.extend(("open", reply) for reply in reversed(node["replies"]))
+    return steps
 
 
-def encode_cursor(comment: Comment) -> str:
-    """The cursor of the page that follows `comment` (a top-level one)."""
-    return cursor_after(comment.created_at, comment.id)
+def encode_cursor(comment: Comment, sort: Sort = Sort.OLDEST) -> str:
+    """The cursor of the page that follows `comment` (a top-level one) in `sort` order."""
+    score = comment.score if sort == Sort.TOP else None
+    return cursor_after(comment.created_at, comment.id, score)
 
 
-def cursor_after(created_at: datetime, comment_id: int) -> str:
-    raw = f"{created_at.isoformat()}|{comment_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def cursor_after(created_at: datetime, comment_id: int, score: int | None = None) -> str:
+    raw = f"{created_at.isoformat()}|{comment_id}"
+    if score is not None:
+        raw = f"{score}|{raw}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def page_cursor_of(comment: Comment, limit: int) -> str | None:
@@ -339,13 +449,19 @@ def page_cursor_of(comment: Comment, limit: int) -> str | None:
     return cursor_after(root.created_at, root.id - 1) if (before or 0) >= limit else None
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, sort: Sort = Sort.OLDEST) -> tuple[int | None, datetime, int]:
+    """(score for `top`, else None; created_at; id) of the comment a page starts after."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, last_id = raw.split("|")
-        return datetime.fromisoformat(at), int(last_id)
-    except (ValueError, UnicodeError) as exc:
+        parts = raw.split("|")
+        score = int(parts.pop(0)) if sort == Sort.TOP else None
+        at, last_id = parts
+        moment, after = datetime.fromisoformat(at), int(last_id)
+    except (ValueError, UnicodeError, IndexError) as exc:
         raise ParleyError("The cursor is not valid.") from exc
+    if not 0 <= after <= MAX_ID or moment.tzinfo is not None or abs(score or 0) > MAX_ID:
+        raise ParleyError("The cursor is not valid.")
+    return score, moment, after
 
 
 def counts(site: Site, keys: list[str]) -> dict[str, int]:
@@ -359,16 +475,6 @@ _COUNTS = select(_THREADS.c.key, _THREADS.c.comment_count).where(
     _THREADS.c.site_id == bindparam("site_id"),
     _THREADS.c.key.in_(bindparam("keys", expanding=True)),
 )
-
-
-def subscriber_count(thread: Thread) -> int:
-    """Active subscriptions of a thread (the admin's threads page)."""
-    found = db.session.scalar(
-        select(func.count(Subscription.id)).where(
-            Subscription.thread_id == thread.id, Subscription.active.is_(True)
-        )
-    )
-    return found or 0
 
 
 def check_thread_key(key: str | None, name: str = "thread") -> str:
@@ -388,3 +494,55 @@ def page_limit(raw: str | None = None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= most:
         raise ParleyError(f"limit must be a whole number from 1 to {most}.")
     return int(raw)
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One line of the admin's threads page."""
+
+    thread: Thread
+    site_name: str
+    subscribers: int
+
+
+def list_threads(search: str, everything: bool, page: int, per_page: int) -> list[ThreadRow]:
+    """Threads newest first, `per_page` + 1 of them from `page` (the extra one says there is
+    a next page). By default only live ones: with a public comment or a confirmed subscriber
+    (a stranger's subscription request or spam alone do not push real threads away)."""
+    confirmed = (
+        select(func.count(Subscription.id))
+        .where(
+            Subscription.thread_id == Thread.id,
+            Subscription.active.is_(True),
+            Subscription.confirmed_at.is_not(None),
+        )
+        .scalar_subquery()
+    )
+    query = select(Thread, Site.name, confirmed).join(Site, Site.id == Thread.site_id)
+    if not everything:
+        query = query.where(or_(Thread.comment_count > 0, confirmed > 0))
+    if search:
+        wanted = search.lower()
+        query = query.where(
+            or_(
+                func.lower(Thread.key).contains(wanted, autoescape=True),
+                func.lower(Thread.title).contains(wanted, autoescape=True),
+            )
+        )
+    offset = (max(page, 1) - 1) * per_page
+    rows = db.session.execute(
+        query.order_by(Thread.created_at.desc(), Thread.id.desc())
+        .offset(offset)
+        .limit(per_page + 1)
+    ).all()
+    return [ThreadRow(thread, name, count or 0) for thread, name, count in rows]
+
+
+def sort_arg(raw: str | None) -> Sort:
+    """The `sort` query parameter, or a 400 that lists the choices."""
+    if not raw:
+        return Sort.OLDEST
+    try:
+        return Sort(raw)
+    except ValueError as exc:
+        raise ParleyError("sort must be oldest, newest or top.") from exc

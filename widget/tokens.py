@@ -19,7 +19,7 @@ from itsdangerous.encoding import base64_encode
 from .clock import clock
 
 #: Each purpose has its own salt: a token made for one never passes as another.
-PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form", "never")
+PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form", "never", "author")
 
 DAY = 86400
 #: How long each link in a reader's mail works. Unsubscribe links never expire (RFC 8058:
@@ -130,3 +130,9 @@ def unsubscribe_token(subscription_id: int) -> str:
 def never_token(address_id: int) -> str:
     """ "Never email me again", in every confirmation mail."""
     return make_token("never", {"a": address_id})
+
+
+def author_token(comment_id: int) -> str:
+    """Given with every post: once that comment is approved, proof that this browser wrote
+    it (first-time moderation then trusts the same address from this browser)."""
+    return make_token("author", {"c": comment_id})

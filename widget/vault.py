@@ -43,6 +43,8 @@ class Vault:
         self._fernet = Fernet(base64.urlsafe_b64encode(key))  # reads what it stored
         self._lookup_key = _derive(secret, b"email-lookup")
         self._avatar_key = _derive(secret, b"avatar")
+        self._secret = secret
+        self._purpose_keys: dict[str, bytes] = {}
 
     def encrypt(self, email: str) -> str:
         nonce = os.urandom(12)  # random 96-bit nonces: safe far beyond any site's readers
@@ -65,10 +67,18 @@ class Vault:
             self._lookup_key, normalise_email(email).encode(), hashlib.sha256
         ).hexdigest()
 
-    def avatar_seed(self, text: str) -> str:
-        return hmac.new(
-            self._avatar_key, text.strip().lower().encode(), hashlib.sha256
-        ).hexdigest()[:20]
+    def keyed_hash(self, purpose: str, text: str) -> str:
+        """HMAC-SHA256 of `text` under a key of its own per purpose (voters, networks)."""
+        key = self._purpose_keys.get(purpose)
+        if key is None:
+            key = self._purpose_keys[purpose] = _derive(self._secret, purpose.encode())
+        return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+    def avatar_seed(self, text: str, site_id: int | None = None) -> str:
+        """The identicon's seed: per site, so one address's avatars on two sites (or a
+        guessed address) cannot be matched."""
+        scoped = f"{site_id}\x00{text.strip().lower()}" if site_id is not None else text.lower()
+        return hmac.new(self._avatar_key, scoped.strip().encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def vault() -> Vault:

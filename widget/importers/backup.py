@@ -6,18 +6,34 @@ It contains readers' addresses (the owner's data): keep it private.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, insert, select, text, update
 
+from ..addresses import AddressRefused, normalize_address
 from ..errors import ParleyError
 from ..extensions import db
-from ..models import Address, Block, Comment, Site, SpamToken, Subscription, Thread
+from ..limits import AUTHOR_MAX, MAX_ID, THREAD_KEY_MAX, TITLE_MAX
+from ..models import (
+    COMMENT_STATES,
+    Address,
+    Block,
+    Comment,
+    Site,
+    SpamToken,
+    Subscription,
+    Thread,
+)
+from ..render import markdown_to_html, sanitize
 from ..threads import refresh_thread
-from ..vault import vault
-from .base import ImportError_, Report, set_roots
+from ..vault import truncate_ip, vault
+from .base import BadRow, ImportError_, Report, row_or_skip, set_roots
+from .clean import IMPORT_KEY_MAX, as_text, line, web_url
 
 FORMAT, VERSION = "parley-backup", 1
 SITE_FIELDS = (
@@ -55,7 +71,16 @@ ADDRESS_FIELDS = (
     "suppression_reason",
     "created_at",
 )
-SUBSCRIPTION_FIELDS = ("id", "address_id", "active", "created_at", "unsubscribed_at")
+SUBSCRIPTION_FIELDS = (
+    "id",
+    "address_id",
+    "active",
+    "confirmed_at",
+    "created_at",
+    "unsubscribed_at",
+)
+ADDRESS_DATES = ("confirmed_at", "confirmation_sent_at", "suppressed_at", "created_at")
+#: The largest id a column holds (PostgreSQL's integer).
 
 
 def _plain(value: Any) -> Any:
@@ -159,15 +184,12 @@ def _export_site(
     handle.write("\n]}")
 
 
-def _dates(row: dict[str, Any], *names: str) -> dict[str, Any]:
-    for name in names:
-        if row.get(name):
-            row[name] = datetime.fromisoformat(row[name])
-    return row
-
-
 def import_from(path: Path) -> Report:
-    """Restore a backup into a database with no comments yet; all of it or nothing."""
+    """Restore a backup into a database with no comments yet; all of it or nothing.
+
+    A backup is read like any other import: every row is checked and cleaned as a new
+    comment would be, and a bad row is skipped with a reason rather than refusing the file.
+    """
     report = Report("parley")
     if db.session.scalar(select(func.count(Comment.id))) or db.session.scalar(
         select(func.count(Thread.id))
@@ -175,8 +197,8 @@ def import_from(path: Path) -> Report:
         raise ImportError_("refused: a backup is restored into an empty database only")
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeError) as exc:
-        raise ImportError_(f"not a readable JSON file: {exc}") from exc
+    except (ValueError, UnicodeError, RecursionError) as exc:  # deep nesting: RecursionError
+        raise ImportError_(f"not a readable JSON file: {type(exc).__name__}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ImportError_("refused: not a Parley backup")
     try:
@@ -189,27 +211,78 @@ def import_from(path: Path) -> Report:
 
 
 def _restore(data: dict[str, Any], report: Report) -> None:
-    addresses = [
-        _dates(dict(a), "confirmed_at", "confirmation_sent_at", "suppressed_at", "created_at")
-        for a in data["addresses"]
-    ]
+    # Ids and keys taken so far, as (table, value): a repeated one would fail the insert.
+    seen: set[tuple[str, Any]] = set()
+    addresses = _accepted(data["addresses"], partial(_address_row, seen=seen), report, "addresses")
     if addresses:
-        db.session.execute(
-            insert(Address),
-            [
-                {
-                    **{k: a[k] for k in ADDRESS_FIELDS},
-                    "email_hash": vault().lookup_hash(a["email"]),
-                    "email_enc": vault().encrypt(a["email"]),
-                }
-                for a in addresses
-            ],
-        )
+        db.session.execute(insert(Address), addresses)
     for site_data in data["sites"]:
         site = _restore_site(site_data)
         for thread_data in site_data["threads"]:
-            _restore_thread(site, thread_data, report)
+            _restore_thread(site, thread_data, report, seen)
     _reset_sequences()
+
+
+def _accepted(
+    rows: object, build: Callable[[Any], dict[str, Any]], report: Report, what: str
+) -> list[dict[str, Any]]:
+    """The rows `build` accepts; each refused one is counted in the report with its reason."""
+    if not isinstance(rows, list):
+        raise BadRow(f"no list of {what}")
+    built = (row_or_skip(partial(build, row), report, what) for row in rows)
+    return [row for row in built if row is not None]
+
+
+def _fields(row: object) -> dict[str, Any]:
+    if not isinstance(row, dict):
+        raise BadRow("no fields")
+    return row
+
+
+def _id(value: object) -> int:
+    # bool is an int to Python, not an id; ids past PostgreSQL's integer fit no column.
+    if type(value) is not int or not 0 < value <= MAX_ID:
+        raise BadRow("a bad id")
+    return value
+
+
+def _when(value: object, required: bool = True) -> datetime | None:
+    """A stored ISO date as naive UTC; None for an absent one when that is allowed."""
+    if value in (None, "") and not required:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise BadRow("a bad date") from exc
+    return moment
+
+
+def _claim(seen: set[tuple[str, Any]], *taken: tuple[str, Any]) -> None:
+    if any(entry in seen for entry in taken):
+        raise BadRow("an id or key used twice")
+    seen.update(taken)
+
+
+def _address_row(data: object, seen: set[tuple[str, Any]]) -> dict[str, Any]:
+    # Subscribers are mailed: an address gets in only as the subscribe form would take it.
+    a = _fields(data)
+    try:
+        email = normalize_address(as_text(a.get("email"))).canonical
+    except AddressRefused as exc:
+        raise BadRow("an address that cannot receive mail safely") from exc
+    row: dict[str, Any] = {
+        name: _when(a.get(name), required=name == "created_at") for name in ADDRESS_DATES
+    }
+    row.update(
+        id=_id(a.get("id")),
+        suppression_reason=as_text(a.get("suppression_reason")),
+        email_hash=vault().lookup_hash(email),
+        email_enc=vault().encrypt(email),
+    )
+    _claim(seen, ("address", row["id"]))
+    return row
 
 
 def _restore_site(data: dict[str, Any]) -> Site:
@@ -237,37 +310,142 @@ def _restore_site(data: dict[str, Any]) -> Site:
     return site
 
 
-def _restore_thread(site: Site, data: dict[str, Any], report: Report) -> None:
-    thread = _dates({k: data[k] for k in THREAD_FIELDS}, "created_at")
-    db.session.execute(insert(Thread), [{**thread, "site_id": site.id}])
+def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, Any]]) -> None:
+    thread = row_or_skip(partial(_thread_row, data, site.id, seen), report, "threads")
+    if thread is None:
+        _count_lost_comments(data, report)
+        return
+    db.session.execute(insert(Thread), [thread])
     report.threads += 1
-    comments = [_dates(dict(c), "created_at", "edited_at") for c in data["comments"]]
-    if comments:
-        db.session.execute(
-            insert(Comment),
-            [
-                {
-                    **{k: c[k] for k in COMMENT_FIELDS},
-                    "parent_id": None,
-                    "thread_id": thread["id"],
-                    "email_enc": vault().encrypt(c["email"]) if c["email"] else "",
-                    "email_hash": vault().lookup_hash(c["email"]) if c["email"] else "",
-                    "avatar_seed": vault().avatar_seed(c["email"] or c["author"]),
-                }
-                for c in comments
-            ],
-        )
-        for c in comments:
-            if c["parent_id"]:
-                db.session.execute(
-                    update(Comment).where(Comment.id == c["id"]).values(parent_id=c["parent_id"])
-                )
-        report.imported += len(comments)
-    subs = [_dates(dict(s), "created_at", "unsubscribed_at") for s in data["subscriptions"]]
+    _restore_comments(thread["id"], site.id, data["comments"], report, seen)
+    subs = _accepted(
+        data.get("subscriptions", []),
+        partial(_subscription_row, thread_id=thread["id"], seen=seen),
+        report,
+        "subscriptions",
+    )
     if subs:
-        db.session.execute(insert(Subscription), [{**s, "thread_id": thread["id"]} for s in subs])
-    set_roots([thread["id"]])
+        db.session.execute(insert(Subscription), subs)
+    report.loops += set_roots([thread["id"]])
     refresh_thread(thread["id"])
+
+
+def _thread_row(data: object, site_id: int, seen: set[tuple[str, Any]]) -> dict[str, Any]:
+    t = _fields(data)
+    key = as_text(t.get("key"))
+    if not key or len(key) > THREAD_KEY_MAX:  # no page could ask for it
+        raise BadRow("a missing or too long key")
+    if not isinstance(t.get("comments"), list):
+        raise BadRow("no list of comments")
+    row = {
+        "id": _id(t.get("id")),
+        "site_id": site_id,
+        "key": key,
+        "title": line(t.get("title"), TITLE_MAX),
+        "url": web_url(t.get("url")),  # the widget links to it: http(s) only
+        "closed": t.get("closed") is True,
+        "created_at": _when(t.get("created_at")),
+    }
+    _claim(seen, ("thread", row["id"]), ("key", (site_id, key)))
+    return row
+
+
+def _count_lost_comments(data: object, report: Report) -> None:
+    comments = data.get("comments") if isinstance(data, dict) else None
+    if isinstance(comments, list) and comments:
+        report.skipped["comments of skipped threads"] += len(comments)
+
+
+def _restore_comments(
+    thread_id: int, site_id: int, rows: list[Any], report: Report, seen: set[tuple[str, Any]]
+) -> None:
+    build = partial(_comment_row, thread_id=thread_id, site_id=site_id, seen=seen)
+    comments = _accepted(rows, build, report, "comments")
+    if not comments:
+        return
+    # Inserted without parents first: a parent may come later in the list.
+    parents = {c["id"]: c.pop("parent_id") for c in comments}
+    db.session.execute(insert(Comment), comments)
+    links = [{"id": c, "parent_id": p} for c, p in parents.items() if p in parents and p != c]
+    report.orphans += sum(1 for p in parents.values() if p is not None) - len(links)
+    if links:
+        db.session.execute(update(Comment), links)  # one bulk UPDATE by primary key
+    report.imported += len(comments)
+
+
+def _comment_row(
+    data: object, thread_id: int, site_id: int, seen: set[tuple[str, Any]]
+) -> dict[str, Any]:
+    c = _fields(data)
+    row = {**_comment_text(c, site_id), **_comment_state(c), "thread_id": thread_id}
+    keys = [("comment", row["id"])]
+    if row["import_key"] is not None:
+        keys.append(("import key", (thread_id, row["import_key"])))
+    _claim(seen, *keys)
+    return row
+
+
+def _comment_text(c: dict[str, Any], site_id: int) -> dict[str, Any]:
+    """Name, website, body and HTML as a new comment would have them."""
+    email = as_text(c.get("email")).strip()
+    author = line(c.get("author"), AUTHOR_MAX) or "Anonymous"
+    body, html = as_text(c.get("body")), as_text(c.get("html"))
+    return {
+        "author": author,
+        "website": web_url(c.get("website")),
+        "email_enc": vault().encrypt(email) if email else "",
+        "email_hash": vault().lookup_hash(email) if email else "",
+        "avatar_seed": vault().avatar_seed(email or author, site_id=site_id),
+        "body": body,
+        # The stored HTML is what the widget shows: cleaned again, never trusted.
+        "html": sanitize(html) if html else markdown_to_html(body) if body else "",
+    }
+
+
+def _comment_state(c: dict[str, Any]) -> dict[str, Any]:
+    """Id, parent, status, dates and the rest, each checked for its column."""
+    if c.get("status") not in COMMENT_STATES:
+        raise BadRow("an unknown status")
+    parent, key = c.get("parent_id"), c.get("import_key")
+    return {
+        "id": _id(c.get("id")),
+        "parent_id": None if parent is None else _id(parent),
+        "status": str(c["status"]),
+        "reasons": as_text(c.get("reasons")),
+        "spam_score": _score(c.get("spam_score")),
+        "ip": truncate_ip(as_text(c.get("ip")).strip()),
+        "created_at": _when(c.get("created_at")),
+        "edited_at": _when(c.get("edited_at"), required=False),
+        "import_key": key if _fits_import_key(key) else None,
+    }
+
+
+def _score(value: object) -> float | None:
+    if type(value) in (int, float) and math.isfinite(value):  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
+    return None
+
+
+def _fits_import_key(key: object) -> bool:
+    return isinstance(key, str) and 0 < len(key) <= IMPORT_KEY_MAX and as_text(key) == key
+
+
+def _subscription_row(data: object, thread_id: int, seen: set[tuple[str, Any]]) -> dict[str, Any]:
+    s = _fields(data)
+    address_id = _id(s.get("address_id"))
+    if ("address", address_id) not in seen:
+        raise BadRow("an address the backup does not hold (or that was refused)")
+    row = {
+        "id": _id(s.get("id")),
+        "thread_id": thread_id,
+        "address_id": address_id,
+        "active": s.get("active") is True,
+        "confirmed_at": _when(s.get("confirmed_at"), required=False),
+        "created_at": _when(s.get("created_at")),
+        "unsubscribed_at": _when(s.get("unsubscribed_at"), required=False),
+    }
+    _claim(seen, ("subscription", row["id"]), ("follower", (thread_id, address_id)))
+    return row
 
 
 def _reset_sequences() -> None:

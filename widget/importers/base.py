@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import click
 from defusedxml import DefusedXmlException
@@ -16,14 +16,25 @@ from defusedxml.ElementTree import iterparse
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..limits import AUTHOR_MAX, THREAD_KEY_MAX, TITLE_MAX
 from ..models import Comment, Site, Thread, utcnow
 from ..render import markdown_to_html, sanitize
 from ..threads import refresh_thread
 from ..vault import truncate_ip, vault
+from .clean import as_text, import_key, line, web_url
+
+T = TypeVar("T")
+#: Passes of set_roots, one per level of nesting: a deeper chain (or a loop of parents)
+#: would cost a pass per comment, so what is left after them becomes top-level.
+MAX_PASSES = 1000
 
 
 class ImportError_(Exception):  # noqa: N801 - `ImportError` is a builtin
     """The file was refused; nothing was imported."""
+
+
+class BadRow(ValueError):
+    """One row of a file cannot be imported; the message ends the reason, "with …"."""
 
 
 @dataclass
@@ -53,6 +64,7 @@ class Report:
     already: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     orphans: int = 0
+    loops: int = 0
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
@@ -64,14 +76,27 @@ class Report:
         ]
         if self.orphans:
             lines.append(f"{self.orphans} replies whose parent is missing became top-level.")
+        if self.loops:
+            lines.append(
+                f"{self.loops} replies in a loop of parents (or nested over {MAX_PASSES} "
+                "deep) became top-level."
+            )
         for reason, count in sorted(self.skipped.items()):
             lines.append(f"Skipped {count}: {reason}.")
         return "\n".join(lines)
 
 
-def clip(text: str, limit: int) -> str:
-    # Old systems allowed longer names and URLs than Parley keeps.
-    return text.strip()[:limit]
+def row_or_skip(build: Callable[[], T], report: Report, what: str = "comments") -> T | None:
+    """What a row makes, or None and a reason in the report: one bad row never refuses a
+    whole file (a file that is not the format at all still raises ImportError_)."""
+    try:
+        return build()
+    except BadRow as exc:
+        report.skip(f"{what} with {exc}")
+    except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        # Reasons are fixed texts: a file of odd rows must not make the report huge.
+        report.skip(f"{what} that could not be read ({type(exc).__name__})")
+    return None
 
 
 def wordpress_html(text: str) -> str:
@@ -80,6 +105,26 @@ def wordpress_html(text: str) -> str:
         paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
         text = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
     return sanitize(text)
+
+
+def comment_values(record: Record, key: str, site_id: int) -> dict[str, Any]:
+    """A record's columns, each as the comment form and the renderer would leave it."""
+    email = as_text(record.email).strip()
+    name = line(record.author, AUTHOR_MAX)
+    body = as_text(record.body)
+    return {
+        "author": name or "Anonymous",
+        "website": web_url(record.website),
+        "email_enc": vault().encrypt(email) if email else "",
+        "email_hash": vault().lookup_hash(email) if email else "",
+        "avatar_seed": vault().avatar_seed(email or name or key, site_id=site_id),
+        "body": body,
+        "html": markdown_to_html(body) if record.markdown else wordpress_html(body),
+        "status": record.status,
+        "ip": truncate_ip(as_text(record.ip).strip()),
+        "created_at": record.created_at,
+        "import_key": key,
+    }
 
 
 class Loader:
@@ -102,18 +147,7 @@ class Loader:
                 select(Thread).where(
                     Thread.site_id == self.site.id, Thread.key == record.thread_key
                 )
-            )
-            if thread is None:
-                thread = Thread(
-                    site_id=self.site.id,
-                    key=record.thread_key,
-                    title=clip(record.thread_title, 300),
-                    url=clip(record.thread_url, 2048),
-                    created_at=record.created_at,
-                )
-                db.session.add(thread)
-                db.session.flush()
-                self.report.threads += 1
+            ) or self._new_thread(record)
             self.threads[record.thread_key] = thread
             self.known[thread.id] = set(
                 db.session.scalars(
@@ -124,35 +158,40 @@ class Loader:
             )
         return thread
 
+    def _new_thread(self, record: Record) -> Thread:
+        thread = Thread(
+            site_id=self.site.id,
+            key=record.thread_key,
+            title=line(record.thread_title, TITLE_MAX),
+            url=web_url(record.thread_url),  # a `javascript:` link is no page's address
+            created_at=record.created_at,
+        )
+        db.session.add(thread)
+        db.session.flush()
+        self.report.threads += 1
+        return thread
+
     def add(self, record: Record) -> None:
+        record.thread_key = as_text(record.thread_key) or "/"
+        if len(record.thread_key) > THREAD_KEY_MAX:
+            # No page can ask for such a thread (the API refuses the key).
+            self.report.skip(f"comments on pages whose key is over {THREAD_KEY_MAX} characters")
+            return
         thread = self.thread_for(record)
-        key = f"{self.report.source}:{record.source_id}"
+        key = import_key(self.report.source, record.source_id)
         if key in self.known[thread.id]:
             self.report.already += 1
             return
-        email = record.email.strip()
-        html = markdown_to_html(record.body) if record.markdown else wordpress_html(record.body)
-        comment = Comment(
-            thread_id=thread.id,
-            author=clip(record.author, 80) or "Anonymous",
-            website=clip(record.website, 2048) if record.website.startswith("http") else "",
-            email_enc=vault().encrypt(email) if email else "",
-            email_hash=vault().lookup_hash(email) if email else "",
-            avatar_seed=vault().avatar_seed(email or record.author or key),
-            body=record.body,
-            html=html,
-            status=record.status,
-            ip=truncate_ip(record.ip),
-            created_at=record.created_at,
-            import_key=key,
-        )
+        comment = Comment(thread_id=thread.id, **comment_values(record, key, self.site.id))
         db.session.add(comment)
         db.session.flush()
         self.known[thread.id].add(key)
         if record.parent_source_id:
-            self.links.append(
-                (comment.id, thread.id, f"{self.report.source}:{record.parent_source_id}")
-            )
+            parent_key = import_key(self.report.source, record.parent_source_id)
+            self.links.append((comment.id, thread.id, parent_key))
+        self._added()
+
+    def _added(self) -> None:
         self.report.imported += 1
         self.pending += 1
         if self.pending >= self.BATCH:
@@ -174,44 +213,56 @@ class Loader:
             db.session.execute(
                 update(Comment).where(Comment.id == comment_id).values(parent_id=parent_id)
             )
-        set_roots(list(self.known))
+        self.report.loops += set_roots(list(self.known))
         for thread_id in set(self.known):
             refresh_thread(thread_id)
 
 
-def set_roots(ids: list[int]) -> None:
-    """Give every comment of these threads its top-level ancestor, one level per pass."""
+def set_roots(ids: list[int]) -> int:
+    """Give every comment of these threads its top-level ancestor and its depth, one level
+    per pass; return how many replies had to become top-level instead (see MAX_PASSES)."""
     db.session.execute(
         update(Comment)
         .where(Comment.thread_id.in_(ids), Comment.parent_id.is_(None), Comment.root_id.is_(None))
-        .values(root_id=Comment.id)
+        .values(root_id=Comment.id, depth=0)
     )
     parent = db.aliased(Comment)
-    root_of_parent = select(parent.root_id).where(parent.id == Comment.parent_id).scalar_subquery()
-    for _ in range(1000):  # one pass per level of nesting
+    of_parent = select(parent.root_id).where(parent.id == Comment.parent_id).scalar_subquery()
+    depth_of_parent = select(parent.depth).where(parent.id == Comment.parent_id).scalar_subquery()
+    for _ in range(MAX_PASSES):
+        # A parent's root and depth are set together, so its depth is final once it has a root.
         changed = db.session.execute(
             update(Comment)
-            .where(
-                Comment.thread_id.in_(ids), Comment.root_id.is_(None), root_of_parent.is_not(None)
-            )
-            .values(root_id=root_of_parent)
+            .where(Comment.thread_id.in_(ids), Comment.root_id.is_(None), of_parent.is_not(None))
+            .values(root_id=of_parent, depth=depth_of_parent + 1)
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if not changed:
             break
+    return _lift_unrooted(ids)
+
+
+def _lift_unrooted(ids: list[int]) -> int:
+    # A reply whose parents loop back to it never reaches a root: left so, it would be
+    # stored but never shown. It becomes top-level, as a reply whose parent is missing.
+    return int(
+        db.session.execute(
+            update(Comment)
+            .where(Comment.thread_id.in_(ids), Comment.root_id.is_(None))
+            .values(parent_id=None, root_id=Comment.id, depth=0)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    )
 
 
 def parse_date(text: str | None, fallback: datetime | None = None) -> datetime:
     """Dates as exports write them, as naive UTC; the fallback (or now) when absent."""
-    text = (text or "").strip()
-    if not text or text.startswith("0000"):
-        return fallback or utcnow()
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        moment = datetime.fromisoformat((text or "").strip().replace("Z", "+00:00"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # absent, "0000-00-00 …", or past year 9999 in UTC
         return fallback or utcnow()
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 

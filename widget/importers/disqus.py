@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..models import APPROVED, DELETED, SPAM
-from .base import ImportError_, Record, Report, iter_xml, local, parse_date
+from .base import ImportError_, Record, Report, iter_xml, local, parse_date, row_or_skip
+from .clean import url_path
 
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
@@ -25,11 +26,12 @@ def read(path: Path, report: Report, progress: bool) -> Iterator[Record]:
             continue
         if name == "thread" and element.get(DSQ_ID) and len(element):
             link = _text(element, "link")
-            key = urlsplit(link).path or f"/disqus/{element.get(DSQ_ID)}"
+            # Only a web page's path names a thread; the loader keeps only http(s) URLs.
+            key = url_path(link) or f"/disqus/{element.get(DSQ_ID)}"
             threads[element.get(DSQ_ID)] = (key, _text(element, "title"), link)
             element.clear()
         elif name == "post":
-            record = _record(element, threads, report)
+            record = row_or_skip(partial(_record, element, threads, report), report)
             element.clear()
             if record is not None:
                 yield record

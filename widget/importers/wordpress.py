@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..models import APPROVED, PENDING, SPAM
-from .base import ImportError_, Record, Report, iter_xml, local, parse_date
+from .base import ImportError_, Record, Report, iter_xml, local, parse_date, row_or_skip
+from .clean import url_path
 
 #: wp:comment_approved -> Parley state; anything else (trash, post-trashed) is skipped.
 STATES = {"1": APPROVED, "approve": APPROVED, "0": PENDING, "hold": PENDING, "spam": SPAM}
@@ -16,8 +17,8 @@ PINGS = {"pingback", "trackback"}
 
 
 def thread_key(link: str, post_id: str) -> str:
-    path = urlsplit(link).path if link else ""
-    return path or f"/?p={post_id}"
+    # Only a web page's path names a thread: `javascript:alert(1)` has a "path" too.
+    return url_path(link) or f"/?p={post_id}"
 
 
 def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterator[Record]:
@@ -40,7 +41,7 @@ def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterat
         elif comment is not None and name.startswith("comment") and name != "comment":
             comment[name] = element.text or ""
         elif name == "comment" and comment is not None:
-            record = _record(item, comment, report, keep_pings)
+            record = row_or_skip(partial(_record, item, comment, report, keep_pings), report)
             comment = None
             if record is not None:
                 if not version_seen:

@@ -1,0 +1,271 @@
+"""Hostile writers, as they send it: thread details, edits, deep chains, odd characters,
+avatars, first-time trust and the admin's thread list."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ElementTree
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import insert, select
+
+from widget.extensions import db
+from widget.models import Comment, Site, Thread, utcnow
+
+from .conftest import BLOG, Api, csrf
+
+
+def set_site(**values: Any) -> Site:
+    site = db.session.scalars(select(Site).where(Site.name == "default")).one()
+    for key, value in values.items():
+        setattr(site, key, value)
+    db.session.commit()
+    return site
+
+
+def edit(api: Api, response: Any, body: str) -> Any:
+    data = response.get_json()
+    return api.client.patch(
+        f"/api/comments/{data['comment']['id']}",
+        json={"body": body},
+        headers={"Authorization": f"Bearer {data['edit_token']}"},
+    )
+
+
+# --- 3. the first writer does not own a thread's title and URL ------------------------------
+
+
+def test_a_subscription_request_names_no_page_and_an_off_site_url_is_dropped(api: Api) -> None:
+    api.client.post(
+        "/api/subscriptions",
+        json={
+            "site": "default",
+            "thread": "/2026/hello",
+            "email": "x@example.org",
+            "title": "Account suspended",
+            "url": "https://evil.example/login",
+        },
+    )
+    thread = db.session.scalars(select(Thread)).one()
+    assert (thread.title, thread.url) == ("", "")
+    api.post(thread="/other", url="https://evil.example/x")
+    api.post(thread="/third", url=f"{BLOG}/third?token=secret&email=a@b.example#frag")
+    urls = dict(db.session.execute(select(Thread.key, Thread.url)).all())
+    assert urls["/other"] == "" and urls["/third"] == f"{BLOG}/third"
+
+
+def test_a_real_page_load_corrects_a_strangers_title(api: Api) -> None:
+    api.post(title="Buy cheap pills", url="https://evil.example/")
+    page = api.client.get(
+        "/api/comments",
+        query_string={
+            "site": "default",
+            "thread": "/2026/hello",
+            "title": "Hello world",
+            "url": f"{BLOG}/2026/hello",
+        },
+        headers={"Origin": BLOG},
+    )
+    assert page.status_code == 200
+    assert page.get_json()["thread"]["title"] == "Hello world"
+    assert page.get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
+    # A request that is not from the site's pages changes nothing.
+    api.client.get(
+        "/api/comments",
+        query_string={"site": "default", "thread": "/2026/hello", "title": "Pwned"},
+    )
+    assert api.thread().get_json()["thread"]["title"] == "Hello world"
+
+
+# --- 4. edits do not bypass moderation -------------------------------------------------------
+
+
+def test_an_approved_comment_edited_into_link_spam_leaves_the_page(app: Any, api: Api) -> None:
+    posted = api.post(body="A fair point.")
+    app.config["SPAM_CHECKS"] = "on"
+    links = " ".join(f"https://spam.example/{i}" for i in range(20))
+    edited = edit(api, posted, links)
+    assert edited.status_code == 200 and edited.get_json()["status"] == "pending"
+    thread = api.thread().get_json()
+    assert thread["comments"] == [] and thread["thread"]["count"] == 0
+
+
+def test_an_edit_under_moderate_everything_goes_back_to_the_queue(api: Api) -> None:
+    posted = api.post(body="First version.")
+    set_site(moderation="all")
+    assert edit(api, posted, "Second version.").get_json()["status"] == "pending"
+    assert api.thread().get_json()["comments"] == []
+
+
+def test_after_a_moderators_decision_the_author_cannot_edit_or_delete(
+    api: Api, admin: FlaskClient
+) -> None:
+    posted = api.post(body="Evidence.")
+    data = posted.get_json()
+    token = csrf(admin, "/admin/")
+    admin.post(
+        "/admin/comments",
+        data={"csrf_token": token, "action": "spam", "ids": data["comment"]["id"]},
+    )
+    assert edit(api, posted, "Nothing to see").status_code == 403
+    deleted = api.client.delete(
+        f"/api/comments/{data['comment']['id']}",
+        headers={"Authorization": f"Bearer {data['edit_token']}"},
+    )
+    assert deleted.status_code == 403
+    assert db.session.get(Comment, data["comment"]["id"]).body == "Evidence."  # type: ignore[union-attr]
+
+
+# --- 5. depth -----------------------------------------------------------------------------------
+
+
+def test_replies_nest_at_most_six_deep(api: Api) -> None:
+    parent = api.post(body="top").get_json()["comment"]["id"]
+    for level in range(10):
+        parent = api.post(body=f"reply {level}", parent_id=parent).get_json()["comment"]["id"]
+    assert max(db.session.scalars(select(Comment.depth))) == 6
+    tree = api.thread().get_json()["comments"]
+    depth, node = 0, tree[0]
+    while node["replies"]:
+        depth, node = depth + 1, node["replies"][0]
+    assert depth == 6 and len(node["replies"]) == 0
+
+
+def test_a_330_deep_chain_from_before_the_cap_still_renders(api: Api) -> None:
+    api.post(body="top")
+    thread = db.session.scalars(select(Thread)).one()
+    root = db.session.scalars(select(Comment)).one()
+    parent_id, now = root.id, utcnow()
+    for level in range(1, 331):
+        parent_id = db.session.execute(
+            insert(Comment).returning(Comment.id),
+            [
+                {
+                    "thread_id": thread.id,
+                    "parent_id": parent_id,
+                    "root_id": root.id,
+                    "depth": level,
+                    "author": "A",
+                    "body": "b",
+                    "html": "<p>b</p>",
+                    "status": "approved",
+                    "created_at": now,
+                }
+            ],
+        ).scalar_one()
+    db.session.commit()
+    assert api.thread().status_code == 200
+    page = api.client.get("/threads?site=default&thread=/2026/hello")
+    assert page.status_code == 200 and page.get_data(as_text=True).count('class="comment"') == 331
+
+
+# --- 6 and 7. one validation path, no 500 for odd input -----------------------------------
+
+
+@pytest.mark.parametrize("parent_id", [2**31, 2**63, 2**70])
+def test_an_out_of_range_parent_id_is_a_422(api: Api, parent_id: int) -> None:
+    response = api.post(parent_id=parent_id)
+    assert response.status_code == 422 and "parent_id" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("field", ["author", "body", "title", "thread", "website"])
+def test_a_lone_surrogate_in_any_string_is_a_422(api: Api, field: str) -> None:
+    payload = {
+        "site": "default",
+        "thread": "/t",
+        "author": "A",
+        "email": "a@example.org",
+        "body": "b",
+        field: "x\ud800y" if field != "website" else "https://x.example/\ud800",
+    }
+    raw = json.dumps(payload)  # escapes the surrogate as \\ud800, as a hostile client sends it
+    response = api.client.post("/api/comments", data=raw, content_type="application/json")
+    assert response.status_code == 422 and field in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/comments?site=default&thread=/a%00b",
+        "/api/counts?site=def%00ault&thread=/a",
+        "/threads?site=default&thread=/a%00",
+        "/feeds/comments.atom?site=default&thread=%00",
+        "/api/comments?site=default&thread=/2026/hello&cursor=MjAyNi0wMS0wMVQwMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5",
+    ],
+)
+def test_nul_and_out_of_range_values_in_query_parameters_are_a_400(api: Api, path: str) -> None:
+    api.post()
+    assert api.client.get(path).status_code == 400
+
+
+def test_a_huge_comment_id_in_the_path_is_a_404(api: Api) -> None:
+    response = api.client.patch(
+        f"/api/comments/{2**64}", json={"body": "x"}, headers={"Authorization": "Bearer x.y.z"}
+    )
+    assert response.status_code in (403, 404)
+    assert response.status_code != 500
+
+
+@pytest.mark.parametrize("name", ["Ann\u202eevil", "Ann\x01", "An\x85n", "Ann\u2066x"])
+def test_control_and_bidi_characters_in_a_name_are_refused_on_both_paths(
+    api: Api, name: str
+) -> None:
+    assert api.post(author=name).status_code == 422
+    token = csrf(api.client, "/threads?site=default&thread=/nojs")
+    page = api.client.post(
+        "/threads?site=default&thread=/nojs",
+        data={"csrf_token": token, "author": name, "email": "a@example.org", "body": "hi"},
+    )
+    assert page.status_code == 422
+    assert db.session.scalars(select(Comment)).all() == []
+
+
+def test_the_feed_stays_well_formed_xml_whatever_was_stored(api: Api) -> None:
+    api.post()
+    comment = db.session.scalars(select(Comment)).one()
+    comment.author, comment.html = "Imported\x01 name\x0b", "<p>text\x02</p>"
+    db.session.commit()
+    feed = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")
+    assert feed.status_code == 200
+    ElementTree.fromstring(feed.data)  # raises on a document that is not well-formed
+
+
+# --- 8. avatars and first-time trust ----------------------------------------------------------
+
+
+def test_avatars_link_nothing_across_sites_and_held_posts_show_none(api: Api) -> None:
+    db.session.add(Site(name="other", origins=BLOG, moderation="none"))
+    db.session.commit()
+    mine = api.post(email="ada@example.org").get_json()["comment"]["avatar"]
+    elsewhere = api.post(site="other", email="ada@example.org").get_json()["comment"]["avatar"]
+    assert mine and elsewhere and mine != elsewhere
+    set_site(moderation="all")
+    held = api.post(email="ada@example.org", body="held").get_json()["comment"]
+    assert held["avatar"] is None
+
+
+# --- 9. threads without end ------------------------------------------------------------------
+
+
+def test_the_admin_threads_page_lists_live_threads_pages_and_searches(
+    api: Api, admin: FlaskClient
+) -> None:
+    for n in range(60):  # a stranger's subscription requests: threads with nothing in them
+        api.client.post(
+            "/api/subscriptions",
+            json={"site": "default", "thread": f"/junk/{n}", "email": f"s{n}@example.org"},
+        )
+    api.post(thread="/real/article", title="A real article")
+    page = admin.get("/admin/threads").get_data(as_text=True)
+    assert "A real article" in page and "/junk/" not in page
+    everything = admin.get("/admin/threads?show=all").get_data(as_text=True)
+    assert everything.count("/junk/") >= 50 and "Older threads" in everything
+    second = admin.get("/admin/threads?show=all&page=2").get_data(as_text=True)
+    assert "/junk/" in second and "Newer threads" in second
+    found = admin.get("/admin/threads?q=REAL").get_data(as_text=True)
+    assert "A real article" in found
+    assert "No thread matches" in admin.get("/admin/threads?q=nothing-like-it").get_data(
+        as_text=True
+    )
