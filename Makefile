@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 JSTOOLS := $(VENV)/jstools/node_modules
-TERSER := $(JSTOOLS)/.bin/terser
+ESBUILD := $(JSTOOLS)/.bin/esbuild
 
 .PHONY: run test install system-deps lint bench clean widget
 
@@ -23,19 +23,20 @@ run: install
 
 ## make test: install what the tests need (Chromium, PostgreSQL, nginx, Redis, axe-core),
 ## start PostgreSQL, run them (tests/test_deployment.py starts its own nginx and Redis)
-test: install system-deps $(TERSER)
+test: install system-deps $(ESBUILD)
 	scripts/run-tests.sh
 
 system-deps:
 	scripts/system-deps.sh
 
-# terser minifies the widget; axe-core checks its accessibility in the browser tests.
-$(TERSER):
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/jstools terser@5 axe-core@4
+# esbuild bundles the widget (one exact version: the build is compared byte for byte);
+# axe-core checks its accessibility in the browser tests.
+$(ESBUILD):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/jstools esbuild@0.28.2 axe-core@4
 
-## make widget: rebuild static/embed.min.js after editing static/embed.js
-widget: $(TERSER)
-	$(TERSER) static/embed.js --compress --mangle --ecma 2020 -o static/embed.min.js
+## make widget: rebuild static/embed.min.js and static/embed-extra.js from static/src/
+widget: $(ESBUILD)
+	scripts/build-widget.sh $(ESBUILD) static
 
 lint: install
 	$(BIN)/ruff check .

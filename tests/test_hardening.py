@@ -269,3 +269,89 @@ def test_the_admin_threads_page_lists_live_threads_pages_and_searches(
     assert "No thread matches" in admin.get("/admin/threads?q=nothing-like-it").get_data(
         as_text=True
     )
+
+
+# --- what the attacker review found --------------------------------------------------------
+
+
+def test_entity_encoded_links_and_words_are_checked_as_readers_see_them(app: Any, api: Api) -> None:
+    posted = api.post(body="A fair point.")
+    app.config["SPAM_CHECKS"] = "on"
+    links = " ".join(f"[win](https&#58;//c&#97;sino.example/{n})" for n in range(20))
+    assert edit(api, posted, links).get_json()["status"] == "pending"
+    assert api.thread().get_json()["comments"] == []
+
+
+def test_a_600_deep_imported_chain_is_shown_flattened_at_the_depth_limit(api: Api) -> None:
+    api.post(body="top")
+    thread = db.session.scalars(select(Thread)).one()
+    root = db.session.scalars(select(Comment)).one()
+    parent_id, now = root.id, utcnow()
+    for level in range(1, 601):
+        parent_id = db.session.execute(
+            insert(Comment).returning(Comment.id),
+            [
+                {
+                    "thread_id": thread.id,
+                    "parent_id": parent_id,
+                    "root_id": root.id,
+                    "depth": level,
+                    "author": "A",
+                    "body": "b",
+                    "html": "<p>b</p>",
+                    "status": "approved",
+                    "created_at": now,
+                }
+            ],
+        ).scalar_one()
+    db.session.commit()
+    page = api.thread()
+    assert page.status_code == 200
+    depth, node = 0, page.get_json()["comments"][0]
+    while node["replies"]:
+        depth, node = depth + 1, node["replies"][-1]
+    assert depth == 6
+
+
+def test_a_reply_cannot_land_under_a_hidden_ancestor(api: Api, admin: FlaskClient) -> None:
+    parent = api.post(body="top").get_json()["comment"]["id"]
+    chain = [parent]
+    for level in range(7):
+        chain.append(api.post(body=f"r{level}", parent_id=chain[-1]).get_json()["comment"]["id"])
+    token = csrf(admin, "/admin/")
+    admin.post("/admin/comments", data={"csrf_token": token, "action": "spam", "ids": chain[5]})
+    reply = api.post(body="under the spam", parent_id=chain[6])
+    assert reply.status_code == 422 and "parent_id" in reply.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("get", "/admin/?site=%00", None),
+        ("get", "/admin/threads?q=%00", None),
+        ("post", "/admin/comments", {"action": "approve", "ids": ["99999999999999999999", "²"]}),
+        ("post", "/admin/suppressions", {"address": "99999999999999"}),
+        ("post", "/admin/blocks/99999999999999/delete", {}),
+        ("post", "/admin/comments/99999999999999/block", {"kind": "email"}),
+    ],
+)
+def test_admin_pages_answer_odd_input_without_a_500(
+    admin: FlaskClient, method: str, path: str, data: dict[str, Any] | None
+) -> None:
+    if data is not None:
+        data = {"csrf_token": csrf(admin, "/admin/"), **data}
+    response = getattr(admin, method)(path, data=data)
+    assert response.status_code < 500
+
+
+def test_a_thread_key_with_controls_is_refused_on_the_no_js_page(api: Api) -> None:
+    response = api.client.get("/threads?site=default&thread=/a%1b[31mRED%E2%80%AEgnp")
+    assert response.status_code == 400
+
+
+def test_switching_votes_changes_the_etag(api: Api) -> None:
+    api.post()
+    before = api.thread().headers["ETag"]
+    set_site(votes=False)
+    after = api.thread()
+    assert after.headers["ETag"] != before and "score" not in after.get_json()["comments"][0]

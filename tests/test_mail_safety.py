@@ -512,3 +512,11 @@ def test_a_mail_from_that_would_break_every_mail_is_refused_at_start(
 
     with pytest.raises(ValueError, match="PARLEY_MAIL_FROM"):
         create_app({"SECRET_KEY": "k" * 40, "MAIL_FROM": mail_from, "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_a_strangers_thread_key_is_not_a_subject_line(api: Api, smtp: SmtpServer) -> None:
+    key = "URGENT: your bank account is locked, call +1 800 555 0100 now"
+    assert subscribe(api, "victim@example.org", key).status_code == 202
+    run_worker()
+    [mail] = mails_to(smtp, "victim@example.org")
+    assert "URGENT" not in str(parsed(mail)["Subject"]) and "URGENT" not in text_of(mail)

@@ -28,7 +28,7 @@ from .auth import (
 )
 from .errors import ParleyError
 from .extensions import db, rate_limited
-from .forms import ConfirmForm, LoginForm, submitted
+from .forms import ConfirmForm, LoginForm, check_query_arguments, submitted
 from .limits import MAX_ID, THREAD_KEY_MAX
 from .models import (
     COMMENT_STATES,
@@ -44,6 +44,7 @@ from .threads import list_threads, set_closed
 from .vault import vault
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(check_query_arguments)
 PAGE = 50
 
 
@@ -145,7 +146,7 @@ def act_on_comments() -> BaseResponse:
     """Approve, mark spam, delete or restore one comment or a selection."""
     _checked_form()
     action = request.form.get("action", "")
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [int(i) for i in request.form.getlist("ids") if i.isascii() and i.isdigit()]
     done = moderation.moderate_many(ids, action, actor=_actor())
     flash(f"{action.capitalize()}: {done} comment{'s' if done != 1 else ''}.", "ok")
     return redirect(request.form.get("back") or url_for("admin.queue"))

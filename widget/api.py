@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from . import comments, spam, subscriptions, threads, votes
 from .cors import add_cors_headers, allow_origin, preflight
-from .errors import NotFound, ParleyError
+from .errors import ParleyError
 from .extensions import rate_limited
 from .forms import (
     CommentForm,
@@ -51,8 +51,8 @@ def list_comments() -> Response:
     page = threads.find_page_thread(request.args.get("site"), key)
     allow_origin(page.site)
     thread = page.thread
-    if thread is None:
-        raise NotFound("No comments on this page yet.")
+    if thread is None:  # a new article: an empty page, not an error in the reader's console
+        return json_response(threads.empty_page(page.site, key))
     if g.get("cors_origin") and "title" in request.args:
         # A page on one of the site's own origins, as a browser loads it: what it says of
         # itself corrects whatever the first writer claimed.
@@ -63,7 +63,7 @@ def list_comments() -> Response:
     sort = threads.sort_arg(request.args.get("sort"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
-    etag = threads.thread_page_etag(thread, cursor, limit, sort)
+    etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"

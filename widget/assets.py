@@ -1,4 +1,6 @@
-"""The widget bundle: embed.js with embed.css inlined, built once per process, served gzipped."""
+"""The widget bundles, built once per process and served gzipped: embed.js (static/src/
+bundled by esbuild into static/embed.min.js, with embed.css and the field limits inlined
+here) and the chunk it loads on first use, embed-extra.js."""
 
 from __future__ import annotations
 
@@ -29,14 +31,21 @@ def minify_css(css: str) -> str:
     return re.sub(r"\s*([{};,>])\s*", r"\1", css).strip()
 
 
+def _bundle(body: bytes) -> Bundle:
+    return Bundle(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:16])
+
+
 @cache
 def widget_bundle(static_folder: str) -> Bundle:
     """embed.js with its styles in one response: one request, no stylesheet to block."""
     folder = Path(static_folder)
-    # `make widget` writes the minified build; the readable source is the fallback.
-    minified = folder / "embed.min.js"
-    script = (minified if minified.exists() else folder / "embed.js").read_text()
+    script = (folder / "embed.min.js").read_text()  # `make widget` builds it
     css = minify_css((folder / "embed.css").read_text())
     script = script.replace(LIMITS_PLACEHOLDER, json.dumps(WIDGET_LIMITS, separators=(",", ":")))
-    body = script.replace(CSS_PLACEHOLDER, json.dumps(css)).encode()
-    return Bundle(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:16])
+    return _bundle(script.replace(CSS_PLACEHOLDER, json.dumps(css)).encode())
+
+
+@cache
+def extra_bundle(static_folder: str) -> Bundle:
+    """The second chunk: sending the form, editing, preview, subscribing, live updates."""
+    return _bundle((Path(static_folder) / "embed-extra.js").read_bytes())

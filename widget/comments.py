@@ -37,7 +37,8 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     """
     site = page.site
     email_hash = vault().lookup_hash(new.email)
-    verdict = spam.check(site, new, email_hash)  # may refuse a forged or replayed form token
+    html = markdown_to_html(new.body)
+    verdict = spam.check(site, new, email_hash, html)  # may refuse a forged or replayed token
     thread = get_or_create_thread(site, new.thread_key, new.title, new.url, found=page.thread)
     if thread.closed:
         raise Conflict("Comments are closed on this page.")
@@ -55,7 +56,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         "email_hash": email_hash,
         "avatar_seed": vault().avatar_seed(new.email, site_id=site.id),
         "body": new.body,
-        "html": markdown_to_html(new.body),
+        "html": html,
         "status": status,
         "reasons": " ".join(reasons),
         "spam_score": verdict.score,
@@ -137,8 +138,12 @@ def _check_parent(thread: Thread, parent_id: int | None) -> Comment | None:
     deepest_parent = int(current_app.config["MAX_DEPTH"]) - 1
     while parent.depth > deepest_parent and parent.parent_id is not None:
         above = db.session.get(Comment, parent.parent_id)
-        if above is None:
-            break
+        if above is None or above.status not in (APPROVED, DELETED):
+            # A reply under a hidden comment would be counted and mailed, never shown.
+            raise ValidationFailed(
+                "Some fields need attention.",
+                {"parent_id": ["The comment you reply to is not in this thread."]},
+            )
         parent = above
     return parent
 
@@ -173,6 +178,10 @@ def edit_comment(comment: Comment, body: str) -> Comment:
     thread = db.session.get(Thread, comment.thread_id)
     site = db.session.get(Site, thread.site_id) if thread else None
     assert thread is not None and site is not None
+    # A moderator may have acted since the token was checked: look again under a row lock.
+    db.session.refresh(comment, with_for_update=True)
+    if comment.status in (SPAM, DELETED) or moderation.decided(comment):
+        raise Forbidden("A moderator has reviewed this comment; it can no longer be changed.")
     comment.body = body
     comment.html = markdown_to_html(body)
     comment.edited_at = utcnow()
@@ -192,6 +201,9 @@ def edit_comment(comment: Comment, body: str) -> Comment:
 
 def delete_comment(comment: Comment, actor: str = "reader") -> None:
     """A reader's delete: the text goes, replies stay under a "[deleted]" placeholder."""
+    db.session.refresh(comment, with_for_update=True)
+    if actor == "reader" and (comment.status in (SPAM, DELETED) or moderation.decided(comment)):
+        raise Forbidden("A moderator has reviewed this comment; it can no longer be changed.")
     was_public = comment.status == APPROVED
     comment.status = DELETED
     comment.body, comment.html, comment.website = "", "", ""

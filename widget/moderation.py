@@ -184,7 +184,8 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
     """Apply one action to a selection in one transaction; returns how many were found."""
     if action not in ACTIONS:
         raise ParleyError("Unknown action.")
-    chosen = db.session.scalars(select(Comment).where(Comment.id.in_(list(ids)))).all()
+    wanted = [i for i in ids if 0 < i <= MAX_ID]
+    chosen = db.session.scalars(select(Comment).where(Comment.id.in_(wanted))).all()
     for comment in chosen:
         _apply(comment, action, actor)
     db.session.commit()
@@ -196,7 +197,11 @@ def _apply(comment: Comment, action: str, actor: str) -> None:
     new_status = ACTIONS[action]
     old_status = comment.status
     if new_status == old_status:
-        return  # using a link twice is harmless
+        # Using a link twice is harmless. A first look that changes nothing (approving a
+        # comment published at once) is still a decision: its author can no longer edit it.
+        if not decided(comment):
+            record(comment, actor, action, "unchanged")
+        return
     thread = db.session.get(Thread, comment.thread_id)
     site = db.session.get(Site, thread.site_id) if thread else None
     if site is not None:
@@ -223,7 +228,8 @@ def block_author(comment: Comment, kind: str, actor: str) -> None:
         raise ParleyError("Nothing to block.")
     _add_block(thread.site_id, kind, value)
     record(comment, actor, f"block-{kind}")
-    _apply(comment, "spam", actor)
+    if comment.status != SPAM:
+        _apply(comment, "spam", actor)
     db.session.commit()
 
 
@@ -239,7 +245,7 @@ def add_block(site: Site, kind: str, value: str, actor: str) -> None:
 
 def remove_block(block_id: int, actor: str) -> None:
     """Lift a block; logged. Commits."""
-    block = db.session.get(Block, block_id)
+    block = db.session.get(Block, block_id) if 0 < block_id <= MAX_ID else None
     if block is None:
         raise NotFound("No such block.")
     db.session.add(

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import comments, moderation, spam, subscriptions, threads
-from .assets import widget_bundle
+from .assets import Bundle, extra_bundle, widget_bundle
 from .avatars import identicon_svg, is_seed
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
@@ -42,7 +42,8 @@ bp = Blueprint("pages", __name__)
 bp.before_request(check_query_arguments)
 bp.add_app_template_filter(xml_safe, "xml_safe")
 
-LANGUAGES = ("de", "fr", "es", "ar")
+#: Languages of the widget (static/i18n/<code>.json, each complete: a test checks).
+LANGUAGES = ("en", "de", "fr", "es", "ar", "it", "nl", "pt", "pl", "ru", "uk", "ja", "zh", "tr")
 
 
 @bp.get("/")
@@ -63,7 +64,16 @@ def healthz() -> tuple[Response, int] | Response:
 
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    bundle = widget_bundle(current_app.static_folder or "static")
+    return _script(widget_bundle(current_app.static_folder or "static"))
+
+
+@bp.get("/embed-extra.js")
+def embed_extra_js() -> Response:
+    return _script(extra_bundle(current_app.static_folder or "static"))
+
+
+def _script(bundle: Bundle) -> Response:
+    """A widget script: gzipped once at start, revalidated by ETag, loadable from any page."""
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(bundle.gzipped if gzipped else bundle.body, mimetype="text/javascript")
     if gzipped:

@@ -29,7 +29,7 @@ from .models import (
     author_comment_on_site,
     utcnow,
 )
-from .render import count_links
+from .render import count_links, plain_text
 from .tokens import TokenError, make_token, token_age
 from .vault import vault
 
@@ -104,10 +104,11 @@ def issue_form_token() -> str:
     return make_token("form", {"n": secrets.token_urlsafe(12)})
 
 
-def check(site: Site, new: NewComment, email_hash: str) -> Verdict:
+def check(site: Site, new: NewComment, email_hash: str, html: str) -> Verdict:
     """Run every defence; raise ValidationFailed for a forged or replayed form token.
 
-    `email_hash` is the vault's look-up hash of `new.email`, which the caller has made.
+    `email_hash` is the vault's look-up hash of `new.email` and `html` its rendered body,
+    both of which the caller has made.
     """
     verdict = Verdict()
     if not checks_enabled():
@@ -119,7 +120,7 @@ def check(site: Site, new: NewComment, email_hash: str) -> Verdict:
         _check_form_token(new.form_token, verdict)
     if "duplicate" in on and _is_duplicate(site, new, email_hash):
         verdict.hold("duplicate")
-    _check_content(site, new, email_hash, on, verdict)
+    _check_content(site, new, email_hash, html, on, verdict)
     return verdict
 
 
@@ -136,7 +137,7 @@ def check_edit(site: Site, comment: Comment) -> Verdict:
         website=comment.website,
         ip=comment.ip,
     )
-    _check_content(site, new, comment.email_hash, _enabled(site), verdict)
+    _check_content(site, new, comment.email_hash, comment.html, _enabled(site), verdict)
     return verdict
 
 
@@ -145,13 +146,17 @@ def _enabled(site: Site) -> set[str]:
 
 
 def _check_content(
-    site: Site, new: NewComment, email_hash: str, on: set[str], verdict: Verdict
+    site: Site, new: NewComment, email_hash: str, html: str, on: set[str], verdict: Verdict
 ) -> None:
-    if "links" in on and count_links(new.body) > site.max_links:
+    """The checks on what a comment says, run on what readers will see: the rendered links
+    and text (entities and escapes decoded), as well as the source."""
+    shown = plain_text(html)
+    links = max(count_links(new.body), html.count("<a "))
+    if "links" in on and links > site.max_links:
         verdict.hold("too-many-links")
     if "blocks" in on:
-        _check_blocks(site, new, email_hash, verdict)
-    text = f"{new.body} {new.author}".lower()
+        _check_blocks(site, new, email_hash, verdict, f"{shown} {_hrefs(html)}")
+    text = f"{new.body} {shown} {new.author}".lower()
     if "phrases" in on and sum(phrase in text for phrase in SPAM_PHRASES) >= 2:
         verdict.hold("spam-phrases")
     if "classifier" in on:
@@ -204,12 +209,18 @@ def _token_refused(message: str) -> ValidationFailed:
 _BLOCKS_OF_SITE = select(Block.kind, Block.value).where(Block.site_id == bindparam("site_id"))
 
 
-def _check_blocks(site: Site, new: NewComment, email_hash: str, verdict: Verdict) -> None:
+def _hrefs(html: str) -> str:
+    return " ".join(re.findall(r'href="([^"]*)"', html))
+
+
+def _check_blocks(
+    site: Site, new: NewComment, email_hash: str, verdict: Verdict, shown: str = ""
+) -> None:
     blocks = db.session.connection().execute(_BLOCKS_OF_SITE, {"site_id": site.id}).all()
     if not blocks:
         return
     domain = new.email.rsplit("@", 1)[-1].lower()
-    text = f"{new.body} {new.author} {new.website}".lower()
+    text = f"{new.body} {shown} {new.author} {new.website}".lower()
     for kind, value in blocks:
         if kind == "email" and value == email_hash:
             verdict.hold("blocked-address", as_spam=True)

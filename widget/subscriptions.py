@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .errors import Conflict, NotFound
 from .extensions import db
+from .limits import MAX_ID
 from .models import (
     CONFIRM,
     NOTIFY,
@@ -277,7 +278,9 @@ def subscriptions_of(address: Address) -> list[Subscription]:
 
 def lift_suppression(address_id: int | None) -> None:
     """Let mail flow to an address a server had refused for good (the admin). Commits."""
-    address = db.session.get(Address, address_id) if address_id else None
+    address = (
+        db.session.get(Address, address_id) if address_id and 0 < address_id <= MAX_ID else None
+    )
     if address is None:
         raise NotFound("No such address.")
     if address.suppression_reason == OWNER_ASKED:

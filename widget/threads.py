@@ -171,6 +171,8 @@ def get_or_create_thread(
 def page_url(site: Site, url: str) -> str:
     """A thread's URL as stored: on one of the site's own origins, without query string or
     fragment (they may hold a reader's tokens); else nothing."""
+    if unsafe_in_line(url) or any(ch.isspace() or ch in "\"'<>`\\" for ch in url):
+        return ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ""
@@ -292,9 +294,11 @@ class Sort(StrEnum):
     TOP = "top"
 
 
-def thread_page_etag(thread: Thread, cursor: str | None, limit: int, sort: str = "oldest") -> str:
+def thread_page_etag(
+    thread: Thread, cursor: str | None, limit: int, sort: str = "oldest", votes: bool = False
+) -> str:
     """The weak validator of one page of a thread (without quotes or W/)."""
-    return f"t{thread.id}v{thread.version}-{limit}-{sort}-{cursor or ''}"
+    return f"t{thread.id}v{thread.version}-{limit}-{sort}-{int(votes)}-{cursor or ''}"
 
 
 def thread_page(
@@ -379,11 +383,9 @@ def _after(position: tuple[int | None, datetime, int], sort: Sort) -> Any:
 def _build_tree(
     rows: list[Comment], root_order: list[int] | None = None, votes: bool = False
 ) -> list[dict[str, Any]]:
-    """Public trees of `rows` (roots in `root_order` when given), built without recursion
-    (any depth, even imported)."""
-    children: dict[int | None, list[Comment]] = {}
-    for comment in rows:
-        children.setdefault(comment.parent_id, []).append(comment)
+    """Public trees of `rows` (roots in `root_order` when given), built without recursion,
+    and never deeper than MAX_DEPTH (older or imported chains are shown flattened there)."""
+    children = _shown_children(rows, int(current_app.config["MAX_DEPTH"]))
     built: dict[int, dict[str, Any] | None] = {}
     # Post-order with an explicit stack: a comment is built once all its replies are.
     stack: list[tuple[Comment, bool]] = [(c, False) for c in children.get(None, [])]
@@ -400,6 +402,29 @@ def _build_tree(
         built[comment.id] = comment_json(comment, replies, votes) if keep else None
     order = root_order if root_order is not None else [c.id for c in children.get(None, [])]
     return [node for root_id in order if (node := built.get(root_id))]
+
+
+def _shown_children(rows: list[Comment], limit: int) -> dict[int | None, list[Comment]]:
+    """Replies under each comment as shown: a reply deeper than `limit` goes under its
+    ancestor at depth `limit` - 1, beside the comment it answers."""
+    under: dict[int | None, list[Comment]] = {}
+    for comment in rows:
+        under.setdefault(comment.parent_id, []).append(comment)
+    shown: dict[int | None, list[Comment]] = {None: under.get(None, [])}
+    # (comment, its depth as shown, the comment it is shown under)
+    queue: list[tuple[Comment, int, int | None]] = [(c, 0, None) for c in shown[None]]
+    while queue:
+        comment, depth, holder = queue.pop()
+        for reply in under.get(comment.id, []):
+            if depth < limit:
+                shown.setdefault(comment.id, []).append(reply)
+                queue.append((reply, depth + 1, comment.id))
+            else:
+                shown.setdefault(holder, []).append(reply)
+                queue.append((reply, depth, holder))
+    for replies in shown.values():
+        replies.sort(key=lambda c: (c.created_at, c.id))
+    return shown
 
 
 def flatten(tree: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -483,6 +508,8 @@ def check_thread_key(key: str | None, name: str = "thread") -> str:
         raise ParleyError(f"The query parameter {name!r} is required.")
     if len(key) > THREAD_KEY_MAX:
         raise ParleyError(f"The query parameter {name!r} is too long.")
+    if unsafe_in_line(key):
+        raise ParleyError(f"The query parameter {name!r} contains characters that are not allowed.")
     return key
 
 
@@ -546,3 +573,9 @@ def sort_arg(raw: str | None) -> Sort:
         return Sort(raw)
     except ValueError as exc:
         raise ParleyError("sort must be oldest, newest or top.") from exc
+
+
+def empty_page(site: Site, key: str) -> dict[str, Any]:
+    """The page of a thread nobody has commented on yet."""
+    thread = {"key": key, "title": "", "url": "", "count": 0, "closed": False, "votes": site.votes}
+    return {"thread": thread, "comments": [], "next_cursor": None}

@@ -30,7 +30,7 @@ from ..models import (
     Thread,
 )
 from ..render import markdown_to_html, sanitize
-from ..threads import refresh_thread
+from ..threads import page_url, refresh_thread
 from ..vault import truncate_ip, vault
 from .base import BadRow, ImportError_, Report, row_or_skip, set_roots
 from .clean import IMPORT_KEY_MAX, as_text, line, web_url
@@ -311,7 +311,7 @@ def _restore_site(data: dict[str, Any]) -> Site:
 
 
 def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, Any]]) -> None:
-    thread = row_or_skip(partial(_thread_row, data, site.id, seen), report, "threads")
+    thread = row_or_skip(partial(_thread_row, data, site, seen), report, "threads")
     if thread is None:
         _count_lost_comments(data, report)
         return
@@ -330,7 +330,8 @@ def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, 
     refresh_thread(thread["id"])
 
 
-def _thread_row(data: object, site_id: int, seen: set[tuple[str, Any]]) -> dict[str, Any]:
+def _thread_row(data: object, site: Site, seen: set[tuple[str, Any]]) -> dict[str, Any]:
+    site_id = site.id
     t = _fields(data)
     key = as_text(t.get("key"))
     if not key or len(key) > THREAD_KEY_MAX:  # no page could ask for it
@@ -342,7 +343,7 @@ def _thread_row(data: object, site_id: int, seen: set[tuple[str, Any]]) -> dict[
         "site_id": site_id,
         "key": key,
         "title": line(t.get("title"), TITLE_MAX),
-        "url": web_url(t.get("url")),  # the widget links to it: http(s) only
+        "url": page_url(site, web_url(t.get("url"))),  # the site's own pages only
         "closed": t.get("closed") is True,
         "created_at": _when(t.get("created_at")),
     }

@@ -19,7 +19,7 @@ from ..extensions import db
 from ..limits import AUTHOR_MAX, THREAD_KEY_MAX, TITLE_MAX
 from ..models import Comment, Site, Thread, utcnow
 from ..render import markdown_to_html, sanitize
-from ..threads import refresh_thread
+from ..threads import page_url, refresh_thread
 from ..vault import truncate_ip, vault
 from .clean import as_text, import_key, line, web_url
 
@@ -163,7 +163,8 @@ class Loader:
             site_id=self.site.id,
             key=record.thread_key,
             title=line(record.thread_title, TITLE_MAX),
-            url=web_url(record.thread_url),  # a `javascript:` link is no page's address
+            # The site's own pages only, as for new comments (mail and feeds link to it).
+            url=page_url(self.site, web_url(record.thread_url)),
             created_at=record.created_at,
         )
         db.session.add(thread)

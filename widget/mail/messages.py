@@ -7,6 +7,7 @@ go through the email package's own header handling.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -73,8 +74,13 @@ def _on_site(url: str, site: Site) -> bool:
 
 
 def thread_title(thread: Thread) -> str:
-    """What mail calls a thread: its title, else its key; one clean line either way."""
-    return clean_text(thread.title or thread.key, 200)
+    """What mail calls a thread: its title, else its key when that reads as a page's path
+    (a key is anyone's to choose: sentences do not go into a stranger's inbox)."""
+    if thread.title:
+        return clean_text(thread.title, 200)
+    if re.fullmatch(r"/[A-Za-z0-9._~%/-]{0,120}", thread.key):
+        return thread.key
+    return "a page of this site"
 
 
 def _base_message(to: str, subject: str) -> EmailMessage:

@@ -1,0 +1,275 @@
+// Loaded on first use from /embed-extra.js: sending the comment form, editing and deleting
+// one's own comment, the Markdown preview, subscribing without commenting, and live
+// updates. Everything it needs comes in with `view` (the same strings, store and API as the
+// main bundle), so nothing is bundled twice.
+
+const FIELDS = ["author", "email", "website", "body"];
+const CSS = ".pv{border:1px dashed var(--m);border-radius:6px;padding:.5em;min-height:6em}"
+  + ".sub{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}.sub input{flex:1 1 12em;width:auto}";
+let sheet = null;
+
+/** The rules of what this chunk shows, added to the thread's shadow root once. */
+function styled(view) {
+  const root = view.box.getRootNode();
+  try {
+    if (!sheet) { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); }
+    if (!root.adoptedStyleSheets.includes(sheet)) root.adoptedStyleSheets = [...root.adoptedStyleSheets, sheet];
+  } catch (e) { view.box.append(view.h("style", { text: CSS })); }
+}
+const MIN_FORM_AGE = 3200; // the server holds a post sent sooner after the form appeared
+const FIELD_ERRORS = { author: "eAuthor", email: "eEmail", website: "eWebsite", body: "eBody", form_token: "eToken" };
+
+/** Send the comment form; on success the view shows the comment and focuses it. */
+export async function send(view, parts) {
+  const { t, store, api } = view;
+  const { form, inputs, status } = parts;
+  const submit = form.querySelector("[type=submit]");
+  if (submit.disabled) return;
+  submit.disabled = true;
+  status.textContent = t("posting");
+  // Waiting out the form's minimum age here keeps a quick reader from being held silently.
+  const wait = parts.tokenAt + MIN_FORM_AGE - Date.now();
+  if (parts.token && wait > 0) await new Promise((done) => setTimeout(done, wait));
+  const payload = {
+    site: api.site, thread: view.key, title: document.title.slice(0, 300), url: location.href.split("#")[0],
+    author: inputs.author.value.trim(), email: inputs.email.value.trim(), website: inputs.website.value.trim(),
+    body: inputs.body.value, notify: form.notify.checked, parent_id: +form.parent_id.value || null,
+    form_token: parts.token, contact_fax: form.contact_fax.value, author_token: (store.get("a:" + api.site) || []).join(" ")
+  };
+  const res = await api.request("POST", "comments", payload).catch(() => ({ status: 0, data: {} }));
+  submit.disabled = false;
+  view.freshToken();
+  if (res.status !== 201) return failed(view, parts, res);
+  showErrors(view, parts, {});
+  const keep = form.remember.checked;
+  store.set("me", keep ? { author: payload.author, email: payload.email, website: payload.website } : null);
+  store.set(parts.draftKey, null);
+  inputs.body.value = "";
+  form.notify.checked = false;
+  closeReply(view, parts);
+  const pending = res.data.status !== "approved";
+  status.textContent = pending ? t("held") : t("posted");
+  posted(view, res.data, payload, pending);
+}
+
+/** Show the reader's new comment where it belongs (held ones only to them) and focus it. */
+function posted(view, data, payload, pending) {
+  const { store, state, api } = view;
+  const c = { ...data.comment, pending, body: payload.body };
+  store.set("t:" + c.id, { t: data.edit_token, b: payload.body, x: Date.now() + (data.edit_window || 900) * 1e3 });
+  if (data.author_token) store.set("a:" + api.site, [data.author_token, ...(store.get("a:" + api.site) || [])].slice(0, 5));
+  if (pending) store.set(view.pendingKey, [...(store.get(view.pendingKey) || []), { c, x: Date.now() + 6048e5 }]);
+  else {
+    const parent = state.byId.get(c.parent_id);
+    (parent ? (parent.replies = parent.replies || []) : state.roots).push(c);
+    state.byId.set(c.id, c);
+    state.total += 1;
+  }
+  view.render();
+  view.focusComment(c.id);
+}
+
+/** Move the form under the comment it answers, with "Replying to NAME · Cancel" above it. */
+export function replyTo(view, parts, c) {
+  const { h, t } = view;
+  const { form } = parts;
+  form.parent_id.value = c.id;
+  parts.replying.hidden = false;
+  parts.replying.replaceChildren(t("replying", c.author), " · ",
+    h("button", { type: "button", text: t("cancel"), onclick: () => { closeReply(view, parts); view.focusComment(c.id); } }));
+  form.setAttribute("aria-label", t("replyTo", c.author));
+  view.box.querySelector("#parley-" + c.id).after(form);
+  parts.inputs.body.focus();
+}
+
+function closeReply(view, parts) {
+  parts.form.parent_id.value = "";
+  parts.replying.hidden = true;
+  parts.form.setAttribute("aria-label", view.t("join"));
+  view.home.prepend(parts.form);
+}
+
+/** The next page of top-level comments; focus goes to the first of them. */
+export async function more(view, button) {
+  const before = view.state.roots.length;
+  const res = await view.loadPage(view.state, true).catch(() => null);
+  button.disabled = false;
+  if (res !== "ok") return view.say(res ? view.errorText(res.data) : view.t("offline"));
+  view.render();
+  const first = view.state.roots[before];
+  if (first) view.focusComment(first.id);
+  else view.heading.focus();
+}
+
+function failed(view, parts, res) {
+  const errors = res.data.errors || {};
+  const first = showErrors(view, parts, errors);
+  const other = Object.keys(errors).filter((k) => !FIELDS.includes(k));
+  // An error no field shows is said as it is, never hidden behind "correct the fields".
+  parts.status.textContent = other.length ? other.map((k) => fieldError(view, k, errors[k])).join(" ")
+    : first ? view.t("fix") : res.status ? view.errorText(res.data) : view.t("offline");
+  (first || parts.form.querySelector("[type=submit]")).focus();
+}
+
+function fieldError(view, name, messages) {
+  return FIELD_ERRORS[name] ? view.t(FIELD_ERRORS[name]) : messages.join(" ");
+}
+
+function showErrors(view, parts, errors) {
+  let first = null;
+  for (const name of FIELDS) {
+    const msgs = errors[name];
+    const input = parts.inputs[name];
+    parts.form.querySelector("#e-" + name).textContent = msgs ? fieldError(view, name, msgs) : "";
+    if (msgs) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    first = first || (msgs && input);
+  }
+  return first;
+}
+
+/**
+ * Poll the first page with its ETag while the page is visible (a 304 costs nothing), every
+ * 20 s, backing off to 5 min while nothing changes; `onNew(count)` gets the number of
+ * comments the reader has not seen. Returns a function that stops it.
+ */
+export function watch(view, probe, onNew) {
+  let delay = 20e3;
+  let timer = 0;
+  async function tick() {
+    if (document.hidden) return;
+    probe.sort = view.state.sort;
+    probe.etag = probe.etag || view.state.etag;
+    const res = await view.loadPage(probe).catch(() => null);
+    if (res === "ok") {
+      const unseen = [...probe.byId.keys()].filter((id) => !view.state.byId.has(id)).length;
+      if (unseen) onNew(unseen);
+      delay = 20e3;
+    } else delay = Math.min(delay * 2, 300e3);
+    schedule();
+  }
+  const schedule = () => { clearTimeout(timer); timer = setTimeout(tick, delay); };
+  const wake = () => { if (!document.hidden) { delay = 20e3; schedule(); } };
+  document.addEventListener("visibilitychange", wake);
+  tick();
+  return () => { clearTimeout(timer); document.removeEventListener("visibilitychange", wake); };
+}
+
+/** Edit in place; the box holds the Markdown as written (kept with the edit token). */
+export function edit(view, c, own, body, tools) {
+  const { h, t } = view;
+  const area = h("textarea", { "aria-label": t("comment"), rows: 4, maxlength: view.limits.body });
+  area.value = own.b || c.body || body.textContent;
+  const minutes = Math.max(1, Math.round((own.x - Date.now()) / 6e4));
+  const note = h("p", { class: "st", role: "status", text: t("editFor", minutes) });
+  const editButton = tools.querySelector("button:nth-last-child(2)");
+  const close = () => { view.render(); view.focusComment(c.id); };
+  const save = h("button", { type: "button", class: "s", text: t("save"), onclick: async () => {
+    const res = await view.api.request("PATCH", "comments/" + c.id, { body: area.value }, own.t).catch(() => null);
+    if (!res || res.status !== 200) { note.textContent = res ? view.errorText(res.data) : t("offline"); return area.focus(); }
+    Object.assign(c, res.data.comment, { body: area.value });
+    view.store.set("t:" + c.id, { ...own, b: area.value });
+    if (res.data.status !== "approved") c.pending = true;
+    close();
+  } });
+  body.replaceChildren(area, h("div", { class: "row" }, save, h("button", { type: "button", text: t("cancel"), onclick: close })), note);
+  if (editButton) editButton.disabled = true;
+  area.focus();
+}
+
+/** Delete: a second press confirms; Escape or leaving the button disarms it. */
+export function remove(view, c, own, body, tools) {
+  const { t } = view;
+  const button = tools.lastElementChild;
+  if (button.dataset.armed !== "1") {
+    button.dataset.armed = "1";
+    button.textContent = t("sure");
+    const disarm = () => { button.dataset.armed = ""; button.textContent = t("del"); };
+    button.addEventListener("blur", disarm, { once: true });
+    button.addEventListener("keydown", (e) => { if (e.key === "Escape") disarm(); });
+    return;
+  }
+  view.api.request("DELETE", "comments/" + c.id, null, own.t).then((res) => {
+    if (res.status === 204) removed(view, c);
+    else body.append(view.h("p", { class: "err", text: view.errorText(res.data) }));
+  }, () => body.append(view.h("p", { class: "err", text: t("offline") })));
+}
+
+/** Preview/Write: the text as it will look, through the server's own renderer. */
+export async function preview(view, parts) {
+  const { h, t } = view;
+  styled(view);
+  const area = parts.inputs.body;
+  const button = parts.preview;
+  const shown = area.previousElementSibling && area.previousElementSibling.classList.contains("pv")
+    ? area.previousElementSibling : null;
+  if (shown) { shown.remove(); area.hidden = false; button.textContent = t("preview"); button.setAttribute("aria-pressed", "false"); return area.focus(); }
+  const res = await view.api.request("POST", "preview", { site: view.api.site, body: area.value || " " }).catch(() => null);
+  const pane = h("div", { class: "c pv", dir: "auto", tabindex: "-1" });
+  pane.append(res && res.status === 200 ? view.safeHTML(res.data.html) : t("offline"));
+  area.before(pane);
+  area.hidden = true;
+  button.textContent = t("write");
+  button.setAttribute("aria-pressed", "true");
+  pane.focus();
+}
+
+/** Follow the thread by mail without commenting (double opt-in). */
+export function subscribe(view, link) {
+  const { h, t } = view;
+  styled(view);
+  if (link.nextElementSibling && link.nextElementSibling.tagName === "FORM") {
+    link.nextElementSibling.remove();
+    link.setAttribute("aria-expanded", "false");
+    return link.focus();
+  }
+  const email = h("input", { type: "email", autocomplete: "email", required: true, id: "f-sub", name: "email" });
+  email.value = (view.store.get("me") || {}).email || "";
+  const status = h("p", { class: "st", role: "status" });
+  const form = h("form", { class: "sub", novalidate: true },
+    h("label", { for: "f-sub", text: t("email") }), email, h("button", { type: "submit", class: "s", text: t("subDo") }), status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const res = await view.api.request("POST", "subscriptions", { site: view.api.site, thread: view.key, email: email.value.trim() }).catch(() => null);
+    if (res && res.status === 202) {
+      form.replaceChildren(status);
+      status.textContent = t("subOk");
+      link.setAttribute("aria-expanded", "false");
+      return;
+    }
+    status.textContent = !res ? t("offline") : res.data.errors ? t("eEmail") : view.errorText(res.data);
+    email.setAttribute("aria-invalid", "true");
+    email.focus();
+  });
+  link.after(form);
+  link.setAttribute("aria-expanded", "true");
+  email.focus();
+}
+
+/** A reader's vote (+1, -1, or 0 to take it back) with this browser's random voter key. */
+export async function vote(view, c, value) {
+  const { store } = view;
+  let voter = store.get("voter");
+  if (!voter) store.set("voter", (voter = crypto.randomUUID() + crypto.randomUUID()));
+  const res = await view.api.request("POST", "comments/" + c.id + "/vote", { value, voter }).catch(() => null);
+  if (!res || res.status !== 200) return view.say(res ? view.errorText(res.data) : view.t("offline"));
+  store.set("v:" + c.id, value || null);
+  c.score = res.data.score;
+  view.render();
+  const label = value < 0 ? view.t("down") : view.t("up");
+  const again = view.box.querySelector(`#parley-${c.id} .v[aria-label="${label}"]`);
+  if (again) again.focus();
+}
+
+/** After a delete: the count and the name go at once, and focus lands on the heading. */
+function removed(view, c) {
+  c.deleted = true;
+  c.author = "";
+  c.website = "";
+  if (!c.pending) view.state.total -= 1;
+  view.forgetHeld(c.id);
+  view.store.set("t:" + c.id, null);
+  view.render();
+  view.say(view.t("removed"));
+  view.heading.focus();
+}

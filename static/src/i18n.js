@@ -1,0 +1,26 @@
+// Strings from /i18n/<lang>.json: English too (static/i18n/en.json, the key list every
+// language has in full: a test checks), fetched while the thread's first page loads.
+
+let table = {};
+
+/** The string for `key`, with {n} replaced. */
+export const t = (key, n) => (table[key] || key).replace("{n}", n);
+
+const get = async (base, code) => {
+  const res = await fetch(base + "/i18n/" + code + ".json");
+  if (!res.ok) throw res;
+  return res.json();
+};
+
+/** Load a language (the page's <html lang> unless data-lang says otherwise); English when
+ * the server has not got it. Returns the code in use. */
+export async function useLanguage(base, lang) {
+  let code = (lang || "en").toLowerCase().split("-")[0];
+  table = await get(base, code).catch(() => get(base, (code = "en")));
+  return code;
+}
+
+const CODE = { rate_limited: "eRate", not_found: "eGone", forbidden: "eDenied", conflict: "closed", csrf_failed: "eToken" };
+
+/** A server error without a field, by its stable code. */
+export const errorText = (data) => (CODE[data.error] ? t(CODE[data.error]) : data.message || t("offline"));

@@ -1,0 +1,48 @@
+// Parley's embed.js: <div id="parley"></div><script src=".../embed.js" data-site="S" async>.
+// Plain JavaScript, no framework, no cookies; each thread renders inside an open Shadow DOM
+// root. Editing, preview and subscribing load on first use from /embed-extra.js.
+import { client as makeApi } from "./api.js";
+import { mountThread } from "./view.js";
+
+const script = document.currentScript; // a classic script: set while it runs
+const base = new URL(script.src).origin;
+const defaults = { site: script.dataset.site || "default" };
+// The server inlines its field limits (widget/limits.py) and the minified embed.css here.
+const LIMITS = "__PARLEY_LIMITS__";
+const CSS = "__PARLEY_CSS__";
+const mounted = new Set();
+let theme = "";
+
+/** Show a thread in `host`; returns {refresh(), destroy()}. */
+function mount(host, options = {}) {
+  const opts = { ...defaults, ...host.dataset, ...options };
+  if (theme && !opts.theme) opts.theme = theme;
+  const handle = mountThread(host, opts, { base, css: CSS, limits: LIMITS, api: makeApi(base, opts.site) });
+  mounted.add(handle);
+  handle.onDestroy = () => mounted.delete(handle);
+  return handle;
+}
+
+/** Follow a site's own dark/light toggle: "light", "dark" or "auto". */
+function setTheme(value) {
+  theme = value;
+  for (const handle of mounted) handle.setTheme(value);
+}
+
+async function showCounts() {
+  const els = [...document.querySelectorAll("[data-parley-count]")];
+  const keys = [...new Set(els.map((el) => el.dataset.parleyCount))];
+  if (!keys.length) return;
+  const api = makeApi(base, defaults.site);
+  const params = api.query({});
+  keys.forEach((k) => params.append("thread", k));
+  try {
+    const { status, data } = await api.request("GET", "counts?" + params);
+    if (status === 200) els.forEach((el) => { el.textContent = data[el.dataset.parleyCount] ?? 0; });
+  } catch (e) { /* counts are decoration */ }
+}
+
+window.Parley = { mount, setTheme };
+const host = document.getElementById("parley");
+if (host) mount(host);
+showCounts();

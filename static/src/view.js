@@ -1,0 +1,120 @@
+// One mounted thread: its elements, its state, and what readers do to it.
+import { renderComment } from "./comment.js";
+import { h, safeHTML } from "./dom.js";
+import { commentForm, freshToken } from "./form.js";
+import { errorText, t, useLanguage } from "./i18n.js";
+import { live, store } from "./store.js";
+import { loadPage, threadState } from "./thread.js";
+
+const RTL = /^(ar|he|fa|ur)$/;
+
+function threadKey(opts) {
+  const canonical = document.querySelector("link[rel=canonical]");
+  if (opts.thread) return opts.thread;
+  return canonical && canonical.href ? new URL(canonical.href, location.href).pathname : location.pathname;
+}
+
+/** Mount, or leave a plain link to the no-JavaScript page when the widget cannot run. */
+export function mountThread(host, opts, env) {
+  const key = threadKey(opts);
+  const handle = { refresh() {}, destroy() {}, setTheme(v) { host.dataset.theme = v; } };
+  const fallback = () => host.replaceChildren(h("a", {
+    href: env.base + "/threads?" + new URLSearchParams({ site: opts.site, thread: key }),
+    text: "Read and write comments"
+  }));
+  if (!host.attachShadow) { fallback(); return handle; }
+  if (opts.theme) host.dataset.theme = opts.theme;
+  start(host, opts, env, key, handle).catch(fallback);
+  return handle;
+}
+
+async function start(host, opts, env, key, handle) {
+  const { api } = env;
+  const state = threadState(["newest", "top"].includes(opts.sort) ? opts.sort : "oldest");
+  // The strings and the first page load side by side.
+  const first = loadPage(api, key, state).catch(() => null);
+  const lang = await useLanguage(env.base, opts.lang || document.documentElement.lang);
+  const root = host.shadowRoot || host.attachShadow({ mode: "open" });
+  const heading = h("h2", { id: "ph", tabindex: "-1", text: t("loading") });
+  const sort = h("select", { id: "f-sort", onchange: () => { state.sort = sort.value; state.etag = null; refresh(); } });
+  const bar = h("div", { class: "bar" }, h("label", { for: "f-sort", text: t("sort") }), sort);
+  const banner = h("p", { class: "fresh", hidden: true });
+  const list = h("ol", { class: "list" });
+  const more = h("button", { type: "button", class: "more", hidden: true, text: t("more") });
+  const home = h("div", { class: "home" });
+  const box = h("section", { class: "p", dir: RTL.test(lang) ? "rtl" : document.documentElement.dir || "ltr",
+    lang, "aria-labelledby": "ph" }, heading, bar, banner, list, more, home);
+  try { const sheet = new CSSStyleSheet(); sheet.replaceSync(env.css); root.adoptedStyleSheets = [sheet]; root.replaceChildren(box); }
+  catch (e) { root.replaceChildren(h("style", { text: env.css }), box); }
+  const pendingKey = "p:" + api.site + ":" + key;
+  let extra = null;
+
+  const view = {
+    api, key, lang, state, home, limits: env.limits, h, t, store, safeHTML, errorText,
+    extra: () => (extra = extra || import(env.base + "/embed-extra.js")),
+    held: () => (store.get(pendingKey) || []).filter((p) => live(p)).map((p) => p.c),
+    heldUnder: (parentId) => view.held().filter((c) => c.parent_id === parentId && !state.byId.has(c.id)),
+    forgetHeld: (id) => store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== id)),
+    myVote: (id) => store.get("v:" + id) || 0,
+    focusComment: (id) => { const el = box.querySelector("#parley-" + id); if (el) el.focus(); },
+    ownTools(c, tools, body) {
+      const own = live(store.get("t:" + c.id));
+      if (!own) return;
+      const use = (name) => () => view.extra().then((m) => m[name](view, c, own, body, tools));
+      tools.append(h("button", { type: "button", text: t("edit"), onclick: use("edit") }),
+        h("button", { type: "button", text: t("del"), onclick: use("remove") }));
+    },
+    vote: (c, value) => view.extra().then((m) => m.vote(view, c, value)),
+    replyTo: (c) => view.extra().then((m) => m.replyTo(view, form, c)),
+    heading, box, pendingKey,
+    render: () => render(),
+    freshToken: () => freshToken(view, form),
+    loadPage: (probe, next) => loadPage(api, key, probe, next)
+  };
+  const say = (text) => { form.status.textContent = text; };
+  view.say = say;
+  const form = commentForm(view);
+
+  function render() {
+    heading.textContent = state.total ? (state.total === 1 ? t("one") : t("many", state.total)) : t("join");
+    sort.replaceChildren(...["oldest", "newest", ...(state.votes ? ["top"] : [])].map((s) =>
+      h("option", { value: s, selected: s === state.sort, text: t(s) })));
+    const items = [...state.roots, ...view.heldUnder(null)].map((c) => renderComment(view, c));
+    list.replaceChildren(...(items.length ? items : [h("li", { class: "none", text: t("none") })]));
+    more.hidden = !state.cursor;
+  }
+
+  async function refresh(loaded) {
+    const res = await (loaded || loadPage(api, key, state).catch(() => null));
+    if (res === "same") return;
+    banner.hidden = true;
+    if (res !== "ok") { heading.textContent = t("join"); say(res ? errorText(res.data) : t("offline")); return; }
+    const visible = [...state.byId.keys()];
+    store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !visible.includes(p.c.id)));
+    render();
+    if (state.closed) { form.form.remove(); home.replaceChildren(h("p", { text: t("closed") })); }
+  }
+
+  more.onclick = () => {
+    if (more.disabled) return; // a second click while loading would append the page twice
+    more.disabled = true;
+    view.extra().then((m) => m.more(view, more));
+  };
+
+  home.append(form.form, h("button", { type: "button", class: "subl", text: t("sub"), "aria-expanded": "false",
+    onclick: (event) => view.extra().then((m) => m.subscribe(view, event.target)) }));
+  await refresh(first);
+  if (!state.closed) view.freshToken();
+  let stop = () => {};
+  const showFresh = (n) => {
+    banner.hidden = false;
+    banner.replaceChildren(t("fresh", n), " · ", h("button", { type: "button", text: t("show"),
+      onclick: async () => { state.etag = null; await refresh(); heading.focus(); } }));
+  };
+  // Live updates start with their first poll, 20 s in: that is when their code loads.
+  const timer = opts.live === "off" ? 0 : setTimeout(async () => {
+    stop = (await view.extra()).watch(view, { ...threadState(state.sort), etag: state.etag }, showFresh);
+  }, 20e3);
+  handle.refresh = () => { state.etag = null; return refresh(); };
+  handle.destroy = () => { clearTimeout(timer); stop(); root.replaceChildren(); if (handle.onDestroy) handle.onDestroy(); };
+}
