@@ -133,29 +133,24 @@ def test_replies_nest_at_most_six_deep(api: Api) -> None:
     assert depth == 6 and len(node["replies"]) == 0
 
 
-def test_a_330_deep_chain_from_before_the_cap_still_renders(api: Api) -> None:
+def chain_from_before_the_cap(api: Api, length: int) -> None:
+    """A top-level comment with a reply chain `length` deep, stored as older versions or an
+    import could have left it."""
     api.post(body="top")
     thread = db.session.scalars(select(Thread)).one()
     root = db.session.scalars(select(Comment)).one()
     parent_id, now = root.id, utcnow()
-    for level in range(1, 331):
+    for level in range(1, length + 1):
+        row = {"thread_id": thread.id, "parent_id": parent_id, "root_id": root.id, "depth": level}
+        row |= {"author": "A", "body": "b", "html": "<p>b</p>", "status": "approved"}
         parent_id = db.session.execute(
-            insert(Comment).returning(Comment.id),
-            [
-                {
-                    "thread_id": thread.id,
-                    "parent_id": parent_id,
-                    "root_id": root.id,
-                    "depth": level,
-                    "author": "A",
-                    "body": "b",
-                    "html": "<p>b</p>",
-                    "status": "approved",
-                    "created_at": now,
-                }
-            ],
+            insert(Comment).returning(Comment.id), [{**row, "created_at": now}]
         ).scalar_one()
     db.session.commit()
+
+
+def test_a_330_deep_chain_from_before_the_cap_still_renders(api: Api) -> None:
+    chain_from_before_the_cap(api, 330)
     assert api.thread().status_code == 200
     page = api.client.get("/threads?site=default&thread=/2026/hello")
     assert page.status_code == 200 and page.get_data(as_text=True).count('class="comment"') == 331
@@ -283,28 +278,7 @@ def test_entity_encoded_links_and_words_are_checked_as_readers_see_them(app: Any
 
 
 def test_a_600_deep_imported_chain_is_shown_flattened_at_the_depth_limit(api: Api) -> None:
-    api.post(body="top")
-    thread = db.session.scalars(select(Thread)).one()
-    root = db.session.scalars(select(Comment)).one()
-    parent_id, now = root.id, utcnow()
-    for level in range(1, 601):
-        parent_id = db.session.execute(
-            insert(Comment).returning(Comment.id),
-            [
-                {
-                    "thread_id": thread.id,
-                    "parent_id": parent_id,
-                    "root_id": root.id,
-                    "depth": level,
-                    "author": "A",
-                    "body": "b",
-                    "html": "<p>b</p>",
-                    "status": "approved",
-                    "created_at": now,
-                }
-            ],
-        ).scalar_one()
-    db.session.commit()
+    chain_from_before_the_cap(api, 600)
     page = api.thread()
     assert page.status_code == 200
     depth, node = 0, page.get_json()["comments"][0]
