@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from widget import create_app
 from widget.extensions import db
 from widget.models import Site
 
-from .live import CHROMIUM, CHROMIUM_ARGS
+from .live import CHROMIUM, CHROMIUM_ARGS, ArticleServer, article_html, free_port, serve_app
 from .smtp import SmtpServer
 
 #: The moderator's password in every test that logs in.
@@ -228,3 +228,82 @@ def browser() -> Iterator[Any]:
         )
         yield browser
         browser.close()
+
+
+# --- the widget in a browser: Parley on one origin, article pages on another ------------
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+#: The comment form's Post button.
+POST = ".row button[type=submit]"
+
+
+class Live:
+    def __init__(self, app: Flask, api: str, articles: ArticleServer) -> None:
+        self.app, self.api, self.articles = app, api, articles
+
+    def reset(self, moderation: str = "none", spam_checks: str = "off") -> None:
+        with self.app.app_context():
+            wipe_database()
+            site = db.session.scalars(select(Site)).one()
+            site.origins += f" {self.articles.origin}"
+            site.moderation = moderation
+            db.session.commit()
+        self.app.config["SPAM_CHECKS"] = spam_checks
+
+    def seed(self, thread: str = "/post", **fields: Any) -> dict[str, Any]:
+        payload = {
+            "site": "default",
+            "thread": thread,
+            "author": "Seeder",
+            "email": "seed@example.org",
+            "body": "Seeded comment.",
+            **fields,
+        }
+        response = self.app.test_client().post("/api/comments", json=payload)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()  # type: ignore[no-any-return]
+
+    def article(self, path: str = "/post", **options: Any) -> str:
+        thread = options.pop("thread", path)
+        return self.articles.add(path, article_html(self.api, thread, **options))
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("live")
+    app = make_app("sqlite", folder, PUBLIC_URL=f"http://127.0.0.1:{port}")
+    articles = ArticleServer()
+    with serve_app(app, port) as api:
+        yield Live(app, api, articles)
+    articles.close()
+
+
+@pytest.fixture
+def page(browser: Any, live: Live) -> Iterator[Any]:
+    live.reset()
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def fill_form(
+    page: Any,
+    body: str = "Hello from the browser.",
+    author: str = "Reader",
+    email: str = "reader@example.org",
+) -> None:
+    page.fill("#f-author", author)
+    page.fill("#f-email", email)
+    page.fill("#f-body", body)
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path

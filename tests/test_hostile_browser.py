@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .test_widget_browser import POST, Live, live  # noqa: F401 - fixtures
+from .conftest import Live
 from .xss_corpus import authors, bodies, websites
 
 pytestmark = pytest.mark.browser

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from widget.extensions import db
+from widget.i18n_catalog import FIELD_MESSAGES
 from widget.models import Comment, Site
 
 from .conftest import Api
@@ -215,3 +216,21 @@ def test_no_js_author_sees_own_held_comment_and_others_do_not(client: FlaskClien
     assert "Held until approved." in mine and "awaiting moderation" in mine
     other = client.application.test_client().get(url).get_data(as_text=True)
     assert "Held until approved." not in other
+
+
+def test_no_js_page_speaks_the_readers_language_and_sums_up_errors(client: FlaskClient) -> None:
+    url = "/threads?site=default&thread=/nojs"
+    page = client.get(url, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    html = page.get_data(as_text=True)
+    assert 'lang="de"' in html and "Kommentar senden" in html
+    token = csrf_token(html)
+    failed = client.post(
+        url, data={"csrf_token": token, "body": "x"}, headers={"Accept-Language": "ar"}
+    )
+    html = failed.get_data(as_text=True)
+    assert failed.status_code == 422 and 'dir="rtl"' in html
+    assert "Enter your name." not in html  # the Arabic message instead
+    summary = html[html.index('class="error-summary"') :]
+    assert 'href="#author"' in summary and "autofocus" in html
+    assert f"<title>{FIELD_MESSAGES['ar']['Error:']} " in html
+    assert FIELD_MESSAGES["ar"]["Enter your name."] in summary

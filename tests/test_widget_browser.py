@@ -4,100 +4,24 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 
 from widget.extensions import db
 from widget.models import Site, Subscription
 
-from .conftest import make_app, wipe_database
-from .live import CHROMIUM, ArticleServer, article_html, free_port, serve_app
+from .conftest import ARTIFACTS, POST, Live, fill_form, screenshot
+from .live import CHROMIUM, article_html
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
-POST = ".row button[type=submit]"
 AXE = ROOT / ".venv/jstools/node_modules/axe-core/axe.min.js"
-
-
-class Live:
-    def __init__(self, app: Flask, api: str, articles: ArticleServer) -> None:
-        self.app, self.api, self.articles = app, api, articles
-
-    def reset(self, moderation: str = "none", spam_checks: str = "off") -> None:
-        with self.app.app_context():
-            wipe_database()
-            site = db.session.scalars(select(Site)).one()
-            site.origins += f" {self.articles.origin}"
-            site.moderation = moderation
-            db.session.commit()
-        self.app.config["SPAM_CHECKS"] = spam_checks
-
-    def seed(self, thread: str = "/post", **fields: Any) -> dict[str, Any]:
-        payload = {
-            "site": "default",
-            "thread": thread,
-            "author": "Seeder",
-            "email": "seed@example.org",
-            "body": "Seeded comment.",
-            **fields,
-        }
-        response = self.app.test_client().post("/api/comments", json=payload)
-        assert response.status_code == 201, response.get_json()
-        return response.get_json()  # type: ignore[no-any-return]
-
-    def article(self, path: str = "/post", **options: Any) -> str:
-        thread = options.pop("thread", path)
-        return self.articles.add(path, article_html(self.api, thread, **options))
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    port = free_port()
-    folder = tmp_path_factory.mktemp("live")
-    app = make_app("sqlite", folder, PUBLIC_URL=f"http://127.0.0.1:{port}")
-    articles = ArticleServer()
-    with serve_app(app, port) as api:
-        yield Live(app, api, articles)
-    articles.close()
-
-
-@pytest.fixture
-def page(browser: Any, live: Live) -> Iterator[Any]:
-    live.reset()
-    context = browser.new_context(viewport={"width": 1000, "height": 900})
-    page = context.new_page()
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-def fill_form(
-    page: Any,
-    body: str = "Hello from the browser.",
-    author: str = "Reader",
-    email: str = "reader@example.org",
-) -> None:
-    page.fill("#f-author", author)
-    page.fill("#f-email", email)
-    page.fill("#f-body", body)
-
-
-def screenshot(page: Any, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
 
 
 def test_loads_thread_and_posts_across_origins(page: Any, live: Live) -> None:
@@ -365,16 +289,16 @@ def _axe_violations(page: Any, include: list[list[str]] | None = None) -> list[A
     )
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("scheme", ["light", "dark", "rtl"])
 def test_axe_finds_no_accessibility_violations(browser: Any, live: Live, scheme: str) -> None:
     if not AXE.exists():
         pytest.skip("axe-core not installed (make test installs it)")
     live.reset()
     parent = live.seed(body="Axe *checks* this [link](https://example.com).")["comment"]["id"]
     live.seed(body="A reply.", parent_id=parent)
-    context = browser.new_context(color_scheme=scheme)
+    context = browser.new_context(color_scheme="light" if scheme == "rtl" else scheme)
     page = context.new_page()
-    page.goto(live.article())
+    page.goto(live.article(lang="ar", dir_="rtl") if scheme == "rtl" else live.article())
     page.wait_for_selector("text=A reply.")
     page.click(POST)  # show field errors too
     page.wait_for_selector("#e-author:not(:empty)")

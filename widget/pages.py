@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -33,6 +34,7 @@ from .forms import (
     new_comment_from,
     submitted,
 )
+from .i18n_catalog import FIELD_MESSAGES
 from .models import APPROVED, PENDING, Address, Comment, Thread
 from .serializers import iso
 from .text import xml_safe
@@ -41,6 +43,16 @@ from .tokens import TokenError, author_token, manage_token, read_token
 bp = Blueprint("pages", __name__)
 bp.before_request(check_query_arguments)
 bp.add_app_template_filter(xml_safe, "xml_safe")
+
+#: Languages of the no-JavaScript page (words and field messages, by Accept-Language).
+PAGE_LANGUAGES = ("en", *FIELD_MESSAGES)
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """`tr(english)` for the page's language: the catalog's words, English where it has none."""
+    table = FIELD_MESSAGES.get(lang, {})
+    return lambda text: table.get(text, text)
+
 
 #: Languages of the widget (static/i18n/<code>.json, each complete: a test checks).
 LANGUAGES = ("en", "de", "fr", "es", "ar", "it", "nl", "pt", "pl", "ru", "uk", "ja", "zh", "tr")
@@ -135,8 +147,12 @@ def thread_page() -> str | BaseResponse:
     next_cursor = None
     if thread:
         tree, next_cursor = threads.load_page(thread, cursor, threads.page_limit())
+    lang = request.accept_languages.best_match(PAGE_LANGUAGES) or "en"
     return render_template(
         "thread.html",
+        lang=lang,
+        direction="rtl" if lang == "ar" else "ltr",
+        tr=translator(lang),
         site=site,
         key=key,
         thread=thread,

@@ -250,7 +250,7 @@ export function subscribe(view, link) {
 export async function vote(view, c, value) {
   const { store } = view;
   let voter = store.get("voter");
-  if (!voter) store.set("voter", (voter = crypto.randomUUID() + crypto.randomUUID()));
+  if (!voter) store.set("voter", (voter = crypto.randomUUID()));
   const res = await view.api.request("POST", "comments/" + c.id + "/vote", { value, voter }).catch(() => null);
   if (!res || res.status !== 200) return view.say(res ? view.errorText(res.data) : view.t("offline"));
   store.set("v:" + c.id, value || null);

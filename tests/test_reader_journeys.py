@@ -1,0 +1,164 @@
+"""Readers' journeys through the widget in Chromium, step after step as a reader clicks:
+edit and reload, post after an edit, reply, delete, sort, vote, preview, live updates, two
+threads on one page, other languages, a site's own dark toggle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import POST, Live, fill_form, screenshot
+
+SHADOW = "document.querySelector('#parley').shadowRoot"
+
+
+def post(page: Any, body: str, author: str = "Reader") -> None:
+    fill_form(page, body=body, author=author)
+    page.click(POST)
+
+
+def test_the_edit_box_holds_the_markdown_after_a_reload_and_cancel_shows_the_saved_text(
+    page: Any, live: Live
+) -> None:
+    page.goto(live.article())
+    post(page, "Some **bold** words and [a link](https://example.org).")
+    page.wait_for_selector("article strong:has-text('bold')")
+    page.reload()
+    page.click("button:has-text('Edit')")
+    area = page.locator("article textarea")
+    assert area.input_value() == "Some **bold** words and [a link](https://example.org)."
+    area.fill("Now **bolder** words.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("article strong:has-text('bolder')")
+    page.click("button:has-text('Edit')")
+    assert page.locator("article textarea").input_value() == "Now **bolder** words."
+    page.click("article button:has-text('Cancel')")
+    page.wait_for_selector("article strong:has-text('bolder')")
+    assert page.locator("text=Some").count() == 0
+    page.reload()
+    page.wait_for_selector("article strong:has-text('bolder')")
+    assert page.locator("article .ed").count() == 1  # marked edited
+
+
+def test_posting_after_an_edited_comment_keeps_the_whole_thread(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    post(page, "First words.")
+    page.wait_for_selector("article:has-text('First words.')")
+    page.click("button:has-text('Edit')")
+    page.locator("article textarea").fill("First words, edited.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("article:has-text('First words, edited.')")
+    post(page, "Second words.")
+    page.wait_for_selector("article:has-text('Second words.')")
+    assert page.locator("article:has-text('First words, edited.')").count() == 1
+    assert page.locator("#ph").inner_text() == "2 comments"
+
+
+def test_a_reply_says_whom_it_answers_and_lands_under_it(page: Any, live: Live) -> None:
+    live.seed(author="Ann", body="A question?")
+    page.goto(live.article())
+    page.click("button[aria-label='Reply to Ann']")
+    page.wait_for_selector(".to:has-text('Replying to Ann')")
+    post(page, "An answer.")
+    reply = page.locator("li li article:has-text('An answer.')")
+    reply.wait_for()
+    focused = page.evaluate(f"{SHADOW}.activeElement.id")
+    assert focused == reply.get_attribute("id")
+    assert page.locator(".to").is_hidden()
+
+
+def test_deleting_updates_the_count_and_the_name_at_once(page: Any, live: Live) -> None:
+    live.seed(body="Someone else's.")
+    page.goto(live.article())
+    post(page, "Mine, soon gone.", author="Deleter")
+    page.wait_for_selector("#ph:has-text('2 comments')")
+    page.click("button:has-text('Delete')")
+    page.click("button:has-text('Really delete')")
+    page.wait_for_selector("#ph:has-text('1 comment')")
+    assert page.locator("text=Deleter").count() == 0
+    assert page.locator(".st:has-text('Your comment was deleted.')").count() == 1
+
+
+def test_sorting_and_voting(page: Any, live: Live) -> None:
+    for n in range(3):
+        live.seed(body=f"Comment {n}.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Comment 2.")
+    page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']").click()
+    up = page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']")
+    page.wait_for_selector("article:has-text('Comment 1.') .sc:has-text('1')")
+    assert up.get_attribute("aria-pressed") == "true"
+    page.select_option("#f-sort", "top")
+    page.wait_for_function(
+        f"{SHADOW}.querySelector('.list article .c').textContent.includes('Comment 1.')"
+    )
+    page.select_option("#f-sort", "newest")
+    page.wait_for_function(
+        f"{SHADOW}.querySelector('.list article .c').textContent.includes('Comment 2.')"
+    )
+    page.reload()  # the vote is remembered by this browser
+    pressed = page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']")
+    assert pressed.get_attribute("aria-pressed") == "true"
+
+
+def test_preview_shows_the_text_as_it_will_look(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.fill("#f-body", "A **strong** claim.")
+    page.click("button:has-text('Preview')")
+    page.wait_for_selector(".pv strong:has-text('strong')")
+    assert page.locator("#f-body").is_hidden()
+    page.click("button:has-text('Write')")
+    assert page.locator("#f-body").input_value() == "A **strong** claim."
+
+
+def test_a_comment_from_another_reader_arrives_without_a_jump(page: Any, live: Live) -> None:
+    page.clock.install()
+    live.seed(body="Already here.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Already here.")
+    live.seed(body="Just arrived.", author="Other")
+    page.clock.run_for(25_000)  # the first poll, 20 s in
+    page.wait_for_selector(".fresh:has-text('1 new comments')")
+    assert page.locator("text=Just arrived.").count() == 0  # shown only when asked
+    page.click(".fresh button")
+    page.wait_for_selector("text=Just arrived.")
+
+
+def test_two_threads_on_one_page_through_the_js_api(page: Any, live: Live) -> None:
+    live.seed(thread="/post", body="On the first thread.")
+    live.seed(thread="/second", body="On the second thread.")
+    extra = (
+        '<div id="second"></div><script>window.addEventListener("load", () => '
+        'Parley.mount(document.getElementById("second"), {thread: "/second"}))</script>'
+    )
+    page.goto(live.article(extra=extra))
+    page.wait_for_selector("#parley >> text=On the first thread.")
+    page.wait_for_selector("#second >> text=On the second thread.")
+    assert page.locator("#parley >> text=On the second thread.").count() == 0
+
+
+def test_german_and_arabic_pages_speak_their_language(page: Any, live: Live) -> None:
+    page.goto(live.article(lang="de", path="/de"))
+    page.wait_for_selector("#ph:has-text('Diskutieren Sie mit')")
+    page.click(POST)
+    page.wait_for_selector("#e-author:not(:empty)")
+    assert "Enter" not in page.locator("#e-author").inner_text()
+    page.goto(live.article(lang="ar", dir_="rtl", path="/ar"))
+    page.wait_for_selector("section[dir=rtl]")
+    page.click(POST)
+    page.wait_for_selector("#e-email:not(:empty)")
+    assert "Enter" not in page.locator("#e-email").inner_text()
+    screenshot(page, "widget-arabic.png")
+
+
+def test_the_sites_own_dark_toggle_wins(page: Any, live: Live) -> None:
+    live.seed(body="Colours.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Colours.")
+    background = f"getComputedStyle({SHADOW}.querySelector('section')).backgroundColor"
+    light = page.evaluate(background)
+    page.evaluate("Parley.setTheme('dark')")
+    dark = page.evaluate(background)
+    assert light != dark and dark == "rgb(13, 17, 23)"
+    screenshot(page, "widget-dark-toggle.png")
+    page.evaluate("Parley.setTheme('light')")
+    assert page.evaluate(background) == light
