@@ -307,9 +307,16 @@ def test_axe_finds_no_accessibility_violations(browser: Any, live: Live, scheme:
     context.close()
 
 
-def test_axe_on_the_server_pages(browser: Any, live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_on_the_server_pages(
+    browser: Any, live: Live, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
     """The no-JavaScript thread and every moderator page, as a keyboard or screen-reader
-    user meets them: field errors and a pager shown, a queue with held comments."""
+    user meets them (field errors and a pager shown, a queue with held comments), in light
+    and dark, on a 320 px screen where nothing may scroll sideways (WCAG 1.4.10)."""
     if not AXE.exists():
         pytest.skip("axe-core not installed (make test installs it)")
     live.reset()
@@ -325,11 +332,19 @@ def test_axe_on_the_server_pages(browser: Any, live: Live, monkeypatch: pytest.M
         create_admin("mod@example.org", "correct horse battery")
     for n in range(2):
         live.seed(body=f"Held comment {n}.")
-    context = browser.new_context(bypass_csp=True)  # the pages' CSP refuses axe's inline script
+    live.seed(body="A long address: https://example.com/" + "very-long-path-segment" * 8)
+    live.seed(body="```\n" + "a_wide_line_of_code = 1; " * 12 + "\n```")
+    # The pages' CSP refuses axe's inline script.
+    context = browser.new_context(
+        bypass_csp=True, color_scheme=scheme, viewport={"width": 320, "height": 700}
+    )
     page = context.new_page()
     page.set_default_timeout(10_000)
     found: dict[str, Any] = {}
-    page.goto(f"{live.api}/threads?site=default&thread=/post")
+    wide: list[str] = []
+    page.goto(f"{live.api}/threads?site=default&thread=/post&limit=10")
+    if not page.evaluate(NO_SIDEWAYS_SCROLL):
+        wide.append("no-js thread")
     page.click("button[type=submit]")  # the form with its field errors
     page.wait_for_selector(".error")
     assert page.locator("a[rel=next]").count() == 1  # the pager is on the page checked
@@ -341,11 +356,14 @@ def test_axe_on_the_server_pages(browser: Any, live: Live, monkeypatch: pytest.M
     page.click("button[type=submit]")
     page.wait_for_selector("text=Held comment 0")
     found["queue"] = _axe_violations(page)
-    for path in ("blocks", "threads", "events", "suppressions"):
+    for path in ("", "?status=approved", "blocks", "threads", "events", "suppressions"):
         page.goto(f"{live.api}/admin/{path}")
-        found[path] = _axe_violations(page)
+        found[path or "queue"] = found.get(path) or _axe_violations(page)
+        if not page.evaluate(NO_SIDEWAYS_SCROLL):
+            wide.append(path or "queue")
     context.close()
     assert {name: v for name, v in found.items() if v} == {}, json.dumps(found)
+    assert wide == [], f"scrolls sideways at 320 px: {wide}"
 
 
 def test_demo_page_screenshots(browser: Any, live: Live) -> None:

@@ -19,6 +19,8 @@ class ParleyError(Exception):
 
     status = 400
     code = "bad_request"
+    #: Seconds after which the same request may succeed (sent as Retry-After).
+    retry_after: int | None = None
 
     def __init__(self, message: str, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)
@@ -77,12 +79,18 @@ def wants_json() -> bool:
 
 
 def error_response(
-    status: int, code: str, message: str, errors: dict[str, list[str]] | None = None
+    status: int,
+    code: str,
+    message: str,
+    errors: dict[str, list[str]] | None = None,
+    retry_after: int | None = None,
 ) -> tuple[Response, int] | tuple[str, int]:
     if wants_json():
         body: dict[str, object] = {"error": code, "message": message}
         if errors:
             body["errors"] = errors
+        if retry_after:
+            body["retry_after"] = retry_after
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
 
@@ -90,7 +98,11 @@ def error_response(
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ParleyError)
     def _parley(exc: ParleyError):  # type: ignore[no-untyped-def]
-        return error_response(exc.status, exc.code, exc.message, exc.errors)
+        response, status = error_response(
+            exc.status, exc.code, exc.message, exc.errors, exc.retry_after
+        )
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        return response, status, headers
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]

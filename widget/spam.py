@@ -176,12 +176,20 @@ def _check_form_token(token: str | None, verdict: Verdict) -> None:
     nonce = payload.get("n") if isinstance(payload, dict) else None
     if not isinstance(nonce, str):
         raise _token_refused("The form token is not valid. Reload the page.")
+    # Too soon or too old: the reader is told and nothing is held or spent (a person is
+    # never held silently for being quick; the widget waits and sends again by itself).
+    wait = float(current_app.config["FORM_TOKEN_MIN_AGE"]) - age
+    if wait > 0:
+        seconds = math.ceil(wait)
+        refused = _token_refused(
+            f"Sent too soon after the form appeared: wait {seconds} s and send it again."
+        )
+        refused.retry_after = seconds
+        raise refused
+    if age > current_app.config["FORM_TOKEN_MAX_AGE"]:
+        raise _token_refused("This form is too old. Send it again.")
     if not _spend_nonce(nonce):
         raise _token_refused("This form was sent already. Reload the page to post again.")
-    if age < current_app.config["FORM_TOKEN_MIN_AGE"]:
-        verdict.hold("too-fast")
-    elif age > current_app.config["FORM_TOKEN_MAX_AGE"]:
-        verdict.hold("stale-form-token")
 
 
 def _spend_nonce(nonce: str) -> bool:

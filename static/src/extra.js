@@ -20,7 +20,7 @@ const MIN_FORM_AGE = 3200; // the server holds a post sent sooner after the form
 const FIELD_ERRORS = { author: "eAuthor", email: "eEmail", website: "eWebsite", body: "eBody", form_token: "eToken" };
 
 /** Send the comment form; on success the view shows the comment and focuses it. */
-export async function send(view, parts) {
+export async function send(view, parts, retried) {
   const { t, store, api } = view;
   const { form, inputs, status } = parts;
   const submit = form.querySelector("[type=submit]");
@@ -38,6 +38,13 @@ export async function send(view, parts) {
   };
   const res = await api.request("POST", "comments", payload).catch(() => ({ status: 0, data: {} }));
   submit.disabled = false;
+  const tokenRefused = res.status === 422 && res.data.errors && res.data.errors.form_token;
+  if (tokenRefused && !retried) {
+    // Too soon (the server says how long to wait) or too old: send again, once, by itself.
+    await new Promise((done) => setTimeout(done, (res.data.retry_after || 0) * 1e3));
+    if (!res.data.retry_after) await view.freshToken();
+    return send(view, parts, true);
+  }
   view.freshToken();
   if (res.status !== 201) return failed(view, parts, res);
   showErrors(view, parts, {});
@@ -48,7 +55,8 @@ export async function send(view, parts) {
   form.notify.checked = false;
   closeReply(view, parts);
   const pending = res.data.status !== "approved";
-  status.textContent = pending ? t("held") : t("posted");
+  const minutes = Math.round((res.data.edit_window || 900) / 60);
+  status.textContent = (pending ? t("held") : t("posted")) + " " + t("editFor", minutes);
   posted(view, res.data, payload, pending);
 }
 
@@ -232,10 +240,10 @@ export function subscribe(view, link) {
     event.preventDefault();
     const res = await view.api.request("POST", "subscriptions", { site: view.api.site, thread: view.key, email: email.value.trim() }).catch(() => null);
     if (res && res.status === 202) {
-      form.replaceChildren(status);
+      form.replaceWith(status);
       status.textContent = t("subOk");
       link.setAttribute("aria-expanded", "false");
-      return;
+      return link.focus(); // the control that replaced the form that vanished
     }
     status.textContent = !res ? t("offline") : res.data.errors ? t("eEmail") : view.errorText(res.data);
     email.setAttribute("aria-invalid", "true");

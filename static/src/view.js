@@ -60,6 +60,7 @@ async function start(host, opts, env, key, handle) {
     ownTools(c, tools, body) {
       const own = live(store.get("t:" + c.id));
       if (!own) return;
+      setTimeout(render, own.x - Date.now()); // the tools go when the edit window ends
       const use = (name) => () => view.extra().then((m) => m[name](view, c, own, body, tools));
       tools.append(h("button", { type: "button", text: t("edit"), onclick: use("edit") }),
         h("button", { type: "button", text: t("del"), onclick: use("remove") }));
