@@ -17,17 +17,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url")
+    parser.add_argument("--sort", default="oldest", choices=["oldest", "newest", "top"])
     args = parser.parse_args()
     env = parley_env(args.database_url)
     if not args.database_url:
         fresh_sqlite(env)
     seed_thread(env, "/bench", 200)
-    path = "/api/comments?site=default&thread=/bench&limit=200"
+    # Votes are on (the default): every comment carries its score.
+    path = f"/api/comments?site=default&thread=/bench&limit=200&sort={args.sort}"
     print(machine())
     with gunicorn(env) as (port, server):
         load(port, lambda n: ("GET", path, None, {}), 1, args.concurrency)  # warm-up
         result = load(port, lambda n: ("GET", path, None, {}), args.seconds, args.concurrency)
-        print(result.line(f"GET thread of 200 ({args.concurrency} clients)"))
+        print(result.line(f"GET thread of 200, sort={args.sort} ({args.concurrency} clients)"))
         print(f"ratio to Isso's ~{ISSO_REFERENCE:.0f} req/s: {result.rate / ISSO_REFERENCE:.0f}x")
         print(
             "worker RSS after the run: " + ", ".join(f"{mb:.0f} MB" for mb in worker_rss_mb(server))

@@ -83,8 +83,8 @@ def test_sorting_and_voting(page: Any, live: Live) -> None:
         live.seed(body=f"Comment {n}.")
     page.goto(live.article())
     page.wait_for_selector("text=Comment 2.")
-    page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']").click()
-    up = page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']")
+    page.locator("article:has-text('Comment 1.') button[aria-label^='Vote up']").click()
+    up = page.locator("article:has-text('Comment 1.') button[aria-label^='Vote up']")
     page.wait_for_selector("article:has-text('Comment 1.') .sc:has-text('1')")
     assert up.get_attribute("aria-pressed") == "true"
     page.select_option("#f-sort", "top")
@@ -96,7 +96,7 @@ def test_sorting_and_voting(page: Any, live: Live) -> None:
         f"{SHADOW}.querySelector('.list article .c').textContent.includes('Comment 2.')"
     )
     page.reload()  # the vote is remembered by this browser
-    pressed = page.locator("article:has-text('Comment 1.') button[aria-label='Vote up']")
+    pressed = page.locator("article:has-text('Comment 1.') button[aria-label^='Vote up']")
     assert pressed.get_attribute("aria-pressed") == "true"
 
 
@@ -117,7 +117,7 @@ def test_a_comment_from_another_reader_arrives_without_a_jump(page: Any, live: L
     page.wait_for_selector("text=Already here.")
     live.seed(body="Just arrived.", author="Other")
     page.clock.run_for(25_000)  # the first poll, 20 s in
-    page.wait_for_selector(".fresh:has-text('1 new comments')")
+    page.wait_for_selector(".fresh:has-text('New comments: 1')")
     assert page.locator("text=Just arrived.").count() == 0  # shown only when asked
     page.click(".fresh button")
     page.wait_for_selector("text=Just arrived.")
@@ -162,3 +162,49 @@ def test_the_sites_own_dark_toggle_wins(page: Any, live: Live) -> None:
     screenshot(page, "widget-dark-toggle.png")
     page.evaluate("Parley.setTheme('light')")
     assert page.evaluate(background) == light
+
+
+def test_a_reply_or_an_edit_in_progress_survives_a_vote_elsewhere(page: Any, live: Live) -> None:
+    live.seed(author="Bob", body="Bob speaks.")
+    live.seed(author="Cy", body="Cy speaks.")
+    page.goto(live.article())
+    page.click("button[aria-label='Reply to Bob']")
+    page.wait_for_selector(".to:has-text('Replying to Bob')")
+    page.fill("#f-body", "Half a reply")
+    page.click("article:has-text('Cy speaks.') button[aria-label^='Vote up']")
+    page.wait_for_selector("article:has-text('Cy speaks.') .sc:has-text('1')")
+    assert page.locator("#f-body").input_value() == "Half a reply"
+    assert page.locator("li:has(article:has-text('Bob speaks.')) form").count() == 1
+    page.select_option("#f-sort", "newest")  # a whole redraw keeps it too
+    assert page.locator("#f-body").input_value() == "Half a reply"
+
+
+def test_subscribe_form_stays_inside_the_widget(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.click("button.subl")
+    page.wait_for_selector("form.sub")
+    outside = page.evaluate("document.querySelectorAll('form, input').length")
+    assert outside == 0  # nothing leaked into the host page
+    assert page.locator("button.subl").get_attribute("aria-expanded") == "true"
+
+
+def test_markdown_emphasis_looks_emphasised(page: Any, live: Live) -> None:
+    live.seed(body="Some **bold** and *italic*.")
+    page.goto(live.article())
+    page.wait_for_selector("article strong")
+    weight = page.evaluate(f"getComputedStyle({SHADOW}.querySelector('article strong')).fontWeight")
+    style = page.evaluate(f"getComputedStyle({SHADOW}.querySelector('article em')).fontStyle")
+    assert int(weight) >= 700 and style == "italic"
+
+
+def test_an_edit_to_a_held_comment_shows_after_a_reload(page: Any, live: Live) -> None:
+    live.reset(moderation="all")
+    page.goto(live.article())
+    post(page, "Held words.")
+    page.wait_for_selector("article:has-text('Held words.')")
+    page.click("button:has-text('Edit')")
+    page.locator("article textarea").fill("Held words, edited.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("article:has-text('Held words, edited.')")
+    page.reload()
+    page.wait_for_selector("article:has-text('Held words, edited.')")

@@ -7,14 +7,14 @@ import { when } from "./time.js";
 export function renderComment(view, c) {
   const name = /^https?:\/\//i.test(c.website || "")
     ? h("a", { href: c.website, rel: "nofollow ugc noopener", class: "n", dir: "auto", text: c.author })
-    : h("span", { class: "n", dir: "auto", text: c.author || t("deleted") });
+    : h("span", { class: "n", dir: "auto", text: c.author });
   const body = h("div", { class: "c", dir: "auto" }, c.deleted ? t("deleted") : safeHTML(c.html));
   const tools = h("div", { class: "tools" });
   const article = h("article", { id: "parley-" + c.id, tabindex: "-1" },
-    c.avatar ? h("img", { src: c.avatar, alt: "", width: 40, height: 40, loading: "lazy" }) : h("span", { class: "av" }),
+    c.avatar ? h("img", { src: c.avatar, alt: "", loading: "lazy" }) : h("span", { class: "av" }),
     h("div", { class: "m" },
       h("div", { class: "h" }, name, when(c.created_at, view.lang),
-        c.edited_at ? h("span", { class: "ed", text: t("edited") }) : null,
+        c.edited_at && !c.deleted ? h("span", { class: "ed", text: t("edited") }) : null,
         c.pending ? h("span", { class: "badge", text: t("pending") }) : null),
       body, tools));
   const replies = h("ol", { class: c.depth >= 3 ? "flat" : "" });
@@ -31,12 +31,12 @@ export function renderComment(view, c) {
   return h("li", { class: c.pending ? "pend" : "" }, article, replies);
 }
 
-function voteButtons(view, c) {
+/** ▲ score ▼, each button named for the comment it votes on ("Vote up, Ann"). */
+export function voteButtons(view, c) {
   const mine = view.myVote(c.id);
-  const score = h("span", { class: "sc", text: c.score || 0, "aria-label": t("votes", c.score || 0) });
   const button = (value, label, sign) => h("button", {
-    type: "button", class: "v", text: sign, "aria-label": label, "aria-pressed": String(mine === value),
+    type: "button", class: "v", text: sign, "aria-label": label + ", " + c.author, "aria-pressed": String(mine === value),
     onclick: () => view.vote(c, mine === value ? 0 : value)
   });
-  return h("span", { class: "vote" }, button(1, t("up"), "▲"), score, button(-1, t("down"), "▼"));
+  return h("span", { class: "vote" }, button(1, t("up"), "▲"), h("span", { class: "sc", text: c.score || 0 }), button(-1, t("down"), "▼"));
 }

@@ -19,10 +19,18 @@ function styled(view) {
 const MIN_FORM_AGE = 3200; // the server holds a post sent sooner after the form appeared
 const FIELD_ERRORS = { author: "eAuthor", email: "eEmail", website: "eWebsite", body: "eBody", form_token: "eToken" };
 
+const CODES = { rate_limited: "eRate", not_found: "eGone", forbidden: "eDenied", conflict: "closed", csrf_failed: "eToken" };
+
+/** A server error without a field, in the reader's language by its stable code. */
+function errorText(view, data) {
+  return CODES[data.error] ? view.t(CODES[data.error]) : data.message || view.t("offline");
+}
+
 /** Send the comment form; on success the view shows the comment and focuses it. */
 export async function send(view, parts, retried) {
   const { t, store, api } = view;
   const { form, inputs, status } = parts;
+  if (inputs.body.hidden) preview(view, parts); // back to Write: errors point at the box
   const submit = form.querySelector("[type=submit]");
   if (submit.disabled) return;
   submit.disabled = true;
@@ -55,7 +63,7 @@ export async function send(view, parts, retried) {
   form.notify.checked = false;
   closeReply(view, parts);
   const pending = res.data.status !== "approved";
-  const minutes = Math.round((res.data.edit_window || 900) / 60);
+  const minutes = Math.max(1, Math.round((res.data.edit_window || 900) / 60));
   status.textContent = (pending ? t("held") : t("posted")) + " " + t("editFor", minutes);
   posted(view, res.data, payload, pending);
 }
@@ -86,6 +94,9 @@ export function replyTo(view, parts, c) {
   parts.replying.replaceChildren(t("replying", c.author), " · ",
     h("button", { type: "button", text: t("cancel"), onclick: () => { closeReply(view, parts); view.focusComment(c.id); } }));
   form.setAttribute("aria-label", t("replyTo", c.author));
+  form.onkeydown = (e) => {
+    if (e.key === "Escape" && form.parent_id.value) { closeReply(view, parts); view.focusComment(c.id); }
+  };
   view.box.querySelector("#parley-" + c.id).after(form);
   parts.inputs.body.focus();
 }
@@ -102,7 +113,7 @@ export async function more(view, button) {
   const before = view.state.roots.length;
   const res = await view.loadPage(view.state, true).catch(() => null);
   button.disabled = false;
-  if (res !== "ok") return view.say(res ? view.errorText(res.data) : view.t("offline"));
+  if (res !== "ok") return view.say(res ? errorText(view, res.data) : view.t("offline"));
   view.render();
   const first = view.state.roots[before];
   if (first) view.focusComment(first.id);
@@ -115,7 +126,7 @@ function failed(view, parts, res) {
   const other = Object.keys(errors).filter((k) => !FIELDS.includes(k));
   // An error no field shows is said as it is, never hidden behind "correct the fields".
   parts.status.textContent = other.length ? other.map((k) => fieldError(view, k, errors[k])).join(" ")
-    : first ? view.t("fix") : res.status ? view.errorText(res.data) : view.t("offline");
+    : first ? view.t("fix") : res.status ? errorText(view, res.data) : view.t("offline");
   (first || parts.form.querySelector("[type=submit]")).focus();
 }
 
@@ -171,13 +182,16 @@ export function edit(view, c, own, body, tools) {
   const minutes = Math.max(1, Math.round((own.x - Date.now()) / 6e4));
   const note = h("p", { class: "st", role: "status", text: t("editFor", minutes) });
   const editButton = tools.querySelector("button:nth-last-child(2)");
-  const close = () => { view.render(); view.focusComment(c.id); };
+  const close = () => { area.remove(); view.render(); view.focusComment(c.id); };
   const save = h("button", { type: "button", class: "s", text: t("save"), onclick: async () => {
     const res = await view.api.request("PATCH", "comments/" + c.id, { body: area.value }, own.t).catch(() => null);
-    if (!res || res.status !== 200) { note.textContent = res ? view.errorText(res.data) : t("offline"); return area.focus(); }
+    if (!res || res.status !== 200) { note.textContent = res ? errorText(view, res.data) : t("offline"); return area.focus(); }
     Object.assign(c, res.data.comment, { body: area.value });
     view.store.set("t:" + c.id, { ...own, b: area.value });
     if (res.data.status !== "approved") c.pending = true;
+    // A held comment is drawn from this browser's copy: keep the edit there too.
+    const held = (view.store.get(view.pendingKey) || []).map((p) => (p.c.id === c.id ? { ...p, c } : p));
+    view.store.set(view.pendingKey, held);
     close();
   } });
   body.replaceChildren(area, h("div", { class: "row" }, save, h("button", { type: "button", text: t("cancel"), onclick: close })), note);
@@ -199,7 +213,7 @@ export function remove(view, c, own, body, tools) {
   }
   view.api.request("DELETE", "comments/" + c.id, null, own.t).then((res) => {
     if (res.status === 204) removed(view, c);
-    else body.append(view.h("p", { class: "err", text: view.errorText(res.data) }));
+    else body.append(view.h("p", { class: "err", text: errorText(view, res.data) }));
   }, () => body.append(view.h("p", { class: "err", text: t("offline") })));
 }
 
@@ -212,9 +226,10 @@ export async function preview(view, parts) {
   const shown = area.previousElementSibling && area.previousElementSibling.classList.contains("pv")
     ? area.previousElementSibling : null;
   if (shown) { shown.remove(); area.hidden = false; button.textContent = t("preview"); button.setAttribute("aria-pressed", "false"); return area.focus(); }
-  const res = await view.api.request("POST", "preview", { site: view.api.site, body: area.value || " " }).catch(() => null);
+  const res = await view.api.request("POST", "preview", { site: view.api.site, body: area.value }).catch(() => null);
   const pane = h("div", { class: "c pv", dir: "auto", tabindex: "-1" });
-  pane.append(res && res.status === 200 ? view.safeHTML(res.data.html) : t("offline"));
+  pane.append(!res ? t("offline") : res.status === 200 ? view.safeHTML(res.data.html)
+    : res.data.errors ? t("eBody") : errorText(view, res.data));
   area.before(pane);
   area.hidden = true;
   button.textContent = t("write");
@@ -245,7 +260,7 @@ export function subscribe(view, link) {
       link.setAttribute("aria-expanded", "false");
       return link.focus(); // the control that replaced the form that vanished
     }
-    status.textContent = !res ? t("offline") : res.data.errors ? t("eEmail") : view.errorText(res.data);
+    status.textContent = !res ? t("offline") : res.data.errors ? t("eEmail") : errorText(view, res.data);
     email.setAttribute("aria-invalid", "true");
     email.focus();
   });
@@ -260,13 +275,14 @@ export async function vote(view, c, value) {
   let voter = store.get("voter");
   if (!voter) store.set("voter", (voter = crypto.randomUUID()));
   const res = await view.api.request("POST", "comments/" + c.id + "/vote", { value, voter }).catch(() => null);
-  if (!res || res.status !== 200) return view.say(res ? view.errorText(res.data) : view.t("offline"));
+  if (!res || res.status !== 200) return view.say(res ? errorText(view, res.data) : view.t("offline"));
   store.set("v:" + c.id, value || null);
   c.score = res.data.score;
-  view.render();
-  const label = value < 0 ? view.t("down") : view.t("up");
-  const again = view.box.querySelector(`#parley-${c.id} .v[aria-label="${label}"]`);
-  if (again) again.focus();
+  // In place: a redraw would take the reader's place (a reply being written, focus).
+  const buttons = view.voteButtons(c);
+  view.box.querySelector(`#parley-${c.id} .vote`).replaceWith(buttons);
+  buttons.children[value < 0 ? 2 : 0].focus();
+  view.say(view.t("votes", c.score));
 }
 
 /** After a delete: the count and the name go at once, and focus lands on the heading. */

@@ -19,8 +19,3 @@ export async function useLanguage(base, lang) {
   table = await get(base, code).catch(() => get(base, (code = "en")));
   return code;
 }
-
-const CODE = { rate_limited: "eRate", not_found: "eGone", forbidden: "eDenied", conflict: "closed", csrf_failed: "eToken" };
-
-/** A server error without a field, by its stable code. */
-export const errorText = (data) => (CODE[data.error] ? t(CODE[data.error]) : data.message || t("offline"));

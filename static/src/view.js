@@ -1,8 +1,8 @@
 // One mounted thread: its elements, its state, and what readers do to it.
-import { renderComment } from "./comment.js";
+import { renderComment, voteButtons } from "./comment.js";
 import { h, safeHTML } from "./dom.js";
 import { commentForm, freshToken } from "./form.js";
-import { errorText, t, useLanguage } from "./i18n.js";
+import { t, useLanguage } from "./i18n.js";
 import { live, store } from "./store.js";
 import { loadPage, threadState } from "./thread.js";
 
@@ -38,7 +38,7 @@ async function start(host, opts, env, key, handle) {
   const heading = h("h2", { id: "ph", tabindex: "-1", text: t("loading") });
   const sort = h("select", { id: "f-sort", onchange: () => { state.sort = sort.value; state.etag = null; refresh(); } });
   const bar = h("div", { class: "bar" }, h("label", { for: "f-sort", text: t("sort") }), sort);
-  const banner = h("p", { class: "fresh", hidden: true });
+  const banner = h("p", { class: "fresh", role: "status", hidden: true });
   const list = h("ol", { class: "list" });
   const more = h("button", { type: "button", class: "more", hidden: true, text: t("more") });
   const home = h("div", { class: "home" });
@@ -50,7 +50,7 @@ async function start(host, opts, env, key, handle) {
   let extra = null;
 
   const view = {
-    api, key, lang, state, home, limits: env.limits, h, t, store, safeHTML, errorText,
+    api, key, lang, state, home, limits: env.limits, h, t, store, safeHTML,
     extra: () => (extra = extra || import(env.base + "/embed-extra.js")),
     held: () => (store.get(pendingKey) || []).filter((p) => live(p)).map((p) => p.c),
     heldUnder: (parentId) => view.held().filter((c) => c.parent_id === parentId && !state.byId.has(c.id)),
@@ -60,12 +60,13 @@ async function start(host, opts, env, key, handle) {
     ownTools(c, tools, body) {
       const own = live(store.get("t:" + c.id));
       if (!own) return;
-      setTimeout(render, own.x - Date.now()); // the tools go when the edit window ends
+      expires = Math.min(expires, own.x); // the tools go when the edit window ends
       const use = (name) => () => view.extra().then((m) => m[name](view, c, own, body, tools));
       tools.append(h("button", { type: "button", text: t("edit"), onclick: use("edit") }),
         h("button", { type: "button", text: t("del"), onclick: use("remove") }));
     },
     vote: (c, value) => view.extra().then((m) => m.vote(view, c, value)),
+    voteButtons: (c) => voteButtons(view, c),
     replyTo: (c) => view.extra().then((m) => m.replyTo(view, form, c)),
     heading, box, pendingKey,
     render: () => render(),
@@ -76,20 +77,33 @@ async function start(host, opts, env, key, handle) {
   view.say = say;
   const form = commentForm(view);
 
+  let expires = Infinity;
+  let expiry = 0;
   function render() {
     heading.textContent = state.total ? (state.total === 1 ? t("one") : t("many", state.total)) : t("join");
     sort.replaceChildren(...["oldest", "newest", ...(state.votes ? ["top"] : [])].map((s) =>
       h("option", { value: s, selected: s === state.sort, text: t(s) })));
+    // What the reader is in the middle of survives a redraw: an open edit box, the form
+    // under a comment they reply to, and focus.
+    const active = root.activeElement;
+    const editing = [...list.querySelectorAll(".c textarea")].map((a) => a.closest("article"));
+    expires = Infinity;
     const items = [...state.roots, ...view.heldUnder(null)].map((c) => renderComment(view, c));
     list.replaceChildren(...(items.length ? items : [h("li", { class: "none", text: t("none") })]));
+    for (const old of editing) { const now = box.querySelector("#" + old.id); if (now) now.replaceWith(old); }
+    const at = form.form.parent_id.value && box.querySelector("#parley-" + form.form.parent_id.value);
+    if (at && at.nextSibling !== form.form) at.after(form.form);
+    if (active && active.isConnected) active.focus();
     more.hidden = !state.cursor;
+    clearTimeout(expiry);
+    if (expires < Infinity) expiry = setTimeout(render, expires - Date.now());
   }
 
   async function refresh(loaded) {
     const res = await (loaded || loadPage(api, key, state).catch(() => null));
     if (res === "same") return;
     banner.hidden = true;
-    if (res !== "ok") { heading.textContent = t("join"); say(res ? errorText(res.data) : t("offline")); return; }
+    if (res !== "ok") { heading.textContent = t("join"); say((res && res.data.message) || t("offline")); return; }
     const visible = [...state.byId.keys()];
     store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !visible.includes(p.c.id)));
     render();
@@ -103,7 +117,7 @@ async function start(host, opts, env, key, handle) {
   };
 
   home.append(form.form, h("button", { type: "button", class: "subl", text: t("sub"), "aria-expanded": "false",
-    onclick: (event) => view.extra().then((m) => m.subscribe(view, event.target)) }));
+    onclick: ({ currentTarget: link }) => view.extra().then((m) => m.subscribe(view, link)) }));
   await refresh(first);
   if (!state.closed) view.freshToken();
   let stop = () => {};
