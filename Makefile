@@ -18,8 +18,8 @@ install: $(STAMP)
 
 ## make run: install, migrate an embedded SQLite, serve the demo on http://127.0.0.1:5000/
 run: install
-	$(BIN)/flask --app app db upgrade
-	$(BIN)/flask --app app run --host 127.0.0.1 --port 5000
+	PARLEY_DEMO=on $(BIN)/flask --app app db upgrade
+	PARLEY_DEMO=on $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 ## make test: install what the tests need (Chromium, PostgreSQL, nginx, Redis, axe-core),
 ## start PostgreSQL, run them (tests/test_deployment.py starts its own nginx and Redis)

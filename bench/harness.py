@@ -39,6 +39,7 @@ def parley_env(db_url: str | None = None, **extra: str) -> dict[str, str]:
         "PARLEY_INSTANCE_PATH": str(instance),
         "PARLEY_RATE_LIMITS": "off",
         "PARLEY_SPAM_CHECKS": "off",
+        "PARLEY_DEMO": "on",  # the `default` site the benchmark posts to
         "PARLEY_SECRET_KEY": "bench-secret-key-bench-secret-key",
     }
     env["PARLEY_DATABASE_URL"] = db_url or f"sqlite:///{instance / 'bench.db'}"

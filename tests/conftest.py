@@ -37,6 +37,7 @@ BASE_CONFIG: dict[str, Any] = {
     "SPAM_CHECKS": "off",
     "WTF_CSRF_ENABLED": True,
     "SMTP_URL": None,
+    "DEMO": "on",  # the demo article at / (tests/test_install.py checks it is off by default)
 }
 
 BACKENDS = [

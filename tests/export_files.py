@@ -101,16 +101,19 @@ DISQUS_HEAD = (
 )
 
 
-def disqus(threads: list[tuple[str, str, str]], posts: list[dict[str, str]]) -> str:
-    """threads: (dsq id, link, title); posts: dicts with id, thread, body, parent?, flags."""
+def disqus(threads: list[tuple[str, ...]], posts: list[dict[str, str]]) -> str:
+    """threads: (dsq id, link, title[, identifier]); posts: dicts with id, thread, body,
+    parent?, flags. As Disqus writes it, `<id>` holds the site's `disqus_identifier` and is
+    empty when the embed set none."""
     out = [
         DISQUS_HEAD,
         '<category dsq:id="1"><forum>blog</forum><title>General</title>'
         "<isDefault>true</isDefault></category>\n",
     ]
-    for dsq_id, link, title in threads:
+    for dsq_id, link, title, *identifier in threads:
+        ident = f"<id>{escape(identifier[0])}</id>" if identifier else "<id/>"
         out.append(
-            f'<thread dsq:id="{dsq_id}"><id>{dsq_id}</id><forum>blog</forum>'
+            f'<thread dsq:id="{dsq_id}">{ident}<forum>blog</forum>'
             f'<category dsq:id="1"/><link>{escape(link)}</link><title>{escape(title)}</title>'
             f"<message/><createdAt>2019-01-01T00:00:00Z</createdAt><isClosed>false</isClosed>"
             f"<isDeleted>false</isDeleted></thread>\n"
@@ -219,3 +222,62 @@ def write_backup(
     }
     data = {"format": "parley-backup", "version": 1, "sites": [site], "addresses": addresses or []}
     path.write_text(json.dumps(data), encoding="utf-8")  # ASCII: lone surrogates survive
+
+
+def remark42_comment(id: str, url: str, markdown: str, **fields: Any) -> dict[str, Any]:
+    """A comment as Remark42's native exporter writes it (store.Comment in JSON)."""
+    return {
+        "id": id,
+        "pid": "",
+        "text": f"<p>{escape(markdown)}</p>\n",
+        "orig": markdown,
+        "user": {"name": "Remark Reader", "id": "github_1f2e3d", "picture": "", "ip": "9f8e7d"},
+        "locator": {"site": "remark", "url": url},
+        "score": 0,
+        "vote": 0,
+        "time": "2021-06-01T10:00:00.123456789+03:00",
+        "title": "A post",
+        **fields,
+    }
+
+
+def write_remark42(path: Path, comments: Iterable[dict[str, Any]], gzipped: bool = False) -> None:
+    """A Remark42 backup: the metadata line, then one comment per line (gzipped or not)."""
+    import gzip
+
+    meta = {"version": 1, "users": [], "posts": [{"url": "https://blog.example/r/"}]}
+    opener: Any = gzip.open if gzipped else open
+    with opener(path, "wt", encoding="utf-8") as handle:
+        handle.write(json.dumps(meta) + "\n")
+        for comment in comments:
+            handle.write(json.dumps(comment, ensure_ascii=False) + "\n")
+
+
+def commento_comment(hex: str, url: str, markdown: str, **fields: Any) -> dict[str, Any]:
+    """A comment of a Commento export (version 1), as Commento's exporter writes it."""
+    return {
+        "commentHex": hex,
+        "domain": "blog.example",
+        "url": url,
+        "commenterHex": "anonymous",
+        "markdown": markdown,
+        "html": "",
+        "parentHex": "root",
+        "score": 0,
+        "state": "approved",
+        "creationDate": "2021-03-12T11:21:56Z",
+        "direction": 0,
+        "deleted": False,
+        **fields,
+    }
+
+
+def write_commento(
+    path: Path, comments: Iterable[dict[str, Any]], commenters: list[dict[str, Any]]
+) -> None:
+    """{"version": 1, "comments": [...], "commenters": [...]}, written a comment at a time."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write('{\n  "version": 1,\n  "comments": [\n')
+        for i, comment in enumerate(comments):
+            handle.write((",\n" if i else "") + "    " + json.dumps(comment, ensure_ascii=False))
+        handle.write('\n  ],\n  "commenters": ' + json.dumps(commenters, indent=2) + "\n}\n")

@@ -107,6 +107,7 @@ def server_env(database_url: str, instance: Path, **extra: str) -> dict[str, str
         "PARLEY_RATE_LIMITS": "off",
         "PARLEY_SPAM_CHECKS": "off",
         "PARLEY_INSTANCE_PATH": str(instance),
+        "PARLEY_DEMO": "on",
         **extra,
     }
 

@@ -520,3 +520,14 @@ def test_a_strangers_thread_key_is_not_a_subject_line(api: Api, smtp: SmtpServer
     run_worker()
     [mail] = mails_to(smtp, "victim@example.org")
     assert "URGENT" not in str(parsed(mail)["Subject"]) and "URGENT" not in text_of(mail)
+
+
+def test_an_unsubscribe_link_of_a_subscription_gone_since_still_answers_kindly(
+    api: Api, smtp: SmtpServer
+) -> None:
+    from widget.tokens import unsubscribe_token
+
+    link = f"/unsubscribe/{unsubscribe_token(4242)}"  # merged away by `threads merge`, say
+    assert api.client.get(link).status_code == 200
+    assert api.client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert api.client.get("/unsubscribe/forged.token.here").status_code == 404

@@ -54,6 +54,12 @@ def test_upgrade_then_check_finds_no_drift(backend: str, tmp_path: Path) -> None
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "No new upgrade operations detected" in checked.stdout + checked.stderr
     listed = flask(env, "sites", "list")
-    assert listed.stdout.startswith("default\tfirst-time")  # the demo's site exists
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == ""  # no demo site in production (0007 removed it)
+    # With PARLEY_DEMO=on (`make run`), the demo's site is put back.
+    assert flask(env, "db", "downgrade", "0006").returncode == 0
+    demo = {**env, "PARLEY_DEMO": "on"}
+    assert flask(demo, "db", "upgrade").returncode == 0
+    assert flask(demo, "sites", "list").stdout.startswith("default\tfirst-time")
     downgraded = flask(env, "db", "downgrade", "base")
     assert downgraded.returncode == 0, downgraded.stderr

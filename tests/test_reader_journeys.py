@@ -208,3 +208,49 @@ def test_an_edit_to_a_held_comment_shows_after_a_reload(page: Any, live: Live) -
     page.wait_for_selector("article:has-text('Held words, edited.')")
     page.reload()
     page.wait_for_selector("article:has-text('Held words, edited.')")
+
+
+def test_notify_me_offers_replies_all_or_a_digest(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.check("#f-notify")
+    choice = page.locator("select[name=mode]")
+    choice.wait_for()
+    assert choice.input_value() == "replies"  # the default when posting
+    choice.select_option("digest")
+    post(page, "Tell me once a day.")
+    page.wait_for_selector("article:has-text('Tell me once a day.')")
+    assert page.locator("select[name=mode]").count() == 0  # the box is unticked again
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from widget.extensions import db
+        from widget.models import Subscription
+
+        assert db.session.scalars(select(Subscription.mode)).all() == ["digest"]
+
+
+def test_the_manage_page_switches_modes_and_pauses_in_a_browser(page: Any, live: Live) -> None:
+    live.seed(body="Followed.", notify="all")
+    with live.app.app_context():
+        from sqlalchemy import select
+
+        from widget.clock import utcnow
+        from widget.extensions import db
+        from widget.models import Address, Subscription
+        from widget.tokens import manage_token
+
+        subscription = db.session.scalars(select(Subscription)).one()
+        subscription.confirmed_at = utcnow()
+        db.session.commit()
+        address = db.session.scalars(select(Address)).one()
+        token = manage_token(address.id, address.generation)
+    page.goto(f"{live.api}/subscriptions/{token}")
+    page.select_option("select[name=mode]", "digest")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Saved: you will get what you chose.")
+    assert page.locator("select[name=mode]").input_value() == "digest"
+    page.click("button:has-text('Pause all mail for 7 days')")
+    page.wait_for_selector("text=Mail is paused until")
+    screenshot(page, "manage-subscriptions.png")
+    page.click("button:has-text('Resume mail now')")
+    page.wait_for_selector("text=Mail resumed.")

@@ -185,7 +185,8 @@ def test_keyboard_only_posting(page: Any, live: Live) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type("Typed without a mouse.")
     page.keyboard.press("Tab")
-    page.keyboard.press("Space")  # notify
+    page.keyboard.press("Space")  # notify: the choice of what to get appears beside it
+    page.keyboard.press("Tab")  # that choice: replies, the default
     page.keyboard.press("Tab")  # remember me: left unticked
     page.keyboard.press("Tab")
     assert active_id(page) == ""  # the Post button has no id

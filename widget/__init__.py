@@ -31,6 +31,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import admin, api, cli, pages
 from .auth import LoginThrottle
 from .clock import Clock
+from .compression import compress
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
@@ -38,23 +39,32 @@ from .mail.headers import parse_sender
 from .threads import PageCache
 from .vault import Vault
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped(name: str) -> Path:
+    """A folder the wheel carries inside the package (`static`, `migrations`); in a
+    checkout (or an editable install) it is the repository's top-level folder."""
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory used by `flask --app app`, gunicorn and the tests.
 
-    A test may name its instance folder with ``INSTANCE_PATH`` in `test_config`.
+    A test may name its instance folder with ``INSTANCE_PATH`` in `test_config`; else it
+    is PARLEY_INSTANCE_PATH, else `instance/` in the current directory (never the package's
+    folder, which may be a read-only site-packages).
     """
     instance = (
         (test_config or {}).get("INSTANCE_PATH")
         or os.environ.get("PARLEY_INSTANCE_PATH")
-        or str(ROOT / "instance")
+        or str(Path.cwd() / "instance")
     )
     app = Flask(
         __name__,
-        instance_path=instance,
-        static_folder=str(ROOT / "static"),
+        instance_path=str(Path(instance).resolve()),
+        static_folder=str(shipped("static")),
         static_url_path="/static",
     )
     load_config(app, test_config)
@@ -66,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(shipped("migrations")), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
     _attach_services(app)
@@ -80,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # which is where SQLAlchemy would otherwise configure the mappers.
     configure_mappers()
     app.after_request(_security_headers)
+    app.after_request(compress)
     return app
 
 

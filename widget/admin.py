@@ -209,6 +209,7 @@ def threads() -> str:
         search=search,
         everything=everything,
         form=ConfirmForm(),
+        key_max=THREAD_KEY_MAX,
     )
 
 
@@ -219,6 +220,25 @@ def close_thread(thread_id: int, action: str) -> BaseResponse:
     thread = set_closed(thread_id, action == "close", actor=_actor())
     flash(f"Thread {thread.key} {'closed' if thread.closed else 'reopened'}.", "ok")
     return redirect(url_for("admin.threads"))
+
+
+@bp.post("/threads/<int:thread_id>/move")
+@login_required
+def move_thread(thread_id: int) -> BaseResponse:
+    """Give one thread a new key (its article's URL changed)."""
+    from .remap import move_thread as move
+
+    _checked_form()
+    thread = (db.session.get(Thread, thread_id) if thread_id <= MAX_ID else None) or abort(404)
+    new_key = request.form.get("new_key", "").strip()
+    old_key, site_name = thread.key, thread.site.name
+    try:
+        move(site_name, old_key, new_key, actor=_actor())
+    except ParleyError as exc:  # the key is taken or not valid: say so on the page
+        flash(f"Thread {old_key} not moved: {exc.message}", "error")
+        return redirect(url_for("admin.threads", q=old_key))
+    flash(f"Thread {old_key} moved to {new_key}.", "ok")
+    return redirect(url_for("admin.threads", q=new_key))
 
 
 @bp.get("/events")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, request
 
 from . import comments, spam, subscriptions, threads, votes
+from .compression import send_body
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import ParleyError
 from .extensions import rate_limited
@@ -21,7 +22,7 @@ from .forms import (
 from .limits import COUNT_KEYS_MAX, THREAD_KEY_MAX
 from .openapi import openapi_document
 from .render import markdown_to_html
-from .serializers import comment_json, json_response
+from .serializers import comment_json, json_response, thread_json
 from .tokens import author_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -63,6 +64,7 @@ def list_comments() -> Response:
     sort = threads.sort_arg(request.args.get("sort"))
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
+    response.vary.add("Accept-Encoding")
     etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
@@ -70,8 +72,8 @@ def list_comments() -> Response:
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
-    response.set_data(threads.thread_page(thread, cursor, limit, sort, page.site.votes))
-    return response
+    cached = threads.thread_page(thread, cursor, limit, sort, page.site.votes)
+    return send_body(response, cached.body, cached.gzipped)
 
 
 @bp.get("/form-token")
@@ -136,8 +138,25 @@ def counts() -> Response:
         raise ParleyError(
             f"At most {COUNT_KEYS_MAX} threads of up to {THREAD_KEY_MAX} characters each."
         )
-    response = json_response(threads.counts(site, keys))
+    cached = threads.counts_answer(site, keys)
+    response = send_body(Response(mimetype="application/json"), cached.body, cached.gzipped)
     response.headers["Cache-Control"] = "public, max-age=30"
+    return response
+
+
+@bp.get("/recent")
+def recent() -> Response:
+    """The site's newest published comments, each with its thread: a sidebar's block."""
+    site = threads.find_site(request.args.get("site"))
+    allow_origin(site)
+    limit = threads.recent_limit(request.args.get("limit"))
+    comments = [
+        {**comment_json(comment), "thread": thread_json(thread)}
+        for comment, thread in threads.recent_comments(site, limit)
+    ]
+    response = json_response({"comments": comments})
+    # Shared by every page of the site: a minute old at most, in browsers and CDNs.
+    response.headers["Cache-Control"] = "public, max-age=60"
     return response
 
 
@@ -148,7 +167,8 @@ def subscribe() -> Response:
     site = threads.find_site(form.site.data)
     allow_origin(site)
     # Title and URL are the page's to say (when it loads the thread), not a subscriber's.
-    subscriptions.subscribe_to_page(site, form.thread.data, form.email.data)
+    mode = form.notify.data or "all"
+    subscriptions.subscribe_to_page(site, form.thread.data, form.email.data, mode)
     # The same answer whatever the address's state: it reveals nothing about it.
     message = "Check your inbox: confirm once, then you will hear of new comments."
     return json_response({"status": "accepted", "message": message}, 202)

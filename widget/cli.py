@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import sys
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 import click
-from flask import Flask
-from sqlalchemy import select
+from flask import Flask, current_app
+from sqlalchemy import select, text
 
+from .config import is_on
 from .errors import ParleyError
 from .extensions import db
 from .models import MODERATION_MODES, SPAM_CHECKS, Site
 
 
 def register(app: Flask) -> None:
+    app.cli.add_command(check)
+    app.cli.add_command(readers)
     app.cli.add_command(sites)
     app.cli.add_command(admin)
     app.cli.add_command(mail)
+    app.cli.add_command(threads)
     from .importers.cli import export_command, import_group
 
     app.cli.add_command(import_group)
@@ -27,6 +35,110 @@ def register(app: Flask) -> None:
 def _fail(exc: ParleyError) -> NoReturn:
     click.echo(f"Error: {exc.message}", err=True)
     sys.exit(1)
+
+
+# --- check -----------------------------------------------------------------------
+
+
+def _without_secrets(url: str) -> str:
+    """scheme://host:port/path of a URL: no user name, no password, no query."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+
+
+@click.command("check")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for a server.")
+def check(timeout: float) -> None:
+    """Print what is configured (no secrets) and whether the database and the mail server
+    answer; exits 1 when one does not."""
+    config = current_app.config
+    failed = False
+    click.echo(f"public URL: {config['PUBLIC_URL']}")
+    click.echo(f"instance folder: {current_app.instance_path}")
+    try:
+        db.session.execute(text("SELECT 1"))
+        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        state = f"reachable, schema {revision or 'empty: run db upgrade'}"
+    except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
+        db.session.rollback()
+        state, failed = f"NOT reachable ({type(exc).__name__})", True
+    click.echo(f"database: {db.engine.url.render_as_string(hide_password=True)} {state}")
+    smtp = config.get("SMTP_URL")
+    if not smtp:
+        click.echo("mail: written to the log (PARLEY_SMTP_URL unset), nothing is sent")
+    else:
+        parts = urlsplit(str(smtp))
+        try:
+            port = parts.port or SMTP_PORTS.get(parts.scheme, 25)
+            socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+            state = "reachable"
+        except (OSError, ValueError) as exc:
+            state, failed = f"NOT reachable ({type(exc).__name__})", True
+        click.echo(f"mail: {_without_secrets(str(smtp))} {state}; from {config['MAIL_FROM']}")
+    hops = config["PROXY_HOPS"]
+    click.echo(
+        f"proxy hops: {hops}"
+        + (" (X-Forwarded-For/-Proto/-Host trusted)" if hops else " (no proxy header trusted)")
+    )
+    limits = "on" if config["RATELIMIT_ENABLED"] else "off"
+    storage = _without_secrets(str(config["RATE_LIMIT_STORAGE_URL"]))
+    shared = "" if storage.startswith("memory") else ", shared by every worker"
+    click.echo(f"rate limits: {limits}, storage {storage}{shared}")
+    click.echo(
+        "secret key: "
+        + ("from PARLEY_SECRET_KEY" if os.environ.get("PARLEY_SECRET_KEY") else "set")
+        + (", separate PARLEY_EMAIL_KEY" if config.get("EMAIL_KEY") else "")
+    )
+    click.echo(f"spam checks: {'on' if is_on(config['SPAM_CHECKS']) else 'off'}")
+    click.echo(f"demo: {'on' if is_on(config['DEMO']) else 'off'}")
+    if failed:
+        sys.exit(1)
+
+
+# --- readers ---------------------------------------------------------------------
+
+
+@click.group()
+def readers() -> None:
+    """A reader's data: export it, erase it (answer a data request)."""
+
+
+@readers.command("export")
+@click.argument("email")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+def readers_export(email: str, file: str) -> None:
+    """Write everything stored about EMAIL (comments, subscriptions) to FILE as JSON."""
+    from .readers import export_reader
+
+    data = export_reader(email)
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the address
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=2)
+    click.echo(
+        f"Wrote {len(data['comments'])} comments and {len(data['subscriptions'])} "
+        f"subscriptions to {file}."
+    )
+
+
+@readers.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def readers_erase(email: str, yes: bool) -> None:
+    """Erase EMAIL: comments become "[deleted]", subscriptions and the address go."""
+    from .readers import erase_reader
+
+    if not yes:
+        click.confirm("Erase this reader's comments and subscriptions for good?", abort=True)
+    comments, subscriptions = erase_reader(email)
+    click.echo(f"Erased {comments} comments and {subscriptions} subscriptions.")
 
 
 # --- sites -----------------------------------------------------------------------
@@ -119,6 +231,28 @@ def sites_list() -> None:
         click.echo(f"{site.name}\t{site.moderation}\towner-mail:{owner}\t{site.origins}{off}")
 
 
+@sites.command("remove")
+@click.argument("name")
+@click.option(
+    "--delete-comments", is_flag=True, help="Remove the site even though it holds comments."
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def sites_remove(name: str, delete_comments: bool, yes: bool) -> None:
+    """Remove a site with its threads, subscriptions, block lists and log."""
+    from .sites import comment_count, remove_site
+
+    try:
+        count = comment_count(name)
+        if count and delete_comments and not yes:
+            click.confirm(
+                f"Delete site {name} and its {count} comments for good?", abort=True, err=True
+            )
+        remove_site(name, delete_comments=delete_comments)
+    except ParleyError as exc:
+        _fail(exc)
+    click.echo(f"Removed site {name}" + (f" and its {count} comments." if count else "."))
+
+
 # --- admins ----------------------------------------------------------------------
 
 
@@ -163,3 +297,53 @@ def mail_worker(once: bool, interval: float) -> None:
     sent = run_worker(once=once, interval=interval)
     if once:
         click.echo(f"Processed {sent} deliveries.")
+
+
+# --- threads ---------------------------------------------------------------------
+
+
+@click.group()
+def threads() -> None:
+    """Move, merge and remap threads (an article's URL changed)."""
+
+
+@threads.command("move")
+@click.argument("site")
+@click.argument("old_key")
+@click.argument("new_key")
+def threads_move(site: str, old_key: str, new_key: str) -> None:
+    """Give the thread OLD_KEY the key NEW_KEY (refused if NEW_KEY has a thread: merge)."""
+    from .remap import move_thread
+
+    try:
+        click.echo(move_thread(site, old_key, new_key).summary())
+    except ParleyError as exc:
+        _fail(exc)
+
+
+@threads.command("merge")
+@click.argument("site")
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--into", required=True, help="The key of the merged thread.")
+def threads_merge(site: str, keys: tuple[str, ...], into: str) -> None:
+    """Merge the threads KEYS into one (comments, subscriptions and queued mail kept)."""
+    from .remap import merge_threads
+
+    try:
+        click.echo(merge_threads(site, keys, into).summary())
+    except ParleyError as exc:
+        _fail(exc)
+
+
+@threads.command("remap")
+@click.argument("site")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--dry-run", is_flag=True, help="Say what would change; store nothing.")
+def threads_remap(site: str, file: Any, dry_run: bool) -> None:
+    """Apply FILE: lines of `OLD NEW`, or `regex PATTERN REPLACEMENT`, in order."""
+    from .remap import remap_threads
+
+    try:
+        click.echo(remap_threads(site, file, dry_run=dry_run).summary())
+    except ParleyError as exc:
+        _fail(exc)

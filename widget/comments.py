@@ -66,7 +66,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         "import_key": None,
         # Its author is subscribed once it is published: spam or a held comment subscribes
         # nobody (and so mails nobody a confirmation).
-        "notify": "all" if new.notify else "",
+        "notify": new.notify,
     }
     comment = detached(Comment, _insert(db.session.connection(), row))
     if status == APPROVED:

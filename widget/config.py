@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -44,11 +45,47 @@ DEFAULTS: dict[str, Any] = {
     "MODERATION_LINK_MAX_AGE": 7 * 86400,
     "THREAD_CACHE_SIZE": 1024,
     "CLOCK_OFFSET": 0,  # seconds added to the time: tests only (widget/clock.py)
+    "DEMO": "off",  # "on": the demo article at / and its `default` site (`make run`)
 }
+
+#: PARLEY_ variables read outside DEFAULTS: the config file, the instance folder, and the
+#: test and benchmark scripts' own settings.
+EXTRA_VARIABLES = frozenset(
+    {
+        "PARLEY_CONFIG",
+        "PARLEY_INSTANCE_PATH",
+        "PARLEY_TEST_POSTGRES_URL",
+        "PARLEY_FUZZ_EXAMPLES",
+        "PARLEY_PG_PORT",
+        "PARLEY_PG_DATA",
+    }
+)
+
+#: Bytes a production SECRET_KEY needs at least (a generated one has 64).
+SECRET_KEY_MIN = 32
+
+
+class ConfigError(ValueError):
+    """A setting Parley refuses to start with; the message is one line that says why."""
+
+
+def known_variables() -> list[str]:
+    return sorted({f"PARLEY_{name}" for name in DEFAULTS} | EXTRA_VARIABLES)
+
+
+def check_environment(environ: dict[str, str] | os._Environ[str]) -> None:
+    """Refuse a PARLEY_ variable Parley does not know (a typo would be silently ignored)."""
+    known = set(known_variables())
+    unknown = sorted(k for k in environ if k.startswith("PARLEY_") and k not in known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting {', '.join(unknown)}; known: {', '.join(known_variables())}."
+        )
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
-    """Fill ``app.config``; later layers win."""
+    """Fill ``app.config``; later layers win. Raises ConfigError on a setting that cannot work."""
+    check_environment(os.environ)
     app.config.from_mapping(DEFAULTS)
     config_file = os.environ.get("PARLEY_CONFIG")
     if config_file:
@@ -66,7 +103,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'parley.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["PUBLIC_URL"] = _public_url(app.config["PUBLIC_URL"])
+    _check_secret(app)
     app.config["RATELIMIT_ENABLED"] = is_on(app.config["RATE_LIMITS"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config["RATE_LIMIT_STORAGE_URL"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
@@ -86,11 +124,36 @@ def is_on(value: Any) -> bool:
     return str(value).strip().lower() not in {"off", "0", "false", "no", ""}
 
 
+def _public_url(value: Any) -> str:
+    url = str(value).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"PARLEY_PUBLIC_URL must start with https:// or http:// (got {url!r}), "
+            "e.g. https://comments.example.com"
+        )
+    return url
+
+
+def _check_secret(app: Flask) -> None:
+    # A short key signs every link and derives the address key: guessable means forgeable.
+    secret = app.config["SECRET_KEY"]
+    size = len(secret.encode() if isinstance(secret, str) else bytes(secret))
+    if size < SECRET_KEY_MIN and not (app.config.get("TESTING") or app.debug):
+        raise ConfigError(
+            f"PARLEY_SECRET_KEY has {size} bytes, at least {SECRET_KEY_MIN} are needed: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+
 def _proxy_hops(value: Any) -> int:
     # A count, not a switch: trusting one hop too many lets a client choose its own address.
-    hops = int(value)
+    try:
+        hops = int(value)
+    except ValueError:
+        hops = -1
     if hops < 0:
-        raise ValueError("PARLEY_PROXY_HOPS is the number of proxies in front of Parley (>= 0).")
+        raise ConfigError("PARLEY_PROXY_HOPS is the number of proxies in front of Parley (>= 0).")
     return hops
 
 

@@ -21,6 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import (
     URL,
+    AnyOf,
     DataRequired,
     InputRequired,
     Length,
@@ -46,6 +47,7 @@ from .limits import (
     URL_MAX,
     WEBSITE_MAX,
 )
+from .models import MAIL_MODES
 from .text import query_value_ok, unsafe_in_body, unsafe_in_line, without_bidi_controls
 
 HONEYPOT_FIELD = "contact_fax"
@@ -85,6 +87,13 @@ def _email(form: FlaskForm, field: Any) -> None:
 
 def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
+
+
+def _notify_mode(value: Any) -> str:
+    """`notify` as a mode: true (JSON) or a ticked box means "all"; false or nothing, no mail."""
+    if value in (True, "y", "true", "on", "1"):
+        return "all"
+    return str(value or "")
 
 
 def _drop_bidi_controls(value: Any) -> Any:
@@ -128,7 +137,11 @@ class CommentFields(FlaskForm):
         ],
     )
     body = _body_field()
-    notify = BooleanField("Notify me of new comments in this thread")
+    notify = StringField(
+        "Notify me of new comments in this thread",
+        filters=[_notify_mode],
+        validators=[Optional(), AnyOf(("", *MAIL_MODES), "Choose replies, all or digest.")],
+    )
     parent_id = IntegerField("Reply to", validators=[Optional(), NumberRange(1, MAX_ID)])
     form_token = HiddenField(validators=[Optional(), Length(max=TOKEN_MAX), _single_line])
     #: Proof of an earlier comment from this browser (trusted under first-time moderation).
@@ -169,6 +182,12 @@ class PreviewForm(FlaskForm):
 
 class SubscribeForm(PageFields):
     email = _email_field()
+    #: What to get: "all" (the default when subscribing without commenting), "replies"
+    #: or "digest".
+    notify = StringField(
+        filters=[_notify_mode],
+        validators=[Optional(), AnyOf(("", *MAIL_MODES), "Choose replies, all or digest.")],
+    )
 
 
 @dataclass
@@ -183,7 +202,7 @@ class NewComment:
     title: str = ""
     url: str = ""
     parent_id: int | None = None
-    notify: bool = False
+    notify: str = ""
     form_token: str | None = None
     author_token: str | None = None
     honeypot: str = ""
@@ -203,7 +222,7 @@ def new_comment_from(
         title=title,
         url=url,
         parent_id=form.parent_id.data,
-        notify=bool(form.notify.data),
+        notify=form.notify.data or "",
         form_token=form.form_token.data or None,
         author_token=form.author_token.data or None,
         honeypot=getattr(form, HONEYPOT_FIELD).data or "",
@@ -248,7 +267,7 @@ class LoginForm(FlaskForm):
 
 #: Types the JSON API accepts for each field: anything else is a field error.
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "notify": (bool,),
+    "notify": (bool, str, type(None)),
     "parent_id": (int, type(None)),
     "value": (int,),
 }

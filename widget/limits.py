@@ -23,6 +23,8 @@ URL_MAX = 2048
 TOKEN_MAX = 500
 #: Thread keys in one /api/counts request.
 COUNT_KEYS_MAX = 200
+#: Newest comments `GET /api/recent` and a site's feed give at once.
+RECENT_MAX = 50
 #: A moderator's login fields.
 LOGIN_EMAIL_MAX = 320
 PASSWORD_MAX = 1000

@@ -86,8 +86,13 @@ class Site(Base):
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
     #: Spam defences switched off for this site (space-separated names from SPAM_CHECKS).
     disabled_checks: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Immediate mails a subscriber gets per thread per day; the rest go in that day's digest.
+    daily_mail_cap: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     #: Readers may vote on comments (a score, and `top` sorting).
     votes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: Bumped whenever a count of one of its threads moves: cached counts answers are keyed
+    #: by it (threads.counts_answer).
+    counts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Messages learned by the site's spam classifier.
     spam_docs: Mapped[int] = mapped_column(Integer, default=0)
     ham_docs: Mapped[int] = mapped_column(Integer, default=0)
@@ -179,6 +184,8 @@ class Address(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Confirmation mails ever queued: an address that never confirmed gets only a few.
     confirmations_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: "Pause everything for 7 or 30 days": no mail of any thread until then.
+    paused_until: Mapped[datetime | None] = mapped_column(DateTime)
     #: Bumped by "unsubscribe from everything": every confirm and manage link made before
     #: stops working.
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -189,6 +196,17 @@ class Address(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class MailMode(StrEnum):
+    """What a subscriber hears of a thread."""
+
+    REPLIES = "replies"  #: replies below their own comments, at any depth
+    ALL = "all"  #: every new comment
+    DIGEST = "digest"  #: one mail a day listing the new comments (none when there are none)
+
+
+MAIL_MODES = tuple(mode.value for mode in MailMode)
+
+
 class Subscription(Base):
     __tablename__ = "subscriptions"
     __table_args__ = (UniqueConstraint("thread_id", "address_id"),)
@@ -197,6 +215,7 @@ class Subscription(Base):
     thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    mode: Mapped[str] = mapped_column(String(16), default=MailMode.ALL, server_default="all")
     #: When its own confirmation link was followed; None: no mail yet (double opt-in).
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -214,6 +233,8 @@ class DeliveryKind(StrEnum):
     OWNER = "owner"
     #: Many held comments in an hour: one mail listing them instead of one each.
     OWNER_DIGEST = "owner-digest"
+    #: A comment waiting for its subscriber's daily digest (sent with the others, once).
+    DIGEST = "digest"
 
 
 class DeliveryStatus(StrEnum):
@@ -224,7 +245,7 @@ class DeliveryStatus(StrEnum):
 
 
 NOTIFY, CONFIRM, OWNER = DeliveryKind.NOTIFY, DeliveryKind.CONFIRM, DeliveryKind.OWNER
-OWNER_DIGEST = DeliveryKind.OWNER_DIGEST
+OWNER_DIGEST, DIGEST = DeliveryKind.OWNER_DIGEST, DeliveryKind.DIGEST
 QUEUED, SENT, FAILED, DROPPED = (
     DeliveryStatus.QUEUED,
     DeliveryStatus.SENT,

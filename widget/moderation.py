@@ -116,7 +116,7 @@ def on_published(comment: Comment, notify: bool = True) -> None:
         thread = db.session.get(Thread, comment.thread_id)
         email = vault().decrypt(comment.email_enc)
         if thread is not None and email:
-            subscriptions.subscribe(thread, email)
+            subscriptions.subscribe(thread, email, comment.notify)
 
 
 def on_held(comment: Comment, site: Site) -> None:

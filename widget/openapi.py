@@ -21,7 +21,7 @@ from .forms import (
     SubscribeForm,
     VoteForm,
 )
-from .limits import COUNT_KEYS_MAX, SITE_NAME_MAX, THREAD_KEY_MAX
+from .limits import COUNT_KEYS_MAX, RECENT_MAX, SITE_NAME_MAX, THREAD_KEY_MAX
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -189,6 +189,7 @@ def openapi_document() -> dict[str, Any]:
             "/api/comments/{id}": _comment_path(),
             "/api/form-token": _form_token_path(),
             "/api/counts": _counts_path(),
+            "/api/recent": _recent_path(),
             "/api/subscriptions": _subscriptions_path(),
             "/api/comments/{id}/vote": _vote_path(),
             "/api/preview": _preview_path(),
@@ -374,6 +375,47 @@ def _counts_path() -> dict[str, Any]:
                 "200": _json(
                     {"type": "object", "additionalProperties": {"type": "integer"}},
                     "Counts",
+                ),
+                **_errors(400, 403, 404, 503),
+            },
+        },
+    }
+
+
+def _recent_path() -> dict[str, Any]:
+    """A site's newest comments."""
+    recent = {
+        "allOf": [
+            COMMENT_REF,
+            {
+                "type": "object",
+                "required": ["thread"],
+                "properties": {"thread": {"$ref": "#/components/schemas/Thread"}},
+            },
+        ]
+    }
+    return {
+        "get": {
+            "operationId": "recentComments",
+            "summary": "The site's newest published comments, newest first, with their threads",
+            "parameters": [
+                SITE,
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "description": f"How many (1 to {RECENT_MAX}, default 10)",
+                    "schema": {"type": "integer", "minimum": 1, "maximum": RECENT_MAX},
+                },
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["comments"],
+                        "properties": {"comments": {"type": "array", "items": recent}},
+                    },
+                    "Newest comments (Cache-Control: public, max-age=60)",
                 ),
                 **_errors(400, 403, 404, 503),
             },

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import comments, moderation, spam, subscriptions, threads
 from .assets import Bundle, extra_bundle, widget_bundle
 from .avatars import identicon_svg, is_seed
+from .config import is_on
 from .errors import NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
 from .forms import (
@@ -35,6 +36,7 @@ from .forms import (
     submitted,
 )
 from .i18n_catalog import FIELD_MESSAGES
+from .limits import RECENT_MAX
 from .models import APPROVED, PENDING, Address, Comment, Thread
 from .serializers import iso
 from .text import xml_safe
@@ -60,7 +62,10 @@ LANGUAGES = ("en", "de", "fr", "es", "ar", "it", "nl", "pt", "pl", "ru", "uk", "
 
 @bp.get("/")
 def demo() -> str:
-    """A placeholder article with the embed snippet, for `make run`."""
+    """A placeholder article with the embed snippet, for `make run` (PARLEY_DEMO=on only:
+    a production install shows nothing at /)."""
+    if not is_on(current_app.config["DEMO"]):
+        raise NotFound("Nothing here: Parley serves the comments of your pages.")
     return render_template("demo.html")
 
 
@@ -210,7 +215,12 @@ def _own_pending(thread: Thread) -> list[Comment]:
 
 @bp.get("/feeds/comments.atom")
 def feed() -> Response:
+    """A thread's feed; without `thread`, the site's newest comments on all its threads."""
     site = threads.find_site(request.args.get("site"))
+    if not request.args.get("thread"):
+        entries = threads.recent_comments(site, RECENT_MAX)
+        started = entries[0][0].created_at if entries else site.created_at
+        return _feed(site, None, entries, started)
     thread = threads.get_thread(site, request.args.get("thread", ""))
     rows = db.session.scalars(
         select(Comment)
@@ -218,13 +228,21 @@ def feed() -> Response:
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(50)
     ).all()
+    return _feed(
+        site, thread, [(c, thread) for c in rows], rows[0].created_at if rows else thread.created_at
+    )
+
+
+def _feed(
+    site: Any, thread: Thread | None, entries: list[tuple[Comment, Thread]], updated: Any
+) -> Response:
     body = render_template(
         "feed.xml",
         site=site,
         thread=thread,
-        comments=rows,
+        entries=entries,
         iso=iso,
-        updated=iso(rows[0].created_at if rows else thread.created_at),
+        updated=iso(updated),
     )
     response = Response(body, mimetype="application/atom+xml")
     response.headers["Cache-Control"] = "public, max-age=60"
@@ -255,7 +273,17 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> str | tuple[str, int]:
-    address, subscription = subscriptions.address_from_token("unsubscribe", token)
+    try:
+        address, subscription = subscriptions.address_from_token("unsubscribe", token)
+    except NotFound:
+        # A subscription merged away or removed sends nothing more: that is what was asked.
+        try:
+            read_token("unsubscribe", token)
+        except TokenError as exc:  # a forged or tampered link is still refused
+            raise NotFound(exc.message) from exc
+        return render_template(
+            "message.html", title="Unsubscribed", message="You get no mail about this thread."
+        )
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") == "One-Click":
             # RFC 8058: a mail provider's POST, with the token alone.
@@ -289,21 +317,41 @@ def _unsubscribed(address: Address, everything: bool) -> str:
 
 @bp.route("/subscriptions/<token>", methods=["GET", "POST"])
 def manage_subscriptions(token: str) -> str:
+    """Every subscription of an address: switch each one's mode, pause all, or leave."""
     address, _ = subscriptions.address_from_token("manage", token)
     form = ConfirmForm()
     if request.method == "POST":
         submitted(form)
+        action = request.form.get("action", "leave")
         chosen = request.form.get("subscription", type=int)
-        mine = {s.id: s for s in subscriptions.subscriptions_of(address)}
-        if chosen not in mine:
-            raise NotFound("No such subscription.")
-        everything = request.form.get("all") == "1"
-        subscriptions.unsubscribe(address, mine[chosen], everything=everything)
-        if everything:  # every earlier link is void now; this page's is renewed
-            return _unsubscribed(address, everything=True)
-        flash("Unsubscribed.", "ok")
+        if action == "mode":
+            subscriptions.set_mode(address, chosen, request.form.get("mode", ""))
+            flash("Saved: you will get what you chose.", "ok")
+        elif action == "pause":
+            days = request.form.get("days", type=int) or 0
+            subscriptions.pause(address, days if days in (7, 30) else 0)
+            flash(f"Paused for {days} days." if days in (7, 30) else "Mail resumed.", "ok")
+        else:
+            mine = {s.id: s for s in subscriptions.subscriptions_of(address)}
+            if chosen not in mine:
+                raise NotFound("No such subscription.")
+            everything = request.form.get("all") == "1"
+            subscriptions.unsubscribe(address, mine[chosen], everything=everything)
+            if everything:  # every earlier link is void now; this page's is renewed
+                return _unsubscribed(address, everything=True)
+            flash("Unsubscribed.", "ok")
     items = [s for s in subscriptions.subscriptions_of(address) if s.active]
-    return render_template("manage.html", form=form, subscriptions=items)
+    return render_template(
+        "manage.html", form=form, subscriptions=items, address=address, modes=MODE_CHOICES
+    )
+
+
+#: The choices of the manage page, as readers read them.
+MODE_CHOICES = (
+    ("replies", "Replies to my comments"),
+    ("all", "Every new comment"),
+    ("digest", "A daily digest"),
+)
 
 
 @bp.route("/subscriptions/never/<token>", methods=["GET", "POST"])

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select, update
 
 from .errors import NotFound, ParleyError
 from .extensions import db
-from .models import MODERATION_MODES, SPAM_CHECKS, Site
+from .models import (
+    MODERATION_MODES,
+    SPAM_CHECKS,
+    Block,
+    Comment,
+    Delivery,
+    ModerationEvent,
+    Site,
+    SpamToken,
+    Subscription,
+    Thread,
+    Vote,
+)
 from .vault import vault
 
 
@@ -82,3 +94,59 @@ def save_site(
     site.disabled_checks = " ".join(sorted(off))
     db.session.commit()
     return site
+
+
+def comment_count(name: str) -> int:
+    """Comments stored for the named site (any status); NotFound if there is no such site."""
+    site = db.session.scalar(select(Site).where(Site.name == name))
+    if site is None:
+        raise NotFound(f"No site named {name!r}.")
+    return int(
+        db.session.scalar(
+            select(func.count(Comment.id))
+            .join(Thread, Thread.id == Comment.thread_id)
+            .where(Thread.site_id == site.id)
+        )
+        or 0
+    )
+
+
+def remove_site(name: str, *, delete_comments: bool = False) -> int:
+    """Remove a site with its threads, subscriptions, block lists, spam filter and log.
+
+    Refused while it holds comments unless `delete_comments`. Returns the comments deleted.
+    Commits.
+    """
+    count = comment_count(name)
+    if count and not delete_comments:
+        raise ParleyError(
+            f"Site {name!r} holds {count} comments; remove them too with --delete-comments."
+        )
+    site_id = db.session.scalar(select(Site.id).where(Site.name == name))
+    threads = select(Thread.id).where(Thread.site_id == site_id)
+    subs = select(Subscription.id).where(Subscription.thread_id.in_(threads))
+    comments = select(Comment.id).where(Comment.thread_id.in_(threads))
+    # Children first, so the same holds with or without the database's ON DELETE CASCADE.
+    for statement in (
+        delete(Delivery).where(
+            or_(
+                Delivery.site_id == site_id,
+                Delivery.subscription_id.in_(subs),
+                Delivery.comment_id.in_(comments),
+            )
+        ),
+        delete(Subscription).where(Subscription.thread_id.in_(threads)),
+        delete(Vote).where(Vote.comment_id.in_(comments)),
+        delete(ModerationEvent).where(
+            or_(ModerationEvent.site_id == site_id, ModerationEvent.comment_id.in_(comments))
+        ),
+        update(Comment).where(Comment.thread_id.in_(threads)).values(parent_id=None),
+        delete(Comment).where(Comment.thread_id.in_(threads)),
+        delete(Block).where(Block.site_id == site_id),
+        delete(SpamToken).where(SpamToken.site_id == site_id),
+        delete(Thread).where(Thread.site_id == site_id),
+        delete(Site).where(Site.id == site_id),
+    ):
+        db.session.execute(statement.execution_options(synchronize_session=False))
+    db.session.commit()
+    return count

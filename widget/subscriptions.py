@@ -3,24 +3,28 @@ fan-out, unsubscribe, and the links in readers' mail."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, bindparam, func, literal, select
+from sqlalchemy import DateTime, Integer, bindparam, case, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .errors import Conflict, NotFound
 from .extensions import db
 from .limits import MAX_ID
 from .models import (
     CONFIRM,
+    DIGEST,
+    MAIL_MODES,
     NOTIFY,
     QUEUED,
     Address,
     Comment,
     Delivery,
+    MailMode,
     Site,
     Subscription,
     Thread,
@@ -37,6 +41,8 @@ UNCONFIRMED_CONFIRMATIONS_PER_DAY = 1
 #: An address that confirmed once gets at most this many confirmation mails a day.
 CONFIRMED_CONFIRMATIONS_PER_DAY = 3
 DAY = timedelta(days=1)
+#: The hour (UTC) daily digests go out.
+DIGEST_HOUR = 7
 
 
 def get_or_create_address(email: str) -> Address:
@@ -54,23 +60,25 @@ def get_or_create_address(email: str) -> Address:
     return address
 
 
-def subscribe_to_page(site: Site, key: str, email: str) -> Subscription:
+def subscribe_to_page(site: Site, key: str, email: str, mode: str = MailMode.ALL) -> Subscription:
     """ "Subscribe without commenting": the page's thread (created if need be, without a
     title or URL: a subscriber does not get to name the page). Commits."""
     thread = get_or_create_thread(site, key, "", "")
-    subscription = subscribe(thread, email)
+    subscription = subscribe(thread, email, mode)
     db.session.commit()
     return subscription
 
 
-def subscribe(thread: Thread, email: str) -> Subscription:
+def subscribe(thread: Thread, email: str, mode: str = MailMode.ALL) -> Subscription:
     """Ask for a subscription of (thread, address): at most one exists. A new one, or one its
     owner left, waits for a click on its own confirmation link; one already confirmed and
-    active stays as it is. Part of the caller's transaction: never commits."""
+    active stays as it is (its mode changes only on its owner's page). Part of the caller's
+    transaction: never commits."""
     address = get_or_create_address(email)
     subscription = _find_or_add(thread.id, address.id)
     if subscription.active and subscription.confirmed_at is not None:
         return subscription
+    subscription.mode = mode if mode in MAIL_MODES else MailMode.ALL
     subscription.active, subscription.unsubscribed_at = True, None
     subscription.confirmed_at = None
     _queue_confirmation(address, subscription, thread)
@@ -132,13 +140,20 @@ def _may_send_confirmation(address: Address) -> bool:
 
 
 def fan_out(comment: Comment) -> None:
-    """Queue one mail per confirmed, active subscriber but the author: one INSERT … SELECT.
+    """Queue one delivery per subscriber who should hear of `comment`: one INSERT … SELECT.
 
-    The (subscription, comment) unique constraint plus ON CONFLICT DO NOTHING make
-    a second fan-out of the same comment a no-op.
+    `all` subscribers and `replies` subscribers whose own comment it answers get a mail now;
+    `digest` subscribers, and anyone past the site's daily cap on this thread, get a row
+    their next daily digest collects. The (subscription, comment) unique constraint plus
+    ON CONFLICT DO NOTHING keep it to one row each, however often this runs.
     """
     dialect = db.session.get_bind().dialect.name
     now = utcnow()
+    cap = db.session.scalar(
+        select(Site.daily_mail_cap)
+        .join(Thread, Thread.site_id == Site.id)
+        .where(Thread.id == comment.thread_id)
+    )
     # On the connection: a session would read an INSERT with parameters as an ORM bulk insert.
     db.session.connection().execute(
         _fan_out_statement(dialect),
@@ -148,22 +163,64 @@ def fan_out(comment: Comment) -> None:
             "p_thread": comment.thread_id,
             "p_author": comment.email_hash,
             "p_now": now,
+            "p_since": now - DAY,
+            "p_cap": cap if cap is not None else 10,
+            "p_digest_at": next_digest_time(now),
+            "p_answered": answered_authors(comment) or [""],
         },
     )
+
+
+def next_digest_time(now: datetime) -> datetime:
+    """When the next daily digest goes out: the next DIGEST_HOUR (UTC)."""
+    today = now.replace(hour=DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return today if today > now else today + DAY
+
+
+def answered_authors(comment: Comment) -> list[str]:
+    """Look-up hashes of the authors of the comments `comment` replies to, at any depth."""
+    hashes: list[str] = []
+    parent_id = comment.parent_id
+    while parent_id is not None and len(hashes) < 100:
+        row = db.session.execute(
+            select(Comment.parent_id, Comment.email_hash).where(Comment.id == parent_id)
+        ).first()
+        if row is None:
+            break
+        parent_id, email_hash = row
+        if email_hash and email_hash not in hashes:
+            hashes.append(email_hash)
+    return hashes
 
 
 @cache
 def _fan_out_statement(dialect_name: str) -> Any:
     # Built once per process: only the parameters change from comment to comment.
+    earlier = aliased(Delivery)
+    sent_today = (
+        select(func.count(earlier.id))
+        .where(
+            earlier.subscription_id == Subscription.id,
+            earlier.kind == NOTIFY,
+            earlier.created_at > bindparam("p_since", type_=DateTime),
+        )
+        .scalar_subquery()
+    )
+    to_digest = or_(
+        Subscription.mode == MailMode.DIGEST, sent_today >= bindparam("p_cap", type_=Integer)
+    )
+    now = bindparam("p_now", type_=DateTime)
     chosen = (
         select(
-            literal(NOTIFY).label("kind"),
+            case((to_digest, literal(DIGEST)), else_=literal(NOTIFY)).label("kind"),
             Subscription.id.label("subscription_id"),
             bindparam("p_comment", type_=Integer).label("comment_id"),
             literal(QUEUED).label("status"),
             literal(0).label("attempts"),
-            bindparam("p_now", type_=DateTime).label("next_attempt_at"),
-            bindparam("p_now", type_=DateTime).label("created_at"),
+            case((to_digest, bindparam("p_digest_at", type_=DateTime)), else_=now).label(
+                "next_attempt_at"
+            ),
+            now.label("created_at"),
             literal("").label("last_error"),
         )
         .join(Address, Address.id == Subscription.address_id)
@@ -172,7 +229,12 @@ def _fan_out_statement(dialect_name: str) -> Any:
             Subscription.active.is_(True),
             Subscription.confirmed_at.is_not(None),
             Address.suppressed_at.is_(None),
+            or_(Address.paused_until.is_(None), Address.paused_until < now),
             Address.email_hash != bindparam("p_author"),
+            or_(
+                Subscription.mode != MailMode.REPLIES,
+                Address.email_hash.in_(bindparam("p_answered", expanding=True)),
+            ),
         )
     )
     dialect = postgresql if dialect_name == "postgresql" else sqlite
@@ -287,3 +349,27 @@ def lift_suppression(address_id: int | None) -> None:
         raise Conflict("Its owner asked for no mail; only they can subscribe again.")
     address.suppressed_at, address.suppression_reason = None, ""
     db.session.commit()
+
+
+def set_mode(address: Address, subscription_id: int | None, mode: str) -> Subscription:
+    """Its owner switches what one subscription sends (the manage page). Commits."""
+    subscription = _own(address, subscription_id)
+    if mode not in MAIL_MODES:
+        raise NotFound("No such choice.")
+    subscription.mode = mode
+    db.session.commit()
+    return subscription
+
+
+def pause(address: Address, days: int) -> None:
+    """No mail of any thread for `days` days (0 resumes). Commits."""
+    address.paused_until = utcnow() + timedelta(days=days) if days > 0 else None
+    db.session.commit()
+
+
+def _own(address: Address, subscription_id: int | None) -> Subscription:
+    wanted = subscription_id if subscription_id and 0 < subscription_id <= MAX_ID else None
+    found = db.session.get(Subscription, wanted) if wanted else None
+    if found is None or found.address_id != address.id:
+        raise NotFound("No such subscription.")
+    return found

@@ -4,6 +4,7 @@ cursors and counts."""
 from __future__ import annotations
 
 import base64
+import gzip
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,9 +30,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
+from .compression import GZIP_MIN
 from .errors import NotFound, ParleyError
 from .extensions import Base, db
-from .limits import MAX_ID, THREAD_KEY_MAX, TITLE_MAX
+from .limits import MAX_ID, RECENT_MAX, THREAD_KEY_MAX, TITLE_MAX
 from .models import APPROVED, DELETED, Comment, ModerationEvent, Site, Subscription, Thread
 from .serializers import comment_json, thread_json, to_json
 from .text import unsafe_in_line
@@ -212,7 +214,10 @@ def refresh_thread(thread_id: int, delta: int | None = None) -> None:
     recounts from the comments (imports, where many change at once).
     """
     if delta is not None:  # the hot path: one cached statement on the connection
-        db.session.connection().execute(_MOVE_COUNT, {"p_thread": thread_id, "p_delta": delta})
+        connection = db.session.connection()
+        connection.execute(_MOVE_COUNT, {"p_thread": thread_id, "p_delta": delta})
+        if delta:
+            connection.execute(_COUNTS_MOVED, {"p_thread": thread_id})
         return
     public = (
         select(func.count(Comment.id))
@@ -225,7 +230,20 @@ def refresh_thread(thread_id: int, delta: int | None = None) -> None:
         .values(comment_count=public, version=Thread.version + 1)
         .execution_options(synchronize_session=False)
     )
+    db.session.connection().execute(_COUNTS_MOVED, {"p_thread": thread_id})
 
+
+#: A count of the site moved: its cached counts answers (`counts()`) are stale.
+_COUNTS_MOVED = (
+    update(_SITES)
+    .where(
+        _SITES.c.id
+        == select(_THREADS.c.site_id)
+        .where(_THREADS.c.id == bindparam("p_thread"))
+        .scalar_subquery()
+    )
+    .values(counts_version=_SITES.c.counts_version + 1)
+)
 
 _MOVE_COUNT = (
     update(_THREADS)
@@ -255,15 +273,30 @@ def set_closed(thread_id: int, closed: bool, actor: str) -> Thread:
 # --- reading -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CachedBody:
+    """A serialized answer and, when it is over GZIP_MIN bytes, its gzip form: compressed
+    once when it is cached, sent to every client that accepts gzip."""
+
+    body: bytes
+    gzipped: bytes | None
+
+    @classmethod
+    def of(cls, body: bytes) -> CachedBody:
+        gzipped = gzip.compress(body, 6, mtime=0) if len(body) > GZIP_MIN else None
+        return cls(body, gzipped)
+
+
 class PageCache:
-    """Serialized thread pages keyed by thread version: an unchanged thread costs no query."""
+    """Serialized thread pages keyed by thread version (and counts answers keyed by the
+    site's counts version): an unchanged thread costs no query."""
 
     def __init__(self, size: int) -> None:
-        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], CachedBody] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
+    def get(self, key: tuple[Any, ...]) -> CachedBody | None:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
@@ -274,7 +307,7 @@ class PageCache:
         with self._lock:
             self._items.clear()
 
-    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+    def put(self, key: tuple[Any, ...], value: CachedBody) -> None:
         with self._lock:
             self._items[key] = value
             self._items.move_to_end(key)
@@ -303,8 +336,9 @@ def thread_page_etag(
 
 def thread_page(
     thread: Thread, cursor: str | None, limit: int, sort: Sort = Sort.OLDEST, votes: bool = False
-) -> bytes:
-    """The JSON page of a thread: cached per (thread, version, cursor, limit, sort)."""
+) -> CachedBody:
+    """The JSON page of a thread (and its gzip form): cached per (thread, version, cursor,
+    limit, sort)."""
     key = (thread.id, thread.version, cursor, limit, sort, votes)
     cached = page_cache().get(key)
     if cached is None:
@@ -314,7 +348,7 @@ def thread_page(
             "comments": comments,
             "next_cursor": next_cursor,
         }
-        cached = to_json(body)
+        cached = CachedBody.of(to_json(body))
         page_cache().put(key, cached)
     return cached
 
@@ -490,10 +524,22 @@ def decode_cursor(cursor: str, sort: Sort = Sort.OLDEST) -> tuple[int | None, da
 
 
 def counts(site: Site, keys: list[str]) -> dict[str, int]:
-    """Published comments per thread key, from the maintained counters."""
+    """Published comments per thread key, from the maintained counters: one statement."""
     rows = db.session.connection().execute(_COUNTS, {"site_id": site.id, "keys": keys})
     found: dict[str, int] = {key: count for key, count in rows}
     return {key: found.get(key, 0) for key in keys}
+
+
+def counts_answer(site: Site, keys: list[str]) -> CachedBody:
+    """The JSON of `counts()`, cached per (site, its counts version, keys): every count
+    that moves bumps the site's version (refresh_thread), so a listing page asked for
+    again costs no statement beyond the site's row."""
+    key = ("counts", site.id, site.counts_version, tuple(keys))
+    cached = page_cache().get(key)
+    if cached is None:
+        cached = CachedBody.of(to_json(counts(site, keys)))
+        page_cache().put(key, cached)
+    return cached
 
 
 _COUNTS = select(_THREADS.c.key, _THREADS.c.comment_count).where(
@@ -579,3 +625,25 @@ def empty_page(site: Site, key: str) -> dict[str, Any]:
     """The page of a thread nobody has commented on yet."""
     thread = {"key": key, "title": "", "url": "", "count": 0, "closed": False, "votes": site.votes}
     return {"thread": thread, "comments": [], "next_cursor": None}
+
+
+def recent_comments(site: Site, limit: int) -> list[tuple[Comment, Thread]]:
+    """The site's newest published comments, each with its thread (the site-wide feed and
+    the "recent comments" block)."""
+    rows = db.session.execute(
+        select(Comment, Thread)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site.id, Comment.status == APPROVED)
+        .order_by(Comment.created_at.desc(), Comment.id.desc())
+        .limit(min(max(limit, 1), RECENT_MAX))
+    ).all()
+    return [(comment, thread) for comment, thread in rows]
+
+
+def recent_limit(raw: str | None, default: int = 10) -> int:
+    """The `limit` of a recent-comments request: 1 to RECENT_MAX, or a 400."""
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= RECENT_MAX:
+        raise ParleyError(f"limit must be a whole number from 1 to {RECENT_MAX}.")
+    return int(raw)

@@ -41,7 +41,8 @@ export async function send(view, parts, retried) {
   const payload = {
     site: api.site, thread: view.key, title: document.title.slice(0, 300), url: location.href.split("#")[0],
     author: inputs.author.value.trim(), email: inputs.email.value.trim(), website: inputs.website.value.trim(),
-    body: inputs.body.value, notify: form.notify.checked, parent_id: +form.parent_id.value || null,
+    body: inputs.body.value, notify: form.notify.checked && (form.mode ? form.mode.value : "replies"),
+    parent_id: +form.parent_id.value || null,
     form_token: parts.token, contact_fax: form.contact_fax.value, author_token: (store.get("a:" + api.site) || []).join(" ")
   };
   const res = await api.request("POST", "comments", payload).catch(() => ({ status: 0, data: {} }));
@@ -61,6 +62,7 @@ export async function send(view, parts, retried) {
   store.set(parts.draftKey, null);
   inputs.body.value = "";
   form.notify.checked = false;
+  modes(view, parts);
   closeReply(view, parts);
   const pending = res.data.status !== "approved";
   const minutes = Math.max(1, Math.round((res.data.edit_window || 900) / 60));
@@ -83,6 +85,22 @@ function posted(view, data, payload, pending) {
   }
   view.render();
   view.focusComment(c.id);
+}
+
+/** What mail to get: replies to my comment (the default when posting), every comment, or
+ * a daily digest. `chosen` is the mode selected at first. */
+function modeChoice(view, chosen) {
+  const { h, t } = view;
+  return h("select", { name: "mode", "aria-label": t("mode") },
+    ...[["replies", "mReplies"], ["all", "mAll"], ["digest", "mDigest"]].map(([value, key]) =>
+      h("option", { value, selected: value === chosen, text: t(key) })));
+}
+
+/** The choice appears beside "Notify me" while it is ticked. */
+export function modes(view, parts) {
+  const { form } = parts;
+  if (form.notify.checked && !form.mode) form.notify.parentNode.append(modeChoice(view, "replies"));
+  if (!form.notify.checked && form.mode) form.mode.remove();
 }
 
 /** Move the form under the comment it answers, with "Replying to NAME · Cancel" above it. */
@@ -249,11 +267,13 @@ export function subscribe(view, link) {
   const email = h("input", { type: "email", autocomplete: "email", required: true, id: "f-sub", name: "email" });
   email.value = (view.store.get("me") || {}).email || "";
   const status = h("p", { class: "st", role: "status" });
+  const choice = modeChoice(view, "all"); // subscribing without commenting: every comment
   const form = h("form", { class: "sub", novalidate: true },
-    h("label", { for: "f-sub", text: t("email") }), email, h("button", { type: "submit", class: "s", text: t("subDo") }), status);
+    h("label", { for: "f-sub", text: t("email") }), email, choice,
+    h("button", { type: "submit", class: "s", text: t("subDo") }), status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const res = await view.api.request("POST", "subscriptions", { site: view.api.site, thread: view.key, email: email.value.trim() }).catch(() => null);
+    const res = await view.api.request("POST", "subscriptions", { site: view.api.site, thread: view.key, email: email.value.trim(), notify: choice.value }).catch(() => null);
     if (res && res.status === 202) {
       form.replaceWith(status);
       status.textContent = t("subOk");

@@ -18,8 +18,8 @@ export function commentForm(view) {
   };
   for (const k of ["author", "email", "website"]) inputs[k].value = me[k] || "";
   inputs.body.value = (store.get(draftKey) || {}).body || "";
-  const check = (name, label, checked) => h("div", { class: "ck" },
-    h("input", { type: "checkbox", name, id: "f-" + name, checked }), h("label", { for: "f-" + name, text: label }));
+  const check = (name, label, checked, onchange) => h("div", { class: "ck" },
+    h("input", { type: "checkbox", name, id: "f-" + name, checked, onchange }), h("label", { for: "f-" + name, text: label }));
   const replying = h("p", { class: "to", hidden: true });
   const status = h("p", { class: "st", role: "status" });
   const field = (name, label, note) => {
@@ -29,13 +29,13 @@ export function commentForm(view) {
       note ? h("small", { id: "n-" + name, text: note }) : null, h("span", { class: "err", id: "e-" + name }));
   };
   const use = (name) => (event) => {
-    event.preventDefault(); // now: the chunk may still be on its way
+    if (event.type === "submit") event.preventDefault(); // now: the chunk may still be on its way
     view.extra().then((m) => m[name](view, parts));
   };
   const preview = h("button", { type: "button", "aria-pressed": "false", text: t("preview"), onclick: use("preview") });
   const form = h("form", { novalidate: true, "aria-label": t("join"), onsubmit: use("send") }, replying,
     field("author", t("name")), field("email", t("email"), t("private")), field("website", t("website")),
-    field("body", t("comment"), t("md")), check("notify", t("notify")), check("remember", t("remember"), !!me.email),
+    field("body", t("comment"), t("md")), check("notify", t("notify"), false, use("modes")), check("remember", t("remember"), !!me.email),
     h("div", { class: "hp", "aria-hidden": "true" }, h("input", { name: "contact_fax", tabindex: "-1", autocomplete: "off" })),
     h("input", { type: "hidden", name: "parent_id" }),
     h("div", { class: "row" }, h("button", { type: "submit", class: "s", text: t("post") }), preview), status);

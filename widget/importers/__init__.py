@@ -1,4 +1,4 @@
-"""Importers (WordPress, Disqus, Isso, Parley backups) and the JSON export.
+"""Importers (WordPress, Disqus, Isso, Remark42, Commento, Parley backups) and the JSON export.
 
 `run_import` picks the reader for a source; each reader turns its file into `base.Record`s
 and `base.Loader` stores them. `base` imports no reader.
@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import Site
-from . import backup, disqus, isso, wordpress
+from . import backup, commento, disqus, isso, remark42, wordpress
 from .base import ImportError_, Loader, Record, Report
 
 #: Source name -> reader(path, report, keep_pings, progress) yielding records.
@@ -22,6 +22,8 @@ READERS: dict[str, Callable[[Path, Report, bool, bool], Iterator[Record]]] = {
     "wordpress": wordpress.read,
     "disqus": lambda path, report, _pings, progress: disqus.read(path, report, progress),
     "isso": lambda path, report, _pings, progress: isso.read(path, report, progress),
+    "remark42": lambda path, report, _pings, progress: remark42.read(path, report, progress),
+    "commento": lambda path, report, _pings, progress: commento.read(path, report, progress),
 }
 
 
@@ -32,20 +34,28 @@ def run_import(
     *,
     keep_pings: bool = False,
     progress: bool = False,
+    dry_run: bool = False,
 ) -> Report:
-    """Import a whole file in one transaction: all of it, or nothing."""
+    """Import a whole file in one transaction: all of it, or nothing.
+
+    A dry run does all of it, then rolls the transaction back: its report says what would
+    have been stored.
+    """
     if source == "parley":
-        return backup.import_from(path)
+        return backup.import_from(path, dry_run=dry_run)
     site = db.session.scalar(select(Site).where(Site.name == (site_name or "")))
     if site is None:
         raise ImportError_(f"no site named {site_name!r} (flask --app app sites add NAME)")
-    report = Report(source)
+    report = Report(source, dry_run=dry_run)
     loader = Loader(site, report)
     try:
         for record in READERS[source](path, report, keep_pings, progress):
             loader.add(record)
         loader.finish()
-        db.session.commit()
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
     except ImportError_:
         db.session.rollback()
         raise

@@ -184,13 +184,14 @@ def _export_site(
     handle.write("\n]}")
 
 
-def import_from(path: Path) -> Report:
-    """Restore a backup into a database with no comments yet; all of it or nothing.
+def import_from(path: Path, dry_run: bool = False) -> Report:
+    """Restore a backup into a database with no comments yet; all of it or nothing (a dry
+    run restores it, then rolls back).
 
     A backup is read like any other import: every row is checked and cleaned as a new
     comment would be, and a bad row is skipped with a reason rather than refusing the file.
     """
-    report = Report("parley")
+    report = Report("parley", dry_run=dry_run)
     if db.session.scalar(select(func.count(Comment.id))) or db.session.scalar(
         select(func.count(Thread.id))
     ):
@@ -203,7 +204,10 @@ def import_from(path: Path) -> Report:
         raise ImportError_("refused: not a Parley backup")
     try:
         _restore(data, report)
-        db.session.commit()
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
     except Exception as exc:
         db.session.rollback()
         raise ImportError_(f"refused: {type(exc).__name__}: {exc}") from exc
@@ -317,7 +321,10 @@ def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, 
         return
     db.session.execute(insert(Thread), [thread])
     report.threads += 1
+    before = report.imported
     _restore_comments(thread["id"], site.id, data["comments"], report, seen)
+    if report.dry_run:
+        report.per_thread[thread["key"]] += report.imported - before
     subs = _accepted(
         data.get("subscriptions", []),
         partial(_subscription_row, thread_id=thread["id"], seen=seen),

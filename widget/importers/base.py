@@ -65,15 +65,32 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     orphans: int = 0
     loops: int = 0
+    #: Things the owner should know although the file was read (a missing version tag).
+    warnings: list[str] = field(default_factory=list)
+    #: A dry run: nothing was stored; `per_thread` says what would have been.
+    dry_run: bool = False
+    #: New comments by thread key (kept for a dry run's listing).
+    per_thread: Counter[str] = field(default_factory=Counter)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] += 1
 
-    def summary(self) -> str:
-        lines = [
-            f"Imported from {self.source}: {self.imported} comments in {self.threads} new "
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def summary(self, listed: int = 50) -> str:
+        verb = "Would import (dry run, nothing stored)" if self.dry_run else "Imported"
+        lines = [f"Warning: {message}" for message in self.warnings]
+        lines.append(
+            f"{verb} from {self.source}: {self.imported} comments in {self.threads} new "
             f"threads; {self.already} already imported."
-        ]
+        )
+        if self.dry_run:
+            for key, n in self.per_thread.most_common(listed):
+                lines.append(f"  {n}\t{key}")
+            if len(self.per_thread) > listed:
+                lines.append(f"  … and {len(self.per_thread) - listed} more threads")
         if self.orphans:
             lines.append(f"{self.orphans} replies whose parent is missing became top-level.")
         if self.loops:
@@ -187,6 +204,8 @@ class Loader:
         db.session.add(comment)
         db.session.flush()
         self.known[thread.id].add(key)
+        if self.report.dry_run:
+            self.report.per_thread[record.thread_key] += 1
         if record.parent_source_id:
             parent_key = import_key(self.report.source, record.parent_source_id)
             self.links.append((comment.id, thread.id, parent_key))
@@ -277,6 +296,11 @@ class ProgressFile:
         chunk = self.handle.read(size)
         self.advance(len(chunk))
         return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.handle.readline(size)
+        self.advance(len(line))
+        return line
 
 
 def local(tag: str) -> str:

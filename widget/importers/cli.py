@@ -15,13 +15,20 @@ def import_group() -> None:
     """Bring comments from another system or a Parley backup."""
 
 
-def _run(source: str, path: str, site: str | None, keep_pings: bool = False) -> None:
+def _run(
+    source: str, path: str, site: str | None, keep_pings: bool = False, dry_run: bool = False
+) -> None:
     from . import run_import
     from .base import ImportError_
 
     try:
         report = run_import(
-            source, Path(path), site, keep_pings=keep_pings, progress=sys.stderr.isatty()
+            source,
+            Path(path),
+            site,
+            keep_pings=keep_pings,
+            progress=sys.stderr.isatty(),
+            dry_run=dry_run,
         )
     except (ImportError_, ParleyError) as exc:
         click.echo(f"Import refused: {exc}", err=True)
@@ -29,37 +36,64 @@ def _run(source: str, path: str, site: str | None, keep_pings: bool = False) -> 
     click.echo(report.summary())
 
 
+_dry_run = click.option(
+    "--dry-run", is_flag=True, help="Read the file and say what would be imported; store nothing."
+)
+
+
 @import_group.command("wordpress")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", required=True, help="The Parley site to import into.")
 @click.option("--keep-pings", is_flag=True, help="Keep pingbacks and trackbacks.")
-def import_wordpress(path: str, site: str, keep_pings: bool) -> None:
+@_dry_run
+def import_wordpress(path: str, site: str, keep_pings: bool, dry_run: bool) -> None:
     """A WordPress export (WXR) file."""
-    _run("wordpress", path, site, keep_pings)
+    _run("wordpress", path, site, keep_pings, dry_run)
 
 
 @import_group.command("disqus")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", required=True)
-def import_disqus(path: str, site: str) -> None:
+@_dry_run
+def import_disqus(path: str, site: str, dry_run: bool) -> None:
     """A Disqus XML export."""
-    _run("disqus", path, site)
+    _run("disqus", path, site, dry_run=dry_run)
 
 
 @import_group.command("isso")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", required=True)
-def import_isso(path: str, site: str) -> None:
+@_dry_run
+def import_isso(path: str, site: str, dry_run: bool) -> None:
     """An Isso SQLite database (comments.db)."""
-    _run("isso", path, site)
+    _run("isso", path, site, dry_run=dry_run)
 
 
 @import_group.command("parley")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", help="Ignored: a backup names its sites.")
-def import_parley(path: str, site: str | None) -> None:
+@_dry_run
+def import_parley(path: str, site: str | None, dry_run: bool) -> None:
     """A Parley JSON backup, into an empty database."""
-    _run("parley", path, None)
+    _run("parley", path, None, dry_run=dry_run)
+
+
+@import_group.command("remark42")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", required=True)
+@_dry_run
+def import_remark42(path: str, site: str, dry_run: bool) -> None:
+    """A Remark42 backup (JSON lines, gzipped or not)."""
+    _run("remark42", path, site, dry_run=dry_run)
+
+
+@import_group.command("commento")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--site", required=True)
+@_dry_run
+def import_commento(path: str, site: str, dry_run: bool) -> None:
+    """A Commento (or Comentario) JSON export."""
+    _run("commento", path, site, dry_run=dry_run)
 
 
 @click.command("export")

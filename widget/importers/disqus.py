@@ -1,4 +1,11 @@
-"""Disqus XML exports: <thread> elements first, then <post> elements pointing at them."""
+"""Disqus XML exports: <thread> elements first, then <post> elements pointing at them.
+
+A thread is keyed by the identifier the site gave Disqus (`<thread><id>`, the embed's
+`disqus_identifier`, or a `dsq:identifier` element) when it has one: the `<link>` Disqus
+recorded is whichever URL the first reader happened to load (with its query string, an old
+domain, a preview host), so several threads can share a link. Without an identifier, the
+link's path keys it, as before.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ from pathlib import Path
 
 from ..models import APPROVED, DELETED, SPAM
 from .base import ImportError_, Record, Report, iter_xml, local, parse_date, row_or_skip
-from .clean import url_path
+from .clean import as_text, url_path
 
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
@@ -26,15 +33,27 @@ def read(path: Path, report: Report, progress: bool) -> Iterator[Record]:
             continue
         if name == "thread" and element.get(DSQ_ID) and len(element):
             link = _text(element, "link")
-            # Only a web page's path names a thread; the loader keeps only http(s) URLs.
-            key = url_path(link) or f"/disqus/{element.get(DSQ_ID)}"
-            threads[element.get(DSQ_ID)] = (key, _text(element, "title"), link)
+            key = thread_key(_text(element, "id") or _text(element, "identifier"), link)
+            threads[element.get(DSQ_ID)] = (
+                key or f"/disqus/{element.get(DSQ_ID)}",
+                _text(element, "title"),
+                link,
+            )
             element.clear()
         elif name == "post":
             record = row_or_skip(partial(_record, element, threads, report), report)
             element.clear()
             if record is not None:
                 yield record
+
+
+def thread_key(identifier: str, link: str) -> str:
+    """The site's identifier (a URL one by its path), else the link's path; "" if neither."""
+    identifier = as_text(identifier).strip()
+    if identifier.lower().startswith(("http://", "https://")):
+        identifier = url_path(identifier)
+    # Only a web page's path names a thread; the loader keeps only http(s) URLs.
+    return identifier or url_path(link)
 
 
 def _text(element: object, child: str) -> str:

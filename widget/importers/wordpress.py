@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -14,6 +15,12 @@ from .clean import url_path
 #: wp:comment_approved -> Parley state; anything else (trash, post-trashed) is skipped.
 STATES = {"1": APPROVED, "approve": APPROVED, "0": PENDING, "hold": PENDING, "spam": SPAM}
 PINGS = {"pingback", "trackback"}
+#: The WordPress export namespace (WXR 1.0 to 1.2, http or https), as a parsed tag holds it.
+WXR_NAMESPACE = re.compile(r"^\{https?://wordpress\.org/export/\d+\.\d+/\}")
+NO_VERSION = (
+    "the file has no <wp:wxr_version>; it was read as a WordPress export because its "
+    "elements are in the WordPress export namespace"
+)
 
 
 def thread_key(link: str, post_id: str) -> str:
@@ -23,15 +30,17 @@ def thread_key(link: str, post_id: str) -> str:
 
 def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterator[Record]:
     """Yield every comment of every post or page; refuse a file that is not WXR."""
-    version_seen = False
+    version_seen = namespace_seen = False
     item: dict[str, str] = {}
     comment: dict[str, str] | None = None
     for event, element in iter_xml(path, progress):
         name = local(element.tag)
         if event == "start":
+            if not namespace_seen:
+                namespace_seen = WXR_NAMESPACE.match(element.tag) is not None
             if name == "item":
                 item = {}
-            elif name == "comment" and "wordpress.org/export/" in element.tag:
+            elif name == "comment" and WXR_NAMESPACE.match(element.tag):
                 comment = {}
             continue
         if name == "wxr_version":
@@ -44,15 +53,19 @@ def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterat
             record = row_or_skip(partial(_record, item, comment, report, keep_pings), report)
             comment = None
             if record is not None:
-                if not version_seen:
-                    raise ImportError_("refused: not a WordPress export (no wp:wxr_version)")
+                if not version_seen:  # a hand-trimmed export: its namespace says what it is
+                    report.warn(NO_VERSION)
                 yield record
         elif name == "item":
             element.clear()
         elif comment is None and name in ("title", "link", "post_id", "status", "post_type"):
             item.setdefault(name, element.text or "")
     if not version_seen:
-        raise ImportError_("refused: not a WordPress export (no wp:wxr_version)")
+        if not namespace_seen:
+            raise ImportError_(
+                "refused: not a WordPress export (no wp:wxr_version, no WordPress namespace)"
+            )
+        report.warn(NO_VERSION)
 
 
 def _record(

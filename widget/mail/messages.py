@@ -123,9 +123,14 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
     title = thread_title(thread)
     unsubscribe_url = _public(f"/unsubscribe/{unsubscribe_token(subscription.id)}")
     manage_url = _public(f"/subscriptions/{manage_token(address.id, address.generation)}")
-    message = _base_message(to, f"New comment on {title}")
-    message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment.id))
     ancestors = _ancestors(comment)
+    theirs = next((c for c in reversed(ancestors) if c.email_hash == address.email_hash), None)
+    author = clean_text(comment.author, 80) or "Someone"
+    subject = (
+        f"{author} replied to your comment on {title}" if theirs else f"New comment on {title}"
+    )
+    message = _base_message(to, subject)
+    message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment.id))
     root = thread_message_id(thread)
     parent = comment_message_id(ancestors[-1].id) if ancestors else root
     message["In-Reply-To"] = ids_header("In-Reply-To", parent)
@@ -140,16 +145,77 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "list"
     context = {
-        "author": clean_text(comment.author, 80) or "Someone",
+        "author": author,
         "title": title,
         "text": plain_text(comment.html),
         "html": _mail_html(comment.html),
+        "quote": _quote(theirs),
         "link": comment_link(thread, comment),
         "unsubscribe_url": unsubscribe_url,
         "manage_url": manage_url,
+        "mode": MODE_WORDS.get(subscription.mode, MODE_WORDS["all"]),
     }
     message.set_content(render_template("mail/notification.txt", **context))
     message.add_alternative(render_template("mail/notification.html", **context), subtype="html")
+    return message
+
+
+#: How each mail says what it was sent under.
+MODE_WORDS = {
+    "replies": "replies to your comments on this page",
+    "all": "every new comment on this page",
+    "digest": "a daily digest of this page",
+}
+
+
+def _quote(comment: Comment | None, limit: int = 200) -> str:
+    """The reader's own words, briefly, in a reply notification."""
+    if comment is None:
+        return ""
+    text = " ".join(plain_text(comment.html).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def build_digest(subscription: Subscription, comments: list[Comment], to: str) -> EmailMessage:
+    """One mail for the comments a digest subscriber (or a busy thread's reader past the
+    daily cap) has not heard of yet, in order."""
+    thread = subscription.thread
+    address = subscription.address
+    title = thread_title(thread)
+    unsubscribe_url = _public(f"/unsubscribe/{unsubscribe_token(subscription.id)}")
+    manage_url = _public(f"/subscriptions/{manage_token(address.id, address.generation)}")
+    count = len(comments)
+    subject = f"{count} new comment{'s' if count != 1 else ''} on {title}"
+    message = _base_message(to, subject)
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    root = thread_message_id(thread)
+    message["In-Reply-To"] = ids_header("In-Reply-To", root)
+    message["References"] = ids_header("References", root)
+    label = f"thread-{thread.id}.{_dot_atom(thread.site.name.lower())}.{mail_domain()}"
+    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
+    message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Precedence"] = "list"
+    items = [
+        {
+            "author": clean_text(c.author, 80) or "Someone",
+            "when": c.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "text": plain_text(c.html),
+            "html": _mail_html(c.html),
+            "link": comment_link(thread, c),
+        }
+        for c in comments
+    ]
+    context = {
+        "title": title,
+        "items": items,
+        "busy": subscription.mode != "digest",
+        "mode": MODE_WORDS.get(subscription.mode, MODE_WORDS["all"]),
+        "unsubscribe_url": unsubscribe_url,
+        "manage_url": manage_url,
+    }
+    message.set_content(render_template("mail/digest.txt", **context))
+    message.add_alternative(render_template("mail/digest.html", **context), subtype="html")
     return message
 
 

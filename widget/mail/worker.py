@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..addresses import AddressRefused, normalize_address
@@ -17,6 +19,7 @@ from ..extensions import db
 from ..models import (
     APPROVED,
     CONFIRM,
+    DIGEST,
     DROPPED,
     FAILED,
     NOTIFY,
@@ -34,6 +37,7 @@ from ..models import (
 from ..vault import vault
 from .messages import (
     build_confirmation,
+    build_digest,
     build_notification,
     build_owner_digest,
     build_owner_mail,
@@ -51,6 +55,7 @@ def claim_due(limit: int) -> list[int]:
         select(Delivery.id)
         .where(
             Delivery.status == QUEUED,
+            Delivery.kind != DIGEST,  # digests collect their rows per subscriber (below)
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
         )
@@ -122,6 +127,10 @@ def _retry_later(delivery: Delivery, error: str) -> None:
     delivery.next_attempt_at = utcnow() + timedelta(seconds=min(base * 2 ** (attempts - 1), 86400))
 
 
+def _paused(address: Address) -> bool:
+    return address.paused_until is not None and address.paused_until > utcnow()
+
+
 def recipient(stored: str) -> str:
     """The address to hand to SMTP for a stored one: its ASCII form where there is one.
 
@@ -147,6 +156,7 @@ def _prepare(delivery: Delivery) -> tuple[EmailMessage, str] | None:
             or subscription.confirmed_at is None
             or comment.status != APPROVED
             or subscription.address.suppressed_at
+            or _paused(subscription.address)
         ):
             return None
         to = recipient(vault().decrypt(subscription.address.email_enc))
@@ -225,12 +235,11 @@ class Worker:
         self.sent_unrecorded.clear()
 
     def batch(self) -> int:
-        """Claim and send one batch over one SMTP connection. Returns how many were handled."""
+        """Claim and send one batch over one SMTP connection, then the digests that are
+        due. Returns how many deliveries were handled."""
         self.reconcile()
         ids = claim_due(int(current_app.config["MAIL_BATCH_SIZE"]))
         self.claimed = set(ids)
-        if not ids:
-            return 0
         config = current_app.config
         with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
             for delivery_id in ids:
@@ -238,7 +247,7 @@ class Worker:
                 if delivery is not None and delivery.status == QUEUED:
                     self._deliver(delivery, smtp)
                 self.claimed.discard(delivery_id)
-        return len(ids)
+            return len(ids) + send_digests(smtp, int(config["MAIL_BATCH_SIZE"]))
 
     def _deliver(self, delivery: Delivery, smtp: SmtpSession) -> None:
         delivery_id = delivery.id
@@ -273,3 +282,87 @@ def run_worker(once: bool = False, interval: float = 2.0) -> int:
             if once:
                 return handled
             time.sleep(interval)
+
+
+# --- daily digests ------------------------------------------------------------------
+
+
+def send_digests(smtp: SmtpSession, limit: int) -> int:
+    """Send the digests that are due, one mail per subscriber listing every comment it has
+    not sent yet; returns how many rows were handled."""
+    now = utcnow()
+    subscribers = db.session.scalars(
+        select(Delivery.subscription_id)
+        .where(_due_digest_rows(now))
+        .group_by(Delivery.subscription_id)
+        .limit(limit)
+    ).all()
+    return sum(
+        _send_digest(subscription_id, smtp) for subscription_id in subscribers if subscription_id
+    )
+
+
+def _due_digest_rows(now: datetime) -> Any:
+    return and_(
+        Delivery.kind == DIGEST,
+        Delivery.status == QUEUED,
+        Delivery.next_attempt_at <= now,
+        or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
+    )
+
+
+def _send_digest(subscription_id: int, smtp: SmtpSession) -> int:
+    """Claim one subscriber's due rows (a lease, as for single mails: a second worker gets
+    none of them), send them as one mail, and mark them all at once."""
+    now = utcnow()
+    lease = timedelta(seconds=int(current_app.config["MAIL_LEASE_SECONDS"]))
+    ids = db.session.scalars(
+        update(Delivery)
+        .where(Delivery.subscription_id == subscription_id, _due_digest_rows(now))
+        .values(lease_until=now + lease)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if not ids:
+        return 0
+    rows = db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
+    outcome = _digest_outcome(subscription_id, rows, smtp)
+    for row in rows:
+        row.status, row.lease_until = outcome, None
+        row.attempts += 1 if outcome != DROPPED else 0
+        if outcome == SENT:
+            row.sent_at = utcnow()
+        elif outcome == QUEUED:
+            row.next_attempt_at = utcnow() + timedelta(minutes=30)
+    db.session.commit()
+    log.info("digest of %s mails for subscription %s: %s", len(rows), subscription_id, outcome)
+    return len(rows)
+
+
+def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> str:
+    subscription = db.session.get(Subscription, subscription_id)
+    comments = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_([r.comment_id for r in rows]), Comment.status == APPROVED)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    if (
+        subscription is None
+        or not comments
+        or not subscription.active
+        or subscription.confirmed_at is None
+        or subscription.address.suppressed_at
+        or _paused(subscription.address)
+    ):
+        return DROPPED
+    try:
+        to = recipient(vault().decrypt(subscription.address.email_enc))
+        smtp.send(build_digest(subscription, list(comments), to), to)
+    except TemporaryFailure:
+        return QUEUED
+    except SQLAlchemyError:
+        raise
+    except Exception:  # noqa: BLE001 - one bad digest never stops the queue
+        return FAILED
+    return SENT

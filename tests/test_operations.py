@@ -1,0 +1,354 @@
+"""Running Parley for real: settings refused at start, `check`, no demo in production,
+`sites remove`, gzip answers, cached counts, the systemd units of docs/operations.md."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shlex
+import sqlite3
+import subprocess
+import sys
+from configparser import ConfigParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskCliRunner
+from sqlalchemy import func, select
+
+from widget import create_app
+from widget.config import ConfigError
+from widget.extensions import db
+from widget.models import Block, Comment, Site, Subscription, Thread
+
+from .conftest import BASE_CONFIG, SECRET, Api
+from .smtp import SmtpServer
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def run_flask(
+    env: dict[str, str], *args: str, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    return subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# --- settings refused at start -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PARLEY_PUBLIC_URL": "comments.example.com"},
+            "PARLEY_PUBLIC_URL must start with https:// or http:// (got 'comments.example.com')",
+        ),
+        ({"PARLEY_SECRTE_KEY": "x" * 40}, "Unknown setting PARLEY_SECRTE_KEY; known: "),
+        ({"PARLEY_SECRET_KEY": "too-short"}, "PARLEY_SECRET_KEY has 9 bytes, at least 32"),
+        ({"PARLEY_PROXY_HOPS": "one"}, "PARLEY_PROXY_HOPS is the number of proxies"),
+    ],
+)
+def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    base = {"PARLEY_SECRET_KEY": SECRET, "PARLEY_INSTANCE_PATH": str(tmp_path)}
+    done = run_flask({**base, **env}, "sites", "list")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr  # no traceback
+    assert lines[0].startswith("Parley cannot start: ") and message in lines[0], lines[0]
+
+
+def test_unknown_variable_lists_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_SMTP_HOST", "mail.example")
+    with pytest.raises(ConfigError) as caught:
+        create_app({**BASE_CONFIG})
+    assert "PARLEY_SMTP_URL" in str(caught.value) and "PARLEY_DEMO" in str(caught.value)
+
+
+def test_a_short_secret_is_fine_in_tests_and_debug(tmp_path: Path) -> None:
+    app = create_app({**BASE_CONFIG, "SECRET_KEY": "short", "INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SECRET_KEY"] == "short"
+
+
+def test_instance_folder_is_the_current_directory_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PARLEY_INSTANCE_PATH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = create_app({**BASE_CONFIG, "SECRET_KEY": None, "DATABASE_URL": None})
+    assert app.instance_path == str(tmp_path / "instance")
+    assert (tmp_path / "instance" / "secret_key").exists()
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'parley.db'}"
+
+
+# --- check -----------------------------------------------------------------------------------
+
+
+def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
+    smtp = SmtpServer().start()
+    try:
+        host_port = smtp.url.split("://", 1)[1]
+        env = {
+            "PARLEY_SECRET_KEY": SECRET,
+            "PARLEY_INSTANCE_PATH": str(tmp_path),
+            "PARLEY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+            "PARLEY_SMTP_URL": f"smtp://mailer:hunter2-secret@{host_port}",
+            "PARLEY_PROXY_HOPS": "1",
+            "PARLEY_RATE_LIMIT_STORAGE_URL": "memory://",
+        }
+        assert run_flask(env, "db", "upgrade").returncode == 0
+        done = run_flask(env, "check")
+    finally:
+        smtp.stop()
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "database: sqlite:///" in out and "reachable, schema 0" in out
+    assert f"mail: smtp://{host_port} reachable" in out
+    assert "proxy hops: 1" in out and "rate limits: on, storage memory://" in out
+    assert "hunter2" not in out and "mailer" not in out and SECRET not in out
+    # Nothing listens there any more: the check says so and fails.
+    down = run_flask(env, "check", "--timeout", "1")
+    assert (
+        down.returncode == 1 and "mail: smtp://" in down.stdout and "NOT reachable" in down.stdout
+    )
+
+
+def test_check_in_log_mode_says_mail_is_not_sent(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 0, result.output
+    assert "mail: written to the log" in result.output
+    assert SECRET not in result.output
+
+
+# --- no demo in production -------------------------------------------------------------------
+
+
+def test_no_demo_page_without_parley_demo(tmp_path: Path) -> None:
+    config = {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path)}
+    config.pop("DEMO")
+    client = create_app({**config, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}).test_client()
+    assert client.get("/").status_code == 404
+    demo = create_app({**config, "DEMO": "on", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert demo.test_client().get("/").status_code == 200
+
+
+def test_upgrade_removes_an_unused_demo_site_and_keeps_a_used_one(tmp_path: Path) -> None:
+    env = {
+        "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_INSTANCE_PATH": str(tmp_path),
+        "PARLEY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+    }
+
+    def names() -> list[str]:
+        with sqlite3.connect(tmp_path / "p.db") as conn:
+            return [name for (name,) in conn.execute("SELECT name FROM sites")]
+
+    assert run_flask(env, "db", "upgrade", "0006").returncode == 0
+    assert names() == ["default"]  # as every install had it before 0007
+    assert run_flask(env, "db", "upgrade").returncode == 0
+    assert names() == []
+    # A `default` site someone uses (it holds a comment) stays.
+    assert run_flask(env, "db", "downgrade", "0001").returncode == 0
+    assert run_flask(env, "db", "upgrade", "0006").returncode == 0  # 0002 makes it again
+    with sqlite3.connect(tmp_path / "p.db") as conn:  # the 0006 schema: no ORM models
+        conn.execute(
+            "INSERT INTO threads (site_id, key, title, url, comment_count, closed, version, "
+            "created_at) SELECT id, '/p', 'P', '', 1, 0, 1, '2026-01-01' FROM sites"
+        )
+        conn.execute(
+            "INSERT INTO comments (thread_id, author, website, email_enc, email_hash, "
+            "avatar_seed, body, html, status, reasons, ip, created_at, notify, depth, score) "
+            "SELECT id, 'A', '', '', '', '', 'b', '<p>b</p>', 'approved', '', '', "
+            "'2026-01-01', '', 0, 0 FROM threads"
+        )
+    assert run_flask(env, "db", "upgrade").returncode == 0
+    assert names() == ["default"]
+
+
+# --- sites remove ----------------------------------------------------------------------------
+
+
+def _rows(model: Any) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_sites_remove_refuses_while_comments_exist(
+    api: Api, runner: FlaskCliRunner, app: Flask
+) -> None:
+    api.post(body="Keep me.")
+    api.client.post(
+        "/api/subscriptions",
+        json={"site": "default", "thread": "/2026/hello", "email": "s@example.org"},
+    )
+    site = db.session.scalars(select(Site)).one()
+    db.session.add(Block(site_id=site.id, kind="word", value="casino"))
+    db.session.commit()
+    refused = runner.invoke(args=["sites", "remove", "default"])
+    assert refused.exit_code == 1 and "holds 1 comments" in refused.output
+    asked = runner.invoke(args=["sites", "remove", "default", "--delete-comments"], input="n\n")
+    assert asked.exit_code == 1 and "for good?" in asked.output
+    assert _rows(Comment) == 1
+    done = runner.invoke(args=["sites", "remove", "default", "--delete-comments", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "Removed site default and its 1 comments." in done.output
+    for model in (Site, Thread, Comment, Subscription, Block):
+        assert _rows(model) == 0, model
+    missing = runner.invoke(args=["sites", "remove", "nope"])
+    assert missing.exit_code == 1 and "No site named 'nope'" in missing.output
+
+
+def test_sites_remove_an_empty_site_needs_no_flag(runner: FlaskCliRunner) -> None:
+    assert runner.invoke(args=["sites", "add", "spare"]).exit_code == 0
+    done = runner.invoke(args=["sites", "remove", "spare"])
+    assert done.exit_code == 0 and done.output == "Removed site spare.\n"
+
+
+# --- gzip and cached counts ------------------------------------------------------------------
+
+
+def read(api: Api, **kwargs: Any) -> Any:
+    return api.client.get("/api/comments?site=default&thread=/2026/hello", **kwargs)
+
+
+def test_thread_page_is_gzipped_once_and_still_revalidates(api: Api, app: Flask) -> None:
+    for n in range(12):
+        api.post(body=f"Comment number {n} with enough words to make a page over a kilobyte.")
+    plain = api.thread()
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in plain.headers["Vary"]
+    assert len(plain.data) > 1024
+    zipped = read(api, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == plain.data
+    assert len(zipped.data) < len(plain.data) / 2
+    # The compressed bytes come from the cache: the same object on the next request.
+    cache = app.extensions["parley_page_cache"]
+    [entry] = [v for v in cache._items.values()]
+    assert entry.gzipped == zipped.data
+    etag = zipped.headers["ETag"]
+    again = read(api, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status_code == 304 and "Accept-Encoding" in again.headers["Vary"]
+    refused = read(api, headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_small_answers_are_not_compressed(api: Api) -> None:
+    api.post(body="Short.")
+    response = read(api, headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in response.headers and len(response.data) < 1024
+
+
+def test_other_large_answers_are_compressed(api: Api) -> None:
+    for n in range(12):
+        api.post(body=f"Comment number {n} with enough words to make a page over a kilobyte.")
+    page = api.client.get(
+        "/threads?site=default&thread=/2026/hello", headers={"Accept-Encoding": "gzip"}
+    )
+    assert page.headers["Content-Encoding"] == "gzip"
+    assert b"Comment number 11" in gzip.decompress(page.data)
+
+
+def test_counts_are_cached_per_site_version_and_move_with_every_change(
+    api: Api, app: Flask
+) -> None:
+    keys = [f"/2026/11/an-article-with-a-long-name-{n}" for n in range(50)]
+    path = "/api/counts?site=default&" + "&".join(f"thread={k}" for k in keys)
+    one, two = keys[1], keys[2]
+    api.post(thread=one)
+    first = api.client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert first.headers["Content-Encoding"] == "gzip"  # 50 keys: over a kilobyte
+    counts = json.loads(gzip.decompress(first.data))
+    assert counts[one] == 1 and counts[two] == 0 and list(counts) == keys
+    with app.app_context():
+        version = db.session.scalar(select(Site.counts_version))
+    api.post(thread=two)
+    second = api.client.get(path).get_json()
+    assert second[two] == 1
+    with app.app_context():
+        assert db.session.scalar(select(Site.counts_version)) == version + 1
+    # A reader's delete moves the count too.
+    posted = api.post(thread=two, body="Mine.").get_json()
+    assert api.client.get(path).get_json()[two] == 2
+    api.client.delete(
+        f"/api/comments/{posted['comment']['id']}",
+        headers={"Authorization": f"Bearer {posted['edit_token']}"},
+    )
+    assert api.client.get(path).get_json()[two] == 1
+
+
+def test_a_cached_counts_answer_costs_one_statement(api: Api, app: Flask) -> None:
+    from sqlalchemy import event
+
+    api.post(thread="/c/1")
+    path = "/api/counts?site=default&thread=/c/1&thread=/c/2"
+    api.client.get(path)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert api.client.get(path).get_json() == {"/c/1": 1, "/c/2": 0}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1 and "FROM sites" in statements[0]
+
+
+# --- systemd units in docs/operations.md -----------------------------------------------------
+
+
+def systemd_units() -> dict[str, ConfigParser]:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    units = {}
+    for name, body in re.findall(r"```ini\n# (parley[\w-]*\.service)\n(.*?)```", text, re.S):
+        parser = ConfigParser(strict=True, interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser.read_string(body)
+        units[name] = parser
+    return units
+
+
+def test_operations_md_has_systemd_units_whose_commands_exist() -> None:
+    units = systemd_units()
+    assert set(units) == {"parley-web.service", "parley-worker.service"}
+    for name, unit in units.items():
+        service = unit["Service"]
+        assert unit["Install"]["WantedBy"] == "multi-user.target"
+        assert service["User"] == "parley" and service["Restart"] in ("always", "on-failure")
+        assert service["WorkingDirectory"] == "/srv/parley"  # instance/ lands there
+        assert service["EnvironmentFile"] == "/etc/parley/parley.env"
+        command = shlex.split(service["ExecStart"])
+        binary = Path(command[0])
+        assert binary.parent == Path("/srv/parley/.venv/bin"), name
+        # The same executable exists in a venv where the package is installed (this one).
+        assert (VENV_BIN / binary.name).exists(), binary.name
+    web = shlex.split(units["parley-web.service"]["Service"]["ExecStart"])
+    assert web[0].endswith("/gunicorn") and web[-1] == "app:app"
+    worker = shlex.split(units["parley-worker.service"]["Service"]["ExecStart"])
+    assert worker[1:] == ["--app", "app", "mail", "worker"]
+    # The commands they run are real: gunicorn takes its options, flask knows `mail worker`.
+    assert (
+        subprocess.run(
+            [web[0].replace("/srv/parley/.venv/bin", str(VENV_BIN)), "--version"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+    env = {"PARLEY_SECRET_KEY": SECRET, "PARLEY_INSTANCE_PATH": "/tmp/parley-unit-check"}
+    assert run_flask(env, "mail", "worker", "--help").returncode == 0

@@ -1,0 +1,232 @@
+"""Moving, merging and remapping threads (#20): comments, counts, subscriptions and mail
+survive, and every comment is mailed to each subscriber exactly once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from widget.extensions import db
+from widget.models import (
+    QUEUED,
+    Comment,
+    Delivery,
+    ModerationEvent,
+    Subscription,
+    Thread,
+)
+
+from .conftest import Api, csrf
+from .export_files import C, wxr
+from .smtp import SmtpServer, run_worker
+from .test_notifications import subscribe_confirmed
+
+
+@pytest.fixture
+def app_config(smtp: SmtpServer) -> dict[str, Any]:
+    return {"SMTP_URL": smtp.url, "MAIL_BACKOFF_BASE": 0}
+
+
+def run(runner: FlaskCliRunner, *args: str) -> tuple[int, str]:
+    result = runner.invoke(args=list(args))
+    return result.exit_code, result.output
+
+
+def keys() -> dict[str, int]:
+    db.session.expire_all()
+    return dict(db.session.execute(select(Thread.key, Thread.comment_count)).all())
+
+
+def notifications(smtp: SmtpServer, to: str) -> list[str]:
+    """The bodies of the comments `to` was mailed about (one entry per mail)."""
+    ids = [
+        int(str(m["Message-ID"]).split("-", 1)[1].split("@", 1)[0])
+        for m in smtp.recorder.to(to)
+        if str(m["Message-ID"]).startswith("<comment-")
+    ]
+    bodies = dict(db.session.execute(select(Comment.id, Comment.body)).all())
+    return sorted(bodies[i] for i in ids)
+
+
+def test_move_keeps_comments_count_and_page(runner: FlaskCliRunner, api: Api) -> None:
+    first = api.post(thread="/old/", url="https://blog.example/old/", body="one").get_json()
+    api.post(thread="/old/", url="https://blog.example/old/", body="two")
+    api.post(thread="/old/", body="reply", parent_id=first["comment"]["id"])
+    etag = api.thread("/old/").headers["ETag"]
+    code, output = run(runner, "threads", "move", "default", "/old/", "/2024/new/")
+    assert code == 0, output
+    assert "moved\t/old/\t/2024/new/" in output
+    assert keys() == {"/2024/new/": 3}
+    thread = db.session.scalars(select(Thread)).one()
+    assert thread.url == "https://blog.example/2024/new/"
+    page = api.thread("/2024/new/")
+    assert page.headers["ETag"] != etag and page.get_json()["thread"]["count"] == 3
+    assert [c["html"] for c in page.get_json()["comments"]] == ["<p>one</p>", "<p>two</p>"]
+    assert api.thread("/old/").get_json()["comments"] == []
+    counts = api.client.get("/api/counts?site=default&thread=/2024/new/&thread=/old/").get_json()
+    assert counts == {"/2024/new/": 3, "/old/": 0}
+    event = db.session.scalars(select(ModerationEvent)).one()
+    assert (event.action, event.detail) == ("move-thread", "/old/ -> /2024/new/")
+
+
+def test_move_onto_an_existing_thread_or_a_missing_one_is_refused(
+    runner: FlaskCliRunner, api: Api
+) -> None:
+    api.post(thread="/a/", body="a")
+    api.post(thread="/b/", body="b")
+    code, output = run(runner, "threads", "move", "default", "/a/", "/b/")
+    assert code == 1 and "threads merge" in output
+    code, output = run(runner, "threads", "move", "default", "/nope/", "/c/")
+    assert code == 1 and "No thread '/nope/'" in output
+    code, output = run(runner, "threads", "move", "default", "/a/", "/x\u202e/")
+    assert code == 1
+    assert keys() == {"/a/": 1, "/b/": 1}
+
+
+def test_merge_keeps_one_subscription_and_mails_each_comment_once(
+    runner: FlaskCliRunner, api: Api, smtp: SmtpServer
+) -> None:
+    # fan@ follows both URLs of one article; solo@ only the old one; new@ only the new one.
+    api.post(thread="/a/", body="a opens")
+    api.post(thread="/b/", body="b opens")
+    subscribe_confirmed(api, "fan@example.org", "/a/")
+    subscribe_confirmed(api, "fan@example.org", "/b/")
+    subscribe_confirmed(api, "solo@example.org", "/a/")
+    subscribe_confirmed(api, "new@example.org", "/b/")
+    api.post(thread="/a/", author="Bob", email="bob@example.org", body="sent before")
+    run_worker()  # the first comment's mails are out before the merge
+    assert notifications(smtp, "fan@example.org") == ["sent before"]
+    api.post(thread="/a/", author="Bob", email="bob@example.org", body="queued on a")
+    api.post(thread="/b/", author="Bob", email="bob@example.org", body="queued on b")
+    assert (
+        db.session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.status == QUEUED, Delivery.kind == "notify"
+            )
+        )
+        == 4  # fan and solo about "queued on a", fan and new about "queued on b"
+    )
+    code, output = run(runner, "threads", "merge", "default", "/a/", "--into", "/b/")
+    assert code == 0, output
+    assert "merged\t/a/\t/b/" in output and "1 duplicate subscriptions joined" in output
+    assert keys() == {"/b/": 5}
+    subs = db.session.scalars(select(Subscription)).all()
+    assert len(subs) == 3 and {s.thread.key for s in subs} == {"/b/"}
+    run_worker()
+    run_worker()  # a second pass sends nothing again
+    assert notifications(smtp, "fan@example.org") == ["queued on a", "queued on b", "sent before"]
+    assert notifications(smtp, "solo@example.org") == ["queued on a", "sent before"]
+    assert notifications(smtp, "new@example.org") == ["queued on b"]
+    api.post(thread="/b/", author="Bob", email="bob@example.org", body="after the merge")
+    run_worker()
+    for reader in ("fan", "solo", "new"):
+        assert notifications(smtp, f"{reader}@example.org").count("after the merge") == 1
+
+
+def test_merge_several_into_a_new_key(runner: FlaskCliRunner, api: Api) -> None:
+    for key in ("/p?id=1", "/p/", "/p/index.html"):
+        api.post(thread=key, body=f"on {key}")
+    code, output = run(
+        runner, "threads", "merge", "default", "/p?id=1", "/p/", "/p/index.html", "--into", "/post/"
+    )
+    assert code == 0, output
+    assert keys() == {"/post/": 3}
+    page = api.thread("/post/").get_json()
+    assert page["thread"]["count"] == 3 and len(page["comments"]) == 3
+
+
+def test_merge_keeps_a_twice_imported_comment_once(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path
+) -> None:
+    # The same WordPress export imported under two links: one copy of each comment stays,
+    # a reader's reply to the dropped copy moves under the kept one.
+    for link in ("https://blog.example/a/", "https://blog.example/b/"):
+        path = tmp_path / "wp.xml"
+        path.write_text(
+            wxr([("x", "X", [C(1, "top"), C(2, "reply", parent=1)])], links={"x": link})
+        )
+        assert run(runner, "import", "wordpress", str(path), "--site", "default")[0] == 0
+    top_a = db.session.scalars(
+        select(Comment).join(Thread).where(Thread.key == "/a/", Comment.body == "top")
+    ).one()
+    api.post(thread="/a/", body="answering the copy", parent_id=top_a.id)
+    code, output = run(runner, "threads", "merge", "default", "/a/", "--into", "/b/")
+    assert code == 0, output
+    assert "2 comments imported twice kept once" in output
+    page = api.thread("/b/").get_json()
+    [top] = page["comments"]
+    assert sorted(r["html"] for r in top["replies"]) == [
+        "<p>answering the copy</p>",
+        "<p>reply</p>",
+    ]
+    assert page["thread"]["count"] == 3
+
+
+def test_remap_file_with_pairs_and_a_regex(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path
+) -> None:
+    for key in ("/2019/01/one.html", "/2019/02/two.html", "/about", "/about/"):
+        api.post(thread=key, body=key)
+    rules = tmp_path / "remap.txt"
+    rules.write_text(
+        "# moved to Hugo\n"
+        "/about /about/\n"
+        "\n"
+        r"regex ^/(\d{4})/\d\d/([\w-]+)\.html$ /posts/\2/" + "\n"
+    )
+    code, output = run(runner, "threads", "remap", "default", str(rules), "--dry-run")
+    assert code == 0 and "Would change" in output and "2 threads moved, 1 merged" in output
+    assert set(keys()) == {"/2019/01/one.html", "/2019/02/two.html", "/about", "/about/"}
+    code, output = run(runner, "threads", "remap", "default", str(rules))
+    assert code == 0, output
+    assert keys() == {"/about/": 2, "/posts/one/": 1, "/posts/two/": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("/a\n", "Line 1"),
+        ("/a /b /c\n", "Line 1"),
+        ("regex ([ /x\n", "not a regular expression"),
+        ("regex ^/moved$ /x\\9\n", "not valid"),
+    ],
+)
+def test_bad_remap_files_change_nothing(
+    runner: FlaskCliRunner, api: Api, tmp_path: Path, text: str, message: str
+) -> None:
+    api.post(thread="/a", body="a")
+    rules = tmp_path / "remap.txt"
+    rules.write_text("/a /moved\n" * ("/moved" in text) + text)  # a move first, undone
+    code, output = run(runner, "threads", "remap", "default", str(rules))
+    assert code == 1 and message in output, output
+    assert keys() == {"/a": 1}
+
+
+def test_admin_moves_one_thread(admin: FlaskClient, api: Api) -> None:
+    api.post(thread="/old/", body="one")
+    api.post(thread="/taken/", body="two")
+    thread_id = db.session.scalar(select(Thread.id).where(Thread.key == "/old/"))
+    page = admin.get("/admin/threads").get_data(as_text=True)
+    assert f'action="/admin/threads/{thread_id}/move"' in page and 'name="new_key"' in page
+    token = csrf(admin, "/admin/threads")
+    refused = admin.post(
+        f"/admin/threads/{thread_id}/move",
+        data={"csrf_token": token, "new_key": "/taken/"},
+        follow_redirects=True,
+    )
+    assert "not moved" in refused.get_data(as_text=True)
+    moved = admin.post(
+        f"/admin/threads/{thread_id}/move",
+        data={"csrf_token": token, "new_key": "/new/"},
+        follow_redirects=True,
+    )
+    assert "moved to /new/" in moved.get_data(as_text=True)
+    assert keys() == {"/new/": 1, "/taken/": 1}
+    assert admin.post(f"/admin/threads/{thread_id}/move", data={"new_key": "/x/"}).status_code in (
+        400,
+        403,
+    )

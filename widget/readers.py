@@ -1,0 +1,149 @@
+"""A reader's data rights (GDPR art. 15, 17, 20): everything stored about one address, as
+JSON, and its erasure. Nothing here logs or stores the address itself."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+
+from .extensions import db
+from .models import (
+    APPROVED,
+    DELETED,
+    Address,
+    Comment,
+    Delivery,
+    ModerationEvent,
+    Site,
+    Subscription,
+    Thread,
+)
+from .threads import refresh_thread
+from .vault import vault
+
+log = logging.getLogger(__name__)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _comments_of(email_hash: str) -> list[tuple[Comment, Thread, str]]:
+    rows = db.session.execute(
+        select(Comment, Thread, Site.name)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .join(Site, Site.id == Thread.site_id)
+        .where(Comment.email_hash == email_hash)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    return [(comment, thread, site) for comment, thread, site in rows]
+
+
+def export_reader(email: str) -> dict[str, Any]:
+    """Everything stored about `email`: its address record, comments and subscriptions.
+    Reads only."""
+    email_hash = vault().lookup_hash(email)
+    address = db.session.scalar(select(Address).where(Address.email_hash == email_hash))
+    comments = [
+        {
+            "id": comment.id,
+            "site": site,
+            "thread": thread.key,
+            "thread_title": thread.title,
+            "thread_url": thread.url,
+            "parent_id": comment.parent_id,
+            "author": comment.author,
+            "website": comment.website,
+            "body": comment.body,
+            "status": comment.status,
+            "created_at": _iso(comment.created_at),
+            "edited_at": _iso(comment.edited_at),
+            "ip_truncated": comment.ip,
+            "notify": comment.notify,
+        }
+        for comment, thread, site in _comments_of(email_hash)
+    ]
+    subscriptions: list[dict[str, Any]] = []
+    record: dict[str, Any] | None = None
+    if address is not None:
+        record = {
+            "created_at": _iso(address.created_at),
+            "confirmed_at": _iso(address.confirmed_at),
+            "suppressed_at": _iso(address.suppressed_at),
+            "suppression_reason": address.suppression_reason,
+            "paused_until": _iso(getattr(address, "paused_until", None)),
+        }
+        rows = db.session.execute(
+            select(Subscription, Thread, Site.name)
+            .join(Thread, Thread.id == Subscription.thread_id)
+            .join(Site, Site.id == Thread.site_id)
+            .where(Subscription.address_id == address.id)
+            .order_by(Subscription.created_at, Subscription.id)
+        ).all()
+        subscriptions = [
+            {
+                "site": site,
+                "thread": thread.key,
+                "thread_title": thread.title,
+                "mode": getattr(subscription, "mode", "all"),
+                "active": subscription.active,
+                "created_at": _iso(subscription.created_at),
+                "confirmed_at": _iso(subscription.confirmed_at),
+                "unsubscribed_at": _iso(subscription.unsubscribed_at),
+            }
+            for subscription, thread, site in rows
+        ]
+    return {
+        "email": email,
+        "address": record,
+        "comments": comments,
+        "subscriptions": subscriptions,
+    }
+
+
+def erase_reader(email: str, actor: str = "owner") -> tuple[int, int]:
+    """Erase what is stored about `email`: each comment becomes "[deleted]" (name, website,
+    text, address, hashes and IP removed; replies stay), its subscriptions, queued mail and
+    the address record go. Logged without the address. Returns (comments, subscriptions).
+    Commits."""
+    email_hash = vault().lookup_hash(email)
+    erased = 0
+    for comment, _thread, _site in _comments_of(email_hash):
+        was_public = comment.status == APPROVED
+        comment.status = DELETED
+        comment.author, comment.website, comment.body, comment.html = "", "", "", ""
+        comment.email_enc, comment.email_hash, comment.avatar_seed, comment.ip = "", "", "", ""
+        comment.notify = ""
+        if was_public:
+            refresh_thread(comment.thread_id, -1)
+        else:
+            refresh_thread(comment.thread_id, 0)  # its page may show it to its author
+        erased += 1
+    address_id = db.session.scalar(select(Address.id).where(Address.email_hash == email_hash))
+    subscriptions = 0
+    if address_id is not None:
+        ids = select(Subscription.id).where(Subscription.address_id == address_id)
+        subscriptions = len(db.session.scalars(ids).all())
+        db.session.execute(
+            delete(Delivery)
+            .where(or_(Delivery.address_id == address_id, Delivery.subscription_id.in_(ids)))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            delete(Subscription)
+            .where(Subscription.address_id == address_id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(
+            delete(Address)
+            .where(Address.id == address_id)
+            .execution_options(synchronize_session=False)
+        )
+    detail = f"{erased} comments, {subscriptions} subscriptions"
+    db.session.add(ModerationEvent(site_id=None, actor=actor, action="erase-reader", detail=detail))
+    db.session.commit()
+    log.info("Erased a reader's data: %s", detail)
+    return erased, subscriptions
