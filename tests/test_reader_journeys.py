@@ -254,3 +254,24 @@ def test_the_manage_page_switches_modes_and_pauses_in_a_browser(page: Any, live:
     screenshot(page, "manage-subscriptions.png")
     page.click("button:has-text('Resume mail now')")
     page.wait_for_selector("text=Mail resumed.")
+
+
+def test_a_recent_comments_block_lists_the_sites_newest(page: Any, live: Live) -> None:
+    live.seed(thread="/a", body="Older words.", author="Ann")
+    live.seed(thread="/b", body="Newest words.", author="Bo")
+    sidebar = '<aside data-parley-recent="2"></aside>'
+    page.goto(live.article(extra=sidebar))
+    page.wait_for_selector("aside .parley-recent li")
+    items = page.locator("aside .parley-recent li").all_inner_texts()
+    assert items[0].startswith("Bo") and "Newest words." in items[0] and len(items) == 2
+
+
+def test_without_shadow_dom_a_link_to_the_no_js_page_stands_in(page: Any, live: Live) -> None:
+    page.add_init_script("delete Element.prototype.attachShadow")
+    live.seed(body="Readable anyway.")
+    page.goto(live.article())
+    link = page.locator("#parley a:has-text('Read and write comments')")
+    link.wait_for()
+    link.click()
+    page.wait_for_selector("text=Readable anyway.")
+    assert "/threads?" in page.url

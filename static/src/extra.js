@@ -317,3 +317,27 @@ function removed(view, c) {
   view.say(view.t("removed"));
   view.heading.focus();
 }
+
+/** Fill each data-parley-recent="N" element with the site's N newest comments: who, where,
+ * a line of what they said, linked to the comment (plain list items the site can style). */
+export async function recent(api, elements) {
+  for (const el of elements) {
+    const res = await api.request("GET", "recent?" + api.query({ limit: +el.dataset.parleyRecent || 5 })).catch(() => null);
+    if (!res || res.status !== 200) continue;
+    const list = document.createElement("ul");
+    list.className = "parley-recent";
+    for (const c of res.data.comments) {
+      const page = c.thread.url || api.base + "/threads?" + new URLSearchParams({ site: api.site, thread: c.thread.key });
+      const link = document.createElement("a");
+      link.href = page + "#parley-" + c.id;
+      link.textContent = c.author + " · " + (c.thread.title || c.thread.key);
+      const words = document.createElement("template");
+      words.innerHTML = c.html; // parsed inert, only its text is used
+      const item = document.createElement("li");
+      item.append(link, " ", words.content.textContent.trim().slice(0, 140));
+      item.dir = "auto";
+      list.append(item);
+    }
+    el.replaceChildren(list);
+  }
+}

@@ -46,3 +46,6 @@ window.Parley = { mount, setTheme };
 const host = document.getElementById("parley");
 if (host) mount(host);
 showCounts();
+// "Recent comments" blocks (data-parley-recent="N") come with the second chunk.
+const recent = document.querySelectorAll("[data-parley-recent]");
+if (recent.length) import(base + "/embed-extra.js").then((m) => m.recent(makeApi(base, defaults.site), recent));
