@@ -51,24 +51,6 @@ def import_wordpress(path: str, site: str, keep_pings: bool, dry_run: bool) -> N
     _run("wordpress", path, site, keep_pings, dry_run)
 
 
-@import_group.command("disqus")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--site", required=True)
-@_dry_run
-def import_disqus(path: str, site: str, dry_run: bool) -> None:
-    """A Disqus XML export."""
-    _run("disqus", path, site, dry_run=dry_run)
-
-
-@import_group.command("isso")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--site", required=True)
-@_dry_run
-def import_isso(path: str, site: str, dry_run: bool) -> None:
-    """An Isso SQLite database (comments.db)."""
-    _run("isso", path, site, dry_run=dry_run)
-
-
 @import_group.command("parley")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--site", help="Ignored: a backup names its sites.")
@@ -78,22 +60,24 @@ def import_parley(path: str, site: str | None, dry_run: bool) -> None:
     _run("parley", path, None, dry_run=dry_run)
 
 
-@import_group.command("remark42")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--site", required=True)
-@_dry_run
-def import_remark42(path: str, site: str, dry_run: bool) -> None:
-    """A Remark42 backup (JSON lines, gzipped or not)."""
-    _run("remark42", path, site, dry_run=dry_run)
+def _file_import(source: str, description: str) -> None:
+    """`import SOURCE PATH --site NAME [--dry-run]`: the shape of every single-file import."""
+
+    @import_group.command(source, help=description)
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--site", required=True, help="The Parley site to import into.")
+    @_dry_run
+    def command(path: str, site: str, dry_run: bool) -> None:
+        _run(source, path, site, dry_run=dry_run)
 
 
-@import_group.command("commento")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--site", required=True)
-@_dry_run
-def import_commento(path: str, site: str, dry_run: bool) -> None:
-    """A Commento (or Comentario) JSON export."""
-    _run("commento", path, site, dry_run=dry_run)
+for _source, _description in (
+    ("disqus", "A Disqus XML export."),
+    ("isso", "An Isso SQLite database (comments.db)."),
+    ("remark42", "A Remark42 backup (JSON lines, gzipped or not)."),
+    ("commento", "A Commento (or Comentario) JSON export."),
+):
+    _file_import(_source, _description)
 
 
 @click.command("export")
