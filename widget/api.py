@@ -178,9 +178,10 @@ def subscribe() -> Response:
 @rate_limited(_vote_limit)
 def vote(comment_id: int) -> Response:
     form = json_form(VoteForm)
-    comment_site = votes.site_of(comment_id)
-    allow_origin(comment_site)
-    score = votes.cast_vote(comment_id, form.voter.data, form.value.data, request.remote_addr or "")
+    site = votes.site_of(comment_id)
+    allow_origin(site)
+    ip = request.remote_addr or ""
+    score = votes.cast_vote(site, comment_id, form.voter.data, form.value.data, ip)
     return json_response({"score": score})
 
 

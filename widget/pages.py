@@ -168,6 +168,7 @@ def thread_page() -> str | BaseResponse:
         mine_pending=_own_pending(thread) if thread else [],
         form=form,
         honeypot=HONEYPOT_FIELD,
+        modes=MODE_CHOICES,
     ), status  # type: ignore[return-value]
 
 

@@ -4,7 +4,6 @@ JSON, and its erasure. Nothing here logs or stores the address itself."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -21,14 +20,11 @@ from .models import (
     Subscription,
     Thread,
 )
+from .serializers import iso
 from .threads import refresh_thread
 from .vault import vault
 
 log = logging.getLogger(__name__)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
 def _comments_of(email_hash: str) -> list[tuple[Comment, Thread, str]]:
@@ -59,8 +55,8 @@ def export_reader(email: str) -> dict[str, Any]:
             "website": comment.website,
             "body": comment.body,
             "status": comment.status,
-            "created_at": _iso(comment.created_at),
-            "edited_at": _iso(comment.edited_at),
+            "created_at": iso(comment.created_at),
+            "edited_at": iso(comment.edited_at),
             "ip_truncated": comment.ip,
             "notify": comment.notify,
         }
@@ -70,11 +66,11 @@ def export_reader(email: str) -> dict[str, Any]:
     record: dict[str, Any] | None = None
     if address is not None:
         record = {
-            "created_at": _iso(address.created_at),
-            "confirmed_at": _iso(address.confirmed_at),
-            "suppressed_at": _iso(address.suppressed_at),
+            "created_at": iso(address.created_at),
+            "confirmed_at": iso(address.confirmed_at),
+            "suppressed_at": iso(address.suppressed_at),
             "suppression_reason": address.suppression_reason,
-            "paused_until": _iso(getattr(address, "paused_until", None)),
+            "paused_until": iso(getattr(address, "paused_until", None)),
         }
         rows = db.session.execute(
             select(Subscription, Thread, Site.name)
@@ -90,9 +86,9 @@ def export_reader(email: str) -> dict[str, Any]:
                 "thread_title": thread.title,
                 "mode": getattr(subscription, "mode", "all"),
                 "active": subscription.active,
-                "created_at": _iso(subscription.created_at),
-                "confirmed_at": _iso(subscription.confirmed_at),
-                "unsubscribed_at": _iso(subscription.unsubscribed_at),
+                "created_at": iso(subscription.created_at),
+                "confirmed_at": iso(subscription.confirmed_at),
+                "unsubscribed_at": iso(subscription.unsubscribed_at),
             }
             for subscription, thread, site in rows
         ]

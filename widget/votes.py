@@ -17,13 +17,14 @@ from .vault import truncate_ip, vault
 KEYS_PER_NETWORK = 3
 
 
-def cast_vote(comment_id: int, voter_key: str, value: int, ip: str) -> int:
-    """Record +1, -1 or 0 (take back) for one voter and comment; returns the new score.
-    Commits."""
+def cast_vote(site: Site, comment_id: int, voter_key: str, value: int, ip: str) -> int:
+    """Record +1, -1 or 0 (take back) for one voter and a comment of `site` (site_of());
+    returns the new score. Commits."""
+    if not site.votes:
+        raise Conflict("Votes are off on this site.")
     comment = db.session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
     if comment is None or comment.status != APPROVED:
         raise NotFound("No such comment.")
-    _check_site_allows_votes(comment)
     voter_hash = vault().keyed_hash("voter", voter_key)
     ip_hash = vault().keyed_hash("voter-network", truncate_ip(ip))
     delta = _apply(comment, voter_hash, ip_hash, value)
@@ -52,11 +53,6 @@ def site_of(comment_id: int) -> Site:
     if site is None:
         raise NotFound("No such comment.")
     return site
-
-
-def _check_site_allows_votes(comment: Comment) -> None:
-    if not site_of(comment.id).votes:
-        raise Conflict("Votes are off on this site.")
 
 
 def _apply(comment: Comment, voter_hash: str, ip_hash: str, value: int) -> int:

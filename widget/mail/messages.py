@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from ..extensions import db
 from ..models import APPROVED, PENDING, Address, Comment, Delivery, Site, Subscription, Thread
 from ..render import plain_text
+from ..threads import page_url
 from ..tokens import confirm_token, make_token, manage_token, never_token, unsubscribe_token
 from .headers import (
     address_header,
@@ -59,18 +60,10 @@ def comment_link(thread: Thread, comment: Comment) -> str:
     """The article's own page when its URL is on one of the site's origins, else Parley's
     page of the thread: a stranger's URL never reaches a reader's inbox."""
     site = db.session.get(Site, thread.site_id)
-    if thread.url and site is not None and _on_site(thread.url, site):
+    if thread.url and site is not None and page_url(site, thread.url):
         return f"{thread.url}#parley-{comment.id}"
     name = site.name if site else ""
     return _public(f"/threads?site={quote(name)}&thread={quote(thread.key)}#c{comment.id}")
-
-
-def _on_site(url: str, site: Site) -> bool:
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{(parts.hostname or '').lower()}"
-    if parts.port:
-        origin += f":{parts.port}"
-    return origin in site.origin_list
 
 
 def thread_title(thread: Thread) -> str:
