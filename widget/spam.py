@@ -73,7 +73,6 @@ SPAM_PHRASES = (
     "loan",
 )
 DUPLICATE_WINDOW = timedelta(minutes=10)
-CHECKS = SPAM_CHECKS
 MIN_TRAINING_DOCS = 5
 _WORD = re.compile(r"[a-z0-9$€£'-]{3,30}")
 
@@ -142,7 +141,7 @@ def check_edit(site: Site, comment: Comment) -> Verdict:
 
 
 def _enabled(site: Site) -> set[str]:
-    return set(CHECKS) - set(site.disabled_checks.split())
+    return set(SPAM_CHECKS) - set(site.disabled_checks.split())
 
 
 def _check_content(
