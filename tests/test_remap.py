@@ -230,3 +230,28 @@ def test_admin_moves_one_thread(admin: FlaskClient, api: Api) -> None:
         400,
         403,
     )
+
+
+def test_after_a_merge_the_dropped_subscriptions_links_act_on_the_kept_one(
+    runner: FlaskCliRunner, api: Api, smtp: SmtpServer
+) -> None:
+    from .test_mail_safety import mails_to, raw_header
+
+    subscribe_confirmed(api, "both@example.org", thread="/a")
+    subscribe_confirmed(api, "both@example.org", thread="/b")
+    db.session.execute(db.text("UPDATE subscriptions SET mode = 'replies' WHERE id = 2"))
+    db.session.commit()
+    api.post(thread="/a", body="on a", email="w@example.org")
+    run_worker()
+    [mail] = mails_to(smtp, "both@example.org", "New comment")
+    link = raw_header(mail, "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    assert run(runner, "threads", "merge", "default", "/a", "/b", "--into", "/c")[0] == 0
+    [kept] = db.session.scalars(select(Subscription)).all()
+    assert kept.mode == "all"  # the broader choice wins, whatever the ids
+    # The one-click unsubscribe of mail sent before the merge still stops the mail.
+    assert api.client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Subscription, kept.id).active is False  # type: ignore[union-attr]
+    api.post(thread="/c", body="after the merge", email="w@example.org")
+    run_worker()
+    assert len(mails_to(smtp, "both@example.org", "New comment")) == 1

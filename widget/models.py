@@ -300,6 +300,16 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class SubscriptionAlias(Base):
+    """A subscription merged into another (`threads merge`): links made for the old id —
+    one-click unsubscribe above all — act on the one that took its place."""
+
+    __tablename__ = "subscription_aliases"
+
+    old_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+
+
 class UsedFormToken(Base):
     """Form tokens already spent: a replayed token is refused."""
 

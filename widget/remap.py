@@ -31,6 +31,7 @@ from .models import (
     ModerationEvent,
     Site,
     Subscription,
+    SubscriptionAlias,
     Thread,
 )
 from .threads import check_thread_key, refresh_thread
@@ -292,9 +293,13 @@ def _drop_twice_imported(source_id: int, target_id: int) -> int:
     return len(pairs)
 
 
-def _rank(sub: Subscription) -> tuple[int, int]:
+#: When two subscriptions of one reader merge, the one that tells them more wins.
+MODE_BREADTH = {"all": 2, "digest": 1, "replies": 0}
+
+
+def _rank(sub: Subscription) -> tuple[int, int, int]:
     mails = sub.active and sub.confirmed_at is not None
-    return (2 if mails else 1 if sub.active else 0, sub.id)
+    return (2 if mails else 1 if sub.active else 0, MODE_BREADTH.get(sub.mode, 0), sub.id)
 
 
 def _move_subscription(sub: Subscription, target_id: int, report: RemapReport) -> None:
@@ -311,6 +316,13 @@ def _move_subscription(sub: Subscription, target_id: int, report: RemapReport) -
     report.duplicate_subscriptions += 1
     keep, drop = (sub, other) if _rank(sub) > _rank(other) else (other, sub)
     _hand_over_deliveries(drop.id, keep.id)
+    # Mail already sent carries the dropped id's links: they now act on the kept one.
+    db.session.execute(
+        update(SubscriptionAlias)
+        .where(SubscriptionAlias.subscription_id == drop.id)
+        .values(subscription_id=keep.id)
+    )
+    db.session.add(SubscriptionAlias(old_id=drop.id, subscription_id=keep.id))
     db.session.delete(drop)
     db.session.flush()
     keep.thread_id = target_id

@@ -27,6 +27,7 @@ from .models import (
     MailMode,
     Site,
     Subscription,
+    SubscriptionAlias,
     Thread,
     utcnow,
 )
@@ -269,7 +270,7 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
         raise NotFound(exc.message) from exc
     if not isinstance(payload, dict):
         raise NotFound("This link is not valid.")
-    subscription = db.session.get(Subscription, payload["s"]) if "s" in payload else None
+    subscription = _subscription_or_alias(payload["s"]) if "s" in payload else None
     address_id = subscription.address_id if subscription else payload.get("a")
     address = db.session.get(Address, address_id) if isinstance(address_id, int) else None
     if address is None or ("s" in payload and subscription is None):
@@ -277,6 +278,17 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
     if "g" in payload and payload["g"] != address.generation:
         raise NotFound("This link is no longer valid. Use the newest mail you got from us.")
     return address, subscription
+
+
+def _subscription_or_alias(subscription_id: object) -> Subscription | None:
+    """The subscription a link names, or the one it was merged into (`threads merge`)."""
+    if not isinstance(subscription_id, int) or not 0 < subscription_id <= MAX_ID:
+        return None
+    found = db.session.get(Subscription, subscription_id)
+    if found is None:
+        alias = db.session.get(SubscriptionAlias, subscription_id)
+        found = db.session.get(Subscription, alias.subscription_id) if alias else None
+    return found
 
 
 def confirm(subscription: Subscription) -> None:
