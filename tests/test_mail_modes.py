@@ -170,3 +170,10 @@ def test_notify_takes_a_mode_or_true_and_refuses_anything_else(api: Api) -> None
     assert api.post(notify=True, body="again").status_code == 201
     assert api.post(notify="weekly", body="third").status_code == 422
     assert set(db.session.scalars(select(Comment.notify))) == {"replies", "all"}
+
+
+def test_the_confirmation_says_what_was_chosen(api: Api, smtp: SmtpServer) -> None:
+    assert subscribe(api, "daily@example.org", notify="digest").status_code == 202
+    run_worker()
+    [confirmation] = mails_to(smtp, "daily@example.org", "Confirm")
+    assert "a daily digest of this page" in text_of(confirmation)

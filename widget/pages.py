@@ -37,6 +37,7 @@ from .forms import (
 )
 from .i18n_catalog import FIELD_MESSAGES
 from .limits import RECENT_MAX
+from .mail.messages import MODE_WORDS
 from .models import APPROVED, PENDING, Address, Comment, Thread
 from .serializers import iso
 from .text import xml_safe
@@ -259,16 +260,17 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
     if subscription is None:
         raise NotFound("This link is not valid.")
     form = ConfirmForm()
+    mode = MODE_WORDS.get(subscription.mode, MODE_WORDS["all"])
     if request.method == "POST":
         submitted(form)
         subscriptions.confirm(subscription)
         return render_template(
             "message.html",
             title="Subscription confirmed",
-            message="You will get an email when someone comments.",
+            message=f"You will get {mode}.",
             manage=manage_token(address.id, address.generation),
         )
-    return render_template("confirm.html", form=form, thread=subscription.thread)
+    return render_template("confirm.html", form=form, thread=subscription.thread, mode=mode)
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

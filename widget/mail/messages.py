@@ -222,7 +222,12 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     title = thread_title(subscription.thread)
     message = _base_message(to, f"Confirm your subscription to {title}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    context = {"title": title, "confirm_url": confirm_url, "never_url": never_url}
+    context = {
+        "title": title,
+        "confirm_url": confirm_url,
+        "never_url": never_url,
+        "mode": MODE_WORDS.get(subscription.mode, MODE_WORDS["all"]),
+    }
     message.set_content(render_template("mail/confirm.txt", **context))
     message.add_alternative(render_template("mail/confirm.html", **context), subtype="html")
     return message
