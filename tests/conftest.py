@@ -106,7 +106,7 @@ def wipe_database() -> None:
             name="default",
             origins=f"{BLOG} {PUBLIC_URL}",
             moderation="none",
-            notify_owner=True,
+            notify_owner="held",
             max_links=3,
             spam_threshold=0.9,
             spam_docs=0,

@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from .config import is_on
 from .errors import ParleyError
 from .extensions import db
-from .models import MODERATION_MODES, SPAM_CHECKS, Site
+from .models import MODERATION_MODES, OWNER_DIGEST_MODES, OWNER_NOTIFY_MODES, SPAM_CHECKS, Site
 
 
 def register(app: Flask) -> None:
@@ -167,7 +167,27 @@ def _site_options(func):  # type: ignore[no-untyped-def]
     func = click.option(
         "--votes", type=click.Choice(["on", "off"]), help="Readers may vote on comments."
     )(func)
-    func = click.option("--owner-email", help="Gets a mail per held comment.")(func)
+    func = click.option(
+        "--close-after-days",
+        type=click.IntRange(0, 3650),
+        help="Close threads N days after their first comment (0: never).",
+    )(func)
+    func = click.option(
+        "--approval-mail",
+        type=click.Choice(["on", "off"]),
+        help="Tell a reader by mail when their held comment is approved.",
+    )(func)
+    func = click.option(
+        "--owner-digest",
+        type=click.Choice(OWNER_DIGEST_MODES),
+        help="The owner's mail: one per comment (off), or gathered hourly or daily.",
+    )(func)
+    func = click.option(
+        "--notify-owner",
+        type=click.Choice(OWNER_NOTIFY_MODES),
+        help="Mail the owner about every comment, held ones only (default) or none.",
+    )(func)
+    func = click.option("--owner-email", help="Gets the owner's mail ('' for none).")(func)
     func = click.option("--moderation", type=click.Choice(MODERATION_MODES))(func)
     func = click.option(
         "--origin",
@@ -213,11 +233,19 @@ def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
             max_links=options["max_links"],
             disable=options["disable"],
             enable=options["enable"],
-            votes=None if options["votes"] is None else options["votes"] == "on",
+            votes=_on_off(options["votes"]),
+            notify_owner=options["notify_owner"],
+            owner_digest=options["owner_digest"],
+            approval_mail=_on_off(options["approval_mail"]),
+            close_after_days=options["close_after_days"],
             create=create,
         )
     except ParleyError as exc:
         _fail(exc)
+
+
+def _on_off(value: str | None) -> bool | None:
+    return None if value is None else value == "on"
 
 
 @sites.command("list")
@@ -228,7 +256,12 @@ def sites_list() -> None:
         off = (
             f"\tchecks-off:{site.disabled_checks.replace(' ', ',')}" if site.disabled_checks else ""
         )
-        click.echo(f"{site.name}\t{site.moderation}\towner-mail:{owner}\t{site.origins}{off}")
+        closes = f"\tclose-after-days:{site.close_after_days}" if site.close_after_days else ""
+        click.echo(
+            f"{site.name}\t{site.moderation}\towner-mail:{owner}"
+            f"\tnotify-owner:{site.notify_owner}\towner-digest:{site.owner_digest}"
+            f"\t{site.origins}{off}{closes}"
+        )
 
 
 @sites.command("remove")

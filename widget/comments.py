@@ -64,6 +64,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         "created_at": utcnow(),
         "edited_at": None,
         "import_key": None,
+        "role": None,
         # Its author is subscribed once it is published: spam or a held comment subscribes
         # nobody (and so mails nobody a confirmation).
         "notify": new.notify,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    false,
     select,
     true,
 )
@@ -67,6 +68,37 @@ APPROVED, PENDING, SPAM, DELETED = (
 )
 COMMENT_STATES = tuple(CommentStatus)
 
+class OwnerNotify(StrEnum):
+    """What a site's owner hears of (`sites set --notify-owner`)."""
+
+    ALL = "all"  #: every new comment, published or held
+    HELD = "held"  #: comments waiting for a moderator
+    NONE = "none"
+
+
+OWNER_NOTIFY_MODES = tuple(mode.value for mode in OwnerNotify)
+
+
+class OwnerDigest(StrEnum):
+    """How the owner's mail comes: one per comment, or gathered every hour or day."""
+
+    OFF = "off"
+    HOURLY = "hourly"
+    DAILY = "daily"
+
+
+OWNER_DIGEST_MODES = tuple(mode.value for mode in OwnerDigest)
+
+
+class Role(StrEnum):
+    """Who an admin account is in the conversation: the badge on their comments."""
+
+    OWNER = "owner"
+    MODERATOR = "moderator"
+
+
+ROLES = tuple(role.value for role in Role)
+
 #: Every spam defence, by the name `sites set --disable-check NAME` uses.
 SPAM_CHECKS = ("honeypot", "form-token", "links", "blocks", "duplicate", "phrases", "classifier")
 
@@ -81,7 +113,19 @@ class Site(Base):
     moderation: Mapped[str] = mapped_column(String(16), default=Moderation.FIRST_TIME)
     #: Encrypted owner address, for held-comment mail; None: no owner mail.
     owner_email_enc: Mapped[str | None] = mapped_column(Text)
-    notify_owner: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: What the owner hears of: OwnerNotify (all, held, none).
+    notify_owner: Mapped[str] = mapped_column(
+        String(8), default=OwnerNotify.HELD, server_default="held"
+    )
+    #: OwnerDigest: a mail per comment (off), or one every hour or day.
+    owner_digest: Mapped[str] = mapped_column(
+        String(8), default=OwnerDigest.OFF, server_default="off"
+    )
+    #: A reader whose held comment is approved gets a mail saying so.
+    approval_mail: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Threads take no new comments this many days after their first comment (or the
+    #: page's publication date when known); None: never closed automatically.
+    close_after_days: Mapped[int | None] = mapped_column(Integer)
     max_links: Mapped[int] = mapped_column(Integer, default=3)
     spam_threshold: Mapped[float] = mapped_column(Float, default=0.9)
     #: Spam defences switched off for this site (space-separated names from SPAM_CHECKS).
@@ -113,6 +157,10 @@ class Thread(Base):
     title: Mapped[str] = mapped_column(String(TITLE_MAX), default="")
     url: Mapped[str] = mapped_column(String(URL_MAX), default="")
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Reopened by a moderator: the site's auto-close does not apply to it.
+    keep_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The article's publication date when known (imports): auto-close counts from it.
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Maintained on every publish/unpublish: counts never scan comments.
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Bumped on every public change; part of the ETag and the page cache key.
@@ -166,6 +214,8 @@ class Comment(Base):
     edited_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: "all" when its author asked to be notified: they are subscribed once it is published.
     notify: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: Role of the admin who wrote it (owner, moderator): a badge; None for readers.
+    role: Mapped[str | None] = mapped_column(String(16))
     #: Source id of an imported comment ("wordpress:42"): imports are idempotent.
     import_key: Mapped[str | None] = mapped_column(String(200))
 
@@ -235,6 +285,10 @@ class DeliveryKind(StrEnum):
     OWNER_DIGEST = "owner-digest"
     #: A comment waiting for its subscriber's daily digest (sent with the others, once).
     DIGEST = "digest"
+    #: The reader's held comment was approved (per site, off by default).
+    APPROVED_NOTICE = "approved"
+    #: One event posted to one webhook (Delivery.webhook_id, Delivery.event).
+    WEBHOOK = "webhook"
 
 
 class DeliveryStatus(StrEnum):
@@ -246,6 +300,7 @@ class DeliveryStatus(StrEnum):
 
 NOTIFY, CONFIRM, OWNER = DeliveryKind.NOTIFY, DeliveryKind.CONFIRM, DeliveryKind.OWNER
 OWNER_DIGEST, DIGEST = DeliveryKind.OWNER_DIGEST, DeliveryKind.DIGEST
+APPROVED_NOTICE, WEBHOOK = DeliveryKind.APPROVED_NOTICE, DeliveryKind.WEBHOOK
 QUEUED, SENT, FAILED, DROPPED = (
     DeliveryStatus.QUEUED,
     DeliveryStatus.SENT,
@@ -260,6 +315,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("subscription_id", "comment_id"),
+        # One post per hook, comment and event, however often the event is raised.
+        UniqueConstraint("webhook_id", "comment_id", "event"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
     )
 
@@ -271,6 +328,11 @@ class Delivery(Base):
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
     address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    #: What a webhook delivery reports: published, held or spam (WEBHOOK_EVENTS), or test.
+    event: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -279,6 +341,30 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+#: What a webhook can be told of.
+WEBHOOK_EVENTS = ("published", "held", "spam")
+WEBHOOK_FORMATS = ("generic", "slack", "discord", "matrix", "telegram")
+
+
+class Webhook(Base):
+    """A URL told of a site's new comments, in one chat format or signed JSON (generic)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    #: Encrypted like addresses: a chat URL (Slack, Telegram) is itself a credential.
+    url_enc: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16), default="generic")
+    #: Space-separated WEBHOOK_EVENTS.
+    events: Mapped[str] = mapped_column(Text, default="published held")
+    #: Encrypted HMAC key of the generic format's X-Parley-Signature.
+    secret_enc: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
 
 
 class Vote(Base):
@@ -329,6 +415,8 @@ class Block(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(BLOCK_VALUE_MAX))
+    #: An address block's address, encrypted: the admin shows it masked (j•••@example.org).
+    email_enc: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -354,7 +442,23 @@ class AdminUser(Base):
     #: In every session cookie of this admin; logout and a password change bump it, which
     #: ends every session made before.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Role: the badge on their comments (owner or moderator).
+    role: Mapped[str] = mapped_column(String(16), default=Role.OWNER, server_default="owner")
+    #: The name their replies carry.
+    name: Mapped[str] = mapped_column(String(AUTHOR_MAX), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdminSite(Base):
+    """An admin limited to some sites: one row per site they may moderate. An admin with
+    no row moderates every site."""
+
+    __tablename__ = "admin_sites"
+
+    admin_id: Mapped[int] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
 
 
 class ModerationEvent(Base):

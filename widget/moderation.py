@@ -125,7 +125,7 @@ def on_held(comment: Comment, site: Site) -> None:
     Nothing for a comment that went straight to spam; past OWNER_MAILS_PER_HOUR held
     comments in an hour, one digest mail an hour later lists the rest. Never commits.
     """
-    if comment.status != PENDING or not (site.owner_email_enc and site.notify_owner):
+    if comment.status != PENDING or not site.owner_email_enc or site.notify_owner == "none":
         return
     now = utcnow()
     recent = db.session.scalar(

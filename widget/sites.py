@@ -6,10 +6,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, or_, select, update
 
+from .addresses import AddressRefused, normalize_address
 from .errors import NotFound, ParleyError
 from .extensions import db
 from .models import (
     MODERATION_MODES,
+    OWNER_DIGEST_MODES,
+    OWNER_NOTIFY_MODES,
     SPAM_CHECKS,
     Block,
     Comment,
@@ -22,6 +25,9 @@ from .models import (
     Vote,
 )
 from .vault import vault
+
+#: Auto-close takes at most ten years.
+MAX_CLOSE_AFTER_DAYS = 3650
 
 
 def normalise_origin(origin: str) -> str:
@@ -62,9 +68,15 @@ def save_site(
     disable: tuple[str, ...] = (),
     enable: tuple[str, ...] = (),
     votes: bool | None = None,
+    notify_owner: str | None = None,
+    owner_digest: str | None = None,
+    approval_mail: bool | None = None,
+    close_after_days: int | None = None,
     create: bool,
 ) -> Site:
-    """Create (create=True) or change a site; what is None or empty stays as it is."""
+    """Create (create=True) or change a site; what is None or empty stays as it is.
+
+    `close_after_days` 0 switches auto-close off. Commits."""
     site = db.session.scalar(select(Site).where(Site.name == name))
     if create and site is not None:
         raise ParleyError(f"Site {name!r} exists already.")
@@ -75,16 +87,21 @@ def save_site(
         db.session.add(site)
     if origins is not None:
         site.origins = " ".join(dict.fromkeys(normalise_origin(o) for o in origins))
-    if moderation is not None:
-        if moderation not in MODERATION_MODES:
-            raise ParleyError(f"Moderation must be one of {', '.join(MODERATION_MODES)}.")
-        site.moderation = moderation
+    _choose(site, "moderation", moderation, MODERATION_MODES)
     if owner_email is not None:
-        site.owner_email_enc = vault().encrypt(owner_email) if owner_email else None
+        site.owner_email_enc = vault().encrypt(_owner_address(owner_email)) if owner_email else None
     if max_links is not None:
         site.max_links = max_links
     if votes is not None:
         site.votes = votes
+    _choose(site, "notify_owner", notify_owner, OWNER_NOTIFY_MODES)
+    _choose(site, "owner_digest", owner_digest, OWNER_DIGEST_MODES)
+    if approval_mail is not None:
+        site.approval_mail = approval_mail
+    if close_after_days is not None:
+        if not 0 <= close_after_days <= MAX_CLOSE_AFTER_DAYS:
+            raise ParleyError(f"Close after 0 (never) to {MAX_CLOSE_AFTER_DAYS} days.")
+        site.close_after_days = close_after_days or None
     unknown = set(disable + enable) - set(SPAM_CHECKS)
     if unknown:
         raise ParleyError(
@@ -94,6 +111,22 @@ def save_site(
     site.disabled_checks = " ".join(sorted(off))
     db.session.commit()
     return site
+
+
+def _owner_address(raw: str) -> str:
+    try:
+        return normalize_address(raw).canonical
+    except AddressRefused as exc:
+        raise ParleyError(f"Not a mail address the owner can get mail at: {exc}") from exc
+
+
+def _choose(site: Site, field: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is None:
+        return
+    if value not in allowed:
+        label = field.replace("_", " ").capitalize()
+        raise ParleyError(f"{label} must be one of {', '.join(allowed)}.")
+    setattr(site, field, value)
 
 
 def comment_count(name: str) -> int:

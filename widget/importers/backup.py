@@ -21,6 +21,7 @@ from ..extensions import db
 from ..limits import AUTHOR_MAX, MAX_ID, THREAD_KEY_MAX, TITLE_MAX
 from ..models import (
     COMMENT_STATES,
+    ROLES,
     Address,
     Block,
     Comment,
@@ -47,6 +48,8 @@ SITE_FIELDS = (
     "created_at",
     "disabled_checks",
 )
+#: Site settings added after version 1 was defined: a backup without them keeps the defaults.
+OPTIONAL_SITE_FIELDS = ("owner_digest", "approval_mail", "close_after_days", "votes")
 THREAD_FIELDS = ("id", "key", "title", "url", "closed", "created_at")
 COMMENT_FIELDS = (
     "id",
@@ -62,6 +65,7 @@ COMMENT_FIELDS = (
     "created_at",
     "edited_at",
     "import_key",
+    "role",
 )
 ADDRESS_FIELDS = (
     "id",
@@ -132,7 +136,7 @@ def _export_site(
 ) -> None:
     counts["sites"] += 1
     head = {
-        **_pick(site, SITE_FIELDS),
+        **_pick(site, SITE_FIELDS + OPTIONAL_SITE_FIELDS),
         "origins": site.origin_list,
         "owner_email": vault().decrypt(site.owner_email_enc) if site.owner_email_enc else None,
         "blocks": [
@@ -296,6 +300,11 @@ def _restore_site(data: dict[str, Any]) -> Site:
         db.session.add(site)
     for name in SITE_FIELDS:
         setattr(site, name, data[name])
+    for name in OPTIONAL_SITE_FIELDS:
+        if name in data:
+            setattr(site, name, data[name])
+    if isinstance(data["notify_owner"], bool):  # older backups: a yes/no for held comments
+        site.notify_owner = "held" if data["notify_owner"] else "none"
     site.created_at = datetime.fromisoformat(data["created_at"])
     site.origins = " ".join(data["origins"])
     site.owner_email_enc = vault().encrypt(data["owner_email"]) if data["owner_email"] else None
@@ -425,6 +434,7 @@ def _comment_state(c: dict[str, Any]) -> dict[str, Any]:
         "created_at": _when(c.get("created_at")),
         "edited_at": _when(c.get("edited_at"), required=False),
         "import_key": key if _fits_import_key(key) else None,
+        "role": c.get("role") if c.get("role") in ROLES else None,
     }
 
 
