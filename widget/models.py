@@ -458,7 +458,9 @@ class AdminSite(Base):
     admin_id: Mapped[int] = mapped_column(
         ForeignKey("admin_users.id", ondelete="CASCADE"), primary_key=True
     )
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class ModerationEvent(Base):
