@@ -68,6 +68,7 @@ APPROVED, PENDING, SPAM, DELETED = (
 )
 COMMENT_STATES = tuple(CommentStatus)
 
+
 class OwnerNotify(StrEnum):
     """What a site's owner hears of (`sites set --notify-owner`)."""
 
