@@ -72,8 +72,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     comment = detached(Comment, _insert(db.session.connection(), row))
     if status == APPROVED:
         moderation.on_published(comment, notify=page.has_subscribers)
-    else:
-        moderation.on_held(comment, site)
+    moderation.on_posted(comment, site)
     db.session.commit()
     return comment, make_token("edit", {"c": comment.id})
 

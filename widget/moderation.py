@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
-from . import spam, subscriptions
+from . import notices, spam, subscriptions, webhooks
 from .errors import NotFound, ParleyError
 from .extensions import db
 from .limits import BLOCK_VALUE_MAX, MAX_ID
 from .models import (
     APPROVED,
     DELETED,
-    OWNER,
-    OWNER_DIGEST,
     PENDING,
-    QUEUED,
     SPAM,
     Block,
     Comment,
     CommentStatus,
-    Delivery,
     Moderation,
     ModerationEvent,
     Site,
@@ -37,8 +32,8 @@ from .vault import vault
 
 #: What a moderator can do to a comment, and the state it leads to.
 ACTIONS = {"approve": APPROVED, "spam": SPAM, "delete": DELETED, "restore": PENDING}
-#: Held comments a site's owner hears of one mail each per hour; the rest come in a digest.
-OWNER_MAILS_PER_HOUR = 5
+#: The event a new comment raises (webhooks, the owner's mail), by the state it lands in.
+EVENT_OF_STATUS = {APPROVED: "published", PENDING: "held", SPAM: "spam"}
 #: What can be blocked from a comment, and on the blocks page.
 BLOCK_KINDS = ("email", "domain", "ip", "word")
 
@@ -119,41 +114,21 @@ def on_published(comment: Comment, notify: bool = True) -> None:
             subscriptions.subscribe(thread, email, comment.notify)
 
 
-def on_held(comment: Comment, site: Site) -> None:
-    """A comment of `site` waits for a moderator: tell the owner if the site wants that.
+def on_posted(comment: Comment, site: Site) -> None:
+    """A reader's new comment is stored (published, held or spam): tell the owner and the
+    site's webhooks as the site wants. Never commits."""
+    event = EVENT_OF_STATUS.get(CommentStatus(comment.status))
+    if event is None:
+        return
+    if comment.role is None:  # the owner's own replies mail nobody at the owner's desk
+        notices.queue_owner_mail(comment, site, event)
+    webhooks.queue_event(comment, site, event)
 
-    Nothing for a comment that went straight to spam; past OWNER_MAILS_PER_HOUR held
-    comments in an hour, one digest mail an hour later lists the rest. Never commits.
-    """
-    if comment.status != PENDING or not site.owner_email_enc or site.notify_owner == "none":
-        return
-    now = utcnow()
-    recent = db.session.scalar(
-        select(func.count(Delivery.id)).where(
-            Delivery.site_id == site.id,
-            Delivery.kind == OWNER,
-            Delivery.created_at > now - timedelta(hours=1),
-        )
-    )
-    if (recent or 0) < OWNER_MAILS_PER_HOUR:
-        db.session.add(Delivery(kind=OWNER, comment_id=comment.id, site_id=site.id))
-        return
-    waiting = db.session.scalar(
-        select(Delivery.id).where(
-            Delivery.site_id == site.id,
-            Delivery.kind == OWNER_DIGEST,
-            Delivery.status == QUEUED,
-        )
-    )
-    if waiting is None:
-        db.session.add(
-            Delivery(
-                kind=OWNER_DIGEST,
-                site_id=site.id,
-                created_at=now,
-                next_attempt_at=now + timedelta(hours=1),
-            )
-        )
+
+def on_held(comment: Comment, site: Site) -> None:
+    """An edited comment went back to the queue: the owner hears of it. Never commits."""
+    if comment.status == PENDING:
+        notices.queue_owner_mail(comment, site, "held")
 
 
 def record(comment: Comment | None, actor: str, action: str, detail: str = "") -> None:
@@ -210,6 +185,10 @@ def _apply(comment: Comment, action: str, actor: str) -> None:
     record(comment, actor, action)
     if new_status == APPROVED:
         on_published(comment)
+        if site is not None:
+            webhooks.queue_event(comment, site, "published")
+            if old_status == PENDING:
+                notices.queue_approval_notice(comment, site)
     elif old_status == APPROVED:
         refresh_thread(comment.thread_id, -1)
 
