@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / ".work"
@@ -76,7 +77,8 @@ def wait_for(url_host: str, port: int, path: str, timeout: float = 30) -> None:
             if conn.getresponse().status < 500:
                 return
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"server on port {port} did not start")
 
 
@@ -104,17 +106,32 @@ def gunicorn(
         "warning",
         app,
     ]
-    server = subprocess.Popen(command, cwd=cwd, env=env)
+    with serve(command, port, env, cwd=cwd, health=health) as server:
+        yield port, server
+
+
+@contextmanager
+def serve(
+    command: list[str],
+    port: int,
+    env: dict[str, str],
+    cwd: Path = ROOT,
+    health: str = "/",
+    stdout: Any = None,
+    stderr: Any = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process listening on 127.0.0.1:`port`, up once `health` answers; stopped after."""
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
     try:
         wait_for("127.0.0.1", port, health)
-        yield port, server
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=20)
 
 
 def worker_rss_mb(server: subprocess.Popen[bytes]) -> list[float]:
-    """Resident memory of each gunicorn worker (children of the master)."""
+    """Resident memory of each worker: the children of a gunicorn or Node cluster master."""
     out = subprocess.run(
         ["ps", "-o", "pid=,rss=", "--ppid", str(server.pid)], capture_output=True, text=True
     ).stdout
@@ -152,11 +169,14 @@ class Result:
 
 
 Request = tuple[str, str, bytes | None, dict[str, str]]
+# A list of requests is sent in turn on one connection and timed as one sample: a page that
+# takes a peer two requests (Waline serves at most 100 top-level comments a request).
+Requests = Request | list[Request]
 
 
 def load(
     port: int,
-    make_request: Callable[[int], Request],
+    make_request: Callable[[int], Requests],
     seconds: float,
     concurrency: int,
     max_requests: int = 1_000_000,
@@ -177,15 +197,18 @@ def load(
                 n = next(counter)
             except StopIteration:
                 break
-            method, path, body, headers = make_request(n)
+            requests = make_request(n)
             started = time.perf_counter()
             try:
-                conn.request(method, path, body=body, headers=headers)
-                response = conn.getresponse()
-                response.read()
-                statuses[response.status] = statuses.get(response.status, 0) + 1
-                if response.status >= 400:
-                    errors += 1
+                for method, path, body, headers in (
+                    requests if isinstance(requests, list) else (requests,)
+                ):
+                    conn.request(method, path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+                    if response.status >= 400:
+                        errors += 1
             except (OSError, http.client.HTTPException):
                 errors += 1
                 conn.close()
