@@ -22,7 +22,8 @@ run: install
 	PARLEY_DEMO=on $(BIN)/flask --app app run --host 127.0.0.1 --port 5000
 
 ## make test: install what the tests need (Chromium, PostgreSQL, nginx, Redis, axe-core),
-## start PostgreSQL, run them (tests/test_deployment.py starts its own nginx and Redis)
+## start PostgreSQL, run them (tests/test_deployment.py and tests/test_scale_out.py start
+## their own nginx, Redis, gunicorn and mail workers)
 test: install system-deps $(ESBUILD)
 	scripts/run-tests.sh
 
@@ -44,9 +45,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-## make bench: Parley against Isso 0.14, side by side (not part of make test)
+## make bench: Parley against Isso 0.14 and Waline 1.39 (npm installs it into bench/waline),
+## side by side (not part of make test); `make bench BENCH_ARGS=--quick` checks all answer
 bench: install
-	$(BIN)/python bench/compare.py
+	$(BIN)/python bench/compare.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache test-artifacts
