@@ -363,7 +363,7 @@ class TestThroughTls:
             token = make_token("moderate", {"c": deployment.pending[1]})
         page.goto(f"{deployment.origin}/moderate/{token}")
         page.click("button[value=approve]")
-        submitted_fine(page, "Done: approve.")
+        submitted_fine(page, "Approved: the comment is published.")
 
     def test_confirm_and_manage_a_subscription(self, page: Any, deployment: Deployment) -> None:
         with deployment.app.app_context():

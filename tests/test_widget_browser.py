@@ -13,6 +13,8 @@ from sqlalchemy import select
 from widget.extensions import db
 from widget.models import Site, Subscription
 
+from .axe import AXE
+from .axe import axe_violations as _axe_violations
 from .conftest import ARTIFACTS, POST, Live, fill_form, screenshot
 from .live import CHROMIUM, article_html
 
@@ -20,8 +22,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
-ROOT = Path(__file__).resolve().parent.parent
-AXE = ROOT / ".venv/jstools/node_modules/axe-core/axe.min.js"
 
 
 def test_loads_thread_and_posts_across_origins(page: Any, live: Live) -> None:
@@ -275,19 +275,6 @@ def test_form_token_is_fetched_and_sent(page: Any, live: Live) -> None:
     page.click(POST)
     page.wait_for_selector("article:has-text('Patient reader.')")
     assert "published" in page.locator(".st").inner_text()
-
-
-def _axe_violations(page: Any, include: list[list[str]] | None = None) -> list[Any]:
-    """WCAG 2.2 AA violations axe-core finds on the page, or only in `include`'s selectors."""
-    page.add_script_tag(content=AXE.read_text())
-    return page.evaluate(  # type: ignore[no-any-return]
-        """async (include) => {
-        const r = await axe.run(include ? {include} : document, {runOnly: ['wcag2a',
-            'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']});
-        return r.violations.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target)}));
-    }""",
-        include,
-    )
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark", "rtl"])

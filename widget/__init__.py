@@ -35,6 +35,7 @@ from .compression import compress
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
+from .fastpath import CountsFastPath
 from .mail.headers import parse_sender
 from .threads import PageCache
 from .vault import Vault
@@ -91,6 +92,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_mappers()
     app.after_request(_security_headers)
     app.after_request(compress)
+    with app.app_context():
+        engine = db.engine
+    app.wsgi_app = CountsFastPath(app.wsgi_app, lambda: engine)  # type: ignore[method-assign]
     return app
 
 

@@ -9,6 +9,7 @@ from .compression import send_body
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import ParleyError
 from .extensions import rate_limited
+from .fastpath import COUNTS_VERSION_KEY
 from .forms import (
     CommentForm,
     EditForm,
@@ -65,14 +66,15 @@ def list_comments() -> Response:
     cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
     response.vary.add("Accept-Encoding")
-    etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes)
+    closed = threads.is_closed(thread, page.site)
+    etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes, closed)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
-    cached = threads.thread_page(thread, cursor, limit, sort, page.site.votes)
+    cached = threads.thread_page(thread, cursor, limit, sort, page.site.votes, closed)
     return send_body(response, cached.body, cached.gzipped)
 
 
@@ -139,6 +141,8 @@ def counts() -> Response:
             f"At most {COUNT_KEYS_MAX} threads of up to {THREAD_KEY_MAX} characters each."
         )
     cached = threads.counts_answer(site, keys)
+    # What the answer was made from: fastpath keeps it until the site's counts move.
+    request.environ[COUNTS_VERSION_KEY] = (site.name, site.counts_version)
     response = send_body(Response(mimetype="application/json"), cached.body, cached.gzipped)
     response.headers["Cache-Control"] = "public, max-age=30"
     return response

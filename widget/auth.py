@@ -21,13 +21,13 @@ from limits.strategies import (
     MovingWindowRateLimiter,
     RateLimiter,
 )
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from .config import is_on
 from .errors import ParleyError
 from .extensions import db
-from .limits import LOGIN_EMAIL_MAX, PASSWORD_MIN
-from .models import AdminUser
+from .limits import AUTHOR_MAX, LOGIN_EMAIL_MAX, PASSWORD_MIN
+from .models import ROLES, AdminSite, AdminUser, Site
 
 F = TypeVar("F", bound=Callable[..., Any])
 _HASHERS = {
@@ -50,7 +50,16 @@ def _dummy_hash(testing: bool) -> str:
     return _HASHERS[testing].hash("parley-dummy-password")
 
 
-def create_admin(email: str, password: str) -> AdminUser:
+def create_admin(
+    email: str,
+    password: str,
+    *,
+    role: str | None = None,
+    name: str | None = None,
+    sites: tuple[str, ...] | None = None,
+) -> AdminUser:
+    """Create an admin, or give an existing one a new password; `role`, `name` and `sites`
+    (the sites they may moderate; empty: every site) change only when given. Commits."""
     if "@" not in email or len(email) > LOGIN_EMAIL_MAX:
         raise ParleyError("Give the moderator's email address.")
     if len(password) < PASSWORD_MIN:
@@ -63,8 +72,36 @@ def create_admin(email: str, password: str) -> AdminUser:
         # A new password ends every session made with the old one (a stolen cookie too).
         user.session_generation += 1
     user.password_hash = _hasher().hash(password)
+    if role is not None:
+        if role not in ROLES:
+            raise ParleyError(f"Role must be one of {', '.join(ROLES)}.")
+        user.role = role
+    if name is not None:
+        if len(name.strip()) > AUTHOR_MAX:
+            raise ParleyError(f"Choose a name of at most {AUTHOR_MAX} characters.")
+        user.name = name.strip()
+    if sites is not None:
+        _limit_to_sites(user, sites)
     db.session.commit()
     return user
+
+
+def _limit_to_sites(user: AdminUser, names: tuple[str, ...]) -> None:
+    site_ids = dict(
+        db.session.execute(select(Site.name, Site.id).where(Site.name.in_(names))).all()
+    )
+    unknown = sorted(set(names) - set(site_ids))
+    if unknown:
+        raise ParleyError(f"No site named {', '.join(unknown)}.")
+    db.session.flush()  # a new user needs its id
+    db.session.execute(delete(AdminSite).where(AdminSite.admin_id == user.id))
+    db.session.add_all(AdminSite(admin_id=user.id, site_id=i) for i in site_ids.values())
+
+
+def site_scope(user: AdminUser) -> list[int] | None:
+    """The ids of the sites `user` may moderate; None: every site."""
+    ids = db.session.scalars(select(AdminSite.site_id).where(AdminSite.admin_id == user.id)).all()
+    return list(ids) or None
 
 
 def check_login(email: str, password: str) -> AdminUser | None:

@@ -1,4 +1,5 @@
-"""`flask --app app …` commands: sites, admins, the mail worker, import and export."""
+"""`flask --app app …` commands: sites, admins, the mail worker, webhooks, import and
+export."""
 
 from __future__ import annotations
 
@@ -16,7 +17,16 @@ from sqlalchemy import select, text
 from .config import is_on
 from .errors import ParleyError
 from .extensions import db
-from .models import MODERATION_MODES, OWNER_DIGEST_MODES, OWNER_NOTIFY_MODES, SPAM_CHECKS, Site
+from .models import (
+    MODERATION_MODES,
+    OWNER_DIGEST_MODES,
+    OWNER_NOTIFY_MODES,
+    ROLES,
+    SPAM_CHECKS,
+    WEBHOOK_EVENTS,
+    WEBHOOK_FORMATS,
+    Site,
+)
 
 
 def register(app: Flask) -> None:
@@ -26,6 +36,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(admin)
     app.cli.add_command(mail)
     app.cli.add_command(threads)
+    app.cli.add_command(webhooks)
     from .importers.cli import export_command, import_group
 
     app.cli.add_command(import_group)
@@ -297,7 +308,21 @@ def admin() -> None:
 @admin.command("create")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def admin_create(email: str, password_stdin: bool) -> None:
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    help="The badge on their comments (default owner).",
+)
+@click.option("--name", help="The name their replies carry (default: the role).")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="A site they may moderate (repeatable; none given: every site).",
+)
+def admin_create(
+    email: str, password_stdin: bool, role: str | None, name: str | None, sites: tuple[str, ...]
+) -> None:
     """Create (or reset the password of) a moderator."""
     from .auth import create_admin
 
@@ -306,7 +331,7 @@ def admin_create(email: str, password_stdin: bool) -> None:
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        create_admin(email, password)
+        create_admin(email, password, role=role, name=name, sites=sites or None)
     except ParleyError as exc:
         _fail(exc)
     click.echo(f"Moderator {email} can log in at /admin/.")
@@ -330,6 +355,97 @@ def mail_worker(once: bool, interval: float) -> None:
     sent = run_worker(once=once, interval=interval)
     if once:
         click.echo(f"Processed {sent} deliveries.")
+
+
+# --- webhooks --------------------------------------------------------------------
+
+
+@click.group()
+def webhooks() -> None:
+    """A site's new comments posted to a chat room or any HTTP receiver (docs/webhooks.md)."""
+
+
+@webhooks.command("add")
+@click.argument("site")
+@click.argument("url")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(WEBHOOK_FORMATS),
+    default="generic",
+    show_default=True,
+    help="generic: signed JSON; or a chat's own incoming-webhook format.",
+)
+@click.option(
+    "--events",
+    help=f"Comma-separated choice of {','.join(WEBHOOK_EVENTS)} (default: published,held).",
+)
+@click.option("--secret", help="The signing secret (default: a new random one, shown once).")
+@click.option(
+    "--allow-http", is_flag=True, help="Allow plain http:// to a host other than this machine."
+)
+def webhooks_add(
+    site: str, url: str, fmt: str, events: str | None, secret: str | None, allow_http: bool
+) -> None:
+    """Post SITE's new comments to URL (kept encrypted: a chat URL is a credential)."""
+    from .webhooks import add_webhook, masked_url
+
+    try:
+        chosen = events.split(",") if events is not None else None
+        hook, secret = add_webhook(site, url, fmt, chosen, secret, allow_http)
+    except ParleyError as exc:
+        _fail(exc)
+    click.echo(f"Added webhook {hook.id} for {site}: {fmt} to {masked_url(url.strip())}")
+    click.echo(f"secret: {secret}")
+    click.echo("(shown once: the receiver checks X-Parley-Signature with it)")
+
+
+@webhooks.command("list")
+@click.argument("site", required=False)
+def webhooks_list(site: str | None) -> None:
+    """List the webhooks (of SITE): id, site, format, events, host, last delivery."""
+    from .webhooks import list_webhooks
+
+    try:
+        listing = list_webhooks(site)
+    except ParleyError as exc:
+        _fail(exc)
+    for hook in listing:
+        click.echo(
+            f"{hook.id}\t{hook.site}\t{hook.format}\t{hook.events}\t{hook.url}\tlast: {hook.last}"
+        )
+    if not listing:
+        click.echo("No webhooks.")
+
+
+@webhooks.command("remove")
+@click.argument("hook_id", metavar="ID", type=int)
+def webhooks_remove(hook_id: int) -> None:
+    """Remove webhook ID and what it still had queued."""
+    from .webhooks import remove_webhook
+
+    try:
+        remove_webhook(hook_id)
+    except ParleyError as exc:
+        _fail(exc)
+    click.echo(f"Removed webhook {hook_id}.")
+
+
+@webhooks.command("test")
+@click.argument("hook_id", metavar="ID", type=int)
+def webhooks_test(hook_id: int) -> None:
+    """Send a "test" event to webhook ID now; print the answer and how long it took."""
+    from .mail.worker import deliver_now
+    from .webhooks import send_test
+
+    try:
+        delivery = deliver_now(send_test(hook_id).id)
+    except ParleyError as exc:
+        _fail(exc)
+    assert delivery is not None
+    click.echo(f"Test delivery {delivery.id}: {delivery.status} ({delivery.last_error})")
+    if delivery.status != "sent":
+        sys.exit(1)
 
 
 # --- threads ---------------------------------------------------------------------

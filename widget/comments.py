@@ -20,10 +20,10 @@ from . import moderation, spam
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from .extensions import db
 from .forms import NewComment
-from .limits import MAX_ID
-from .models import APPROVED, DELETED, SPAM, Comment, Site, Thread, utcnow
+from .limits import BODY_MAX, MAX_ID
+from .models import APPROVED, DELETED, PENDING, SPAM, AdminUser, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
-from .threads import PageThread, detached, get_or_create_thread, refresh_thread
+from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
 from .tokens import TokenError, make_token, read_token
 from .vault import truncate_ip, vault
 
@@ -40,7 +40,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     html = markdown_to_html(new.body)
     verdict = spam.check(site, new, email_hash, html)  # may refuse a forged or replayed token
     thread = get_or_create_thread(site, new.thread_key, new.title, new.url, found=page.thread)
-    if thread.closed:
+    if is_closed(thread, site):
         raise Conflict("Comments are closed on this page.")
     parent = _check_parent(thread, new.parent_id)
     status, reasons = moderation.initial_status(site, email_hash, verdict, new.author_token)
@@ -75,6 +75,49 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     moderation.on_posted(comment, site)
     db.session.commit()
     return comment, make_token("edit", {"c": comment.id})
+
+
+def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | None) -> Comment:
+    """The owner (or a moderator) takes part: their comment is published at once with their
+    role as its badge, mails the thread's subscribers and the site's webhooks, and is logged.
+
+    Replying to a held comment approves it first (one cannot answer what nobody sees). It
+    carries no address: nothing to subscribe, nothing to hide. Commits.
+    """
+    body = body.strip()
+    if not body or len(body) > BODY_MAX:
+        raise ValidationFailed(
+            "Some fields need attention.",
+            {"body": [f"Write between 1 and {BODY_MAX} characters."]},
+        )
+    actor = f"admin:{admin.email}"
+    held_parent = db.session.get(Comment, parent_id) if parent_id and parent_id <= MAX_ID else None
+    if held_parent is not None and held_parent.thread_id == thread.id:
+        if held_parent.status == PENDING:
+            moderation.apply_decision(held_parent, "approve", actor)
+    parent = _check_parent(thread, parent_id)
+    comment = Comment(
+        thread_id=thread.id,
+        parent_id=parent.id if parent else None,
+        root_id=parent.root_id if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        author=admin.name or admin.role.capitalize(),
+        avatar_seed=vault().avatar_seed(f"admin:{admin.id}", site_id=thread.site_id),
+        body=body,
+        html=markdown_to_html(body),
+        status=APPROVED,
+        role=admin.role,
+        created_at=utcnow(),
+    )
+    db.session.add(comment)
+    db.session.flush()
+    if comment.root_id is None:
+        comment.root_id = comment.id
+    moderation.record(comment, actor, "reply")
+    moderation.on_published(comment)
+    moderation.on_posted(comment, thread.site)
+    db.session.commit()
+    return comment
 
 
 _COMMENTS = cast(Table, Comment.__table__)

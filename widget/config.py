@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_BACKOFF_BASE": 60,
     "MAIL_BATCH_SIZE": 50,
     "MAIL_LEASE_SECONDS": 300,  # a killed worker's claimed rows return after this
+    "WEBHOOK_TIMEOUT": 10,  # seconds a webhook receiver has to answer (then: retried)
     "MODERATION_LINK_MAX_AGE": 7 * 86400,
     "THREAD_CACHE_SIZE": 1024,
     "CLOCK_OFFSET": 0,  # seconds added to the time: tests only (widget/clock.py)

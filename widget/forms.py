@@ -247,6 +247,21 @@ def submitted(form: FlaskForm) -> None:
         raise FormExpired()
 
 
+class PrivacyRequestForm(FlaskForm):
+    """/privacy: the address whose data a reader wants a link to."""
+
+    email = _email_field()
+
+
+class EraseForm(FlaskForm):
+    """The erase button of a /privacy link's page: checked twice (a box and the button)."""
+
+    sure = BooleanField(
+        "Yes, erase my comments and subscriptions for good",
+        validators=[DataRequired("Tick the box to confirm.")],
+    )
+
+
 class UnsubscribeForm(FlaskForm):
     everything = BooleanField("Unsubscribe from every thread")
 

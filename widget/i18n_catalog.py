@@ -4,6 +4,9 @@ from __future__ import annotations
 
 FIELD_MESSAGES: dict[str, dict[str, str]] = {
     "de": {
+        "Comments are closed.": "Die Kommentare sind geschlossen.",
+        "Owner": "Betreiber",
+        "Moderator": "Moderator",
         "Enter your name.": "Geben Sie Ihren Namen ein.",
         "Enter your email address.": "Geben Sie Ihre E-Mail-Adresse ein.",
         "Enter a valid email address.": "Geben Sie eine gültige E-Mail-Adresse ein.",
@@ -67,6 +70,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Wartet auf Freischaltung",
     },
     "fr": {
+        "Comments are closed.": "Les commentaires sont fermés.",
+        "Owner": "Propriétaire",
+        "Moderator": "Modérateur",
         "Enter your name.": "Saisissez votre nom.",
         "Enter your email address.": "Saisissez votre adresse e-mail.",
         "Enter a valid email address.": "Saisissez une adresse e-mail valide.",
@@ -127,6 +133,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "En attente de modération",
     },
     "es": {
+        "Comments are closed.": "Los comentarios están cerrados.",
+        "Owner": "Propietario",
+        "Moderator": "Moderador",
         "Enter your name.": "Introduzca su nombre.",
         "Enter your email address.": "Introduzca su dirección de correo electrónico.",
         "Enter a valid email address.": "Introduzca una dirección de correo electrónico válida.",
@@ -185,6 +194,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Pendiente de moderación",
     },
     "ar": {
+        "Comments are closed.": "التعليقات مغلقة.",
+        "Owner": "المالك",
+        "Moderator": "مشرف",
         "Enter your name.": "أدخل اسمك.",
         "Enter your email address.": "أدخل عنوان بريدك الإلكتروني.",
         "Enter a valid email address.": "أدخل عنوان بريد إلكتروني صالحًا.",
@@ -236,6 +248,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "بانتظار المراجعة",
     },
     "it": {
+        "Comments are closed.": "I commenti sono chiusi.",
+        "Owner": "Proprietario",
+        "Moderator": "Moderatore",
         "Enter your name.": "Inserisci il tuo nome.",
         "Enter your email address.": "Inserisci il tuo indirizzo email.",
         "Enter a valid email address.": "Inserisci un indirizzo email valido.",
@@ -291,6 +306,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "In attesa di moderazione",
     },
     "nl": {
+        "Comments are closed.": "Reageren is gesloten.",
+        "Owner": "Eigenaar",
+        "Moderator": "Moderator",
         "Enter your name.": "Vul je naam in.",
         "Enter your email address.": "Vul je e-mailadres in.",
         "Enter a valid email address.": "Vul een geldig e-mailadres in.",
@@ -346,6 +364,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Wacht op moderatie",
     },
     "pt": {
+        "Comments are closed.": "Os comentários estão fechados.",
+        "Owner": "Proprietário",
+        "Moderator": "Moderador",
         "Enter your name.": "Informe seu nome.",
         "Enter your email address.": "Informe seu endereço de e-mail.",
         "Enter a valid email address.": "Informe um endereço de e-mail válido.",
@@ -403,6 +424,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Aguardando moderação",
     },
     "pl": {
+        "Comments are closed.": "Komentarze są zamknięte.",
+        "Owner": "Właściciel",
+        "Moderator": "Moderator",
         "Enter your name.": "Podaj swoje imię.",
         "Enter your email address.": "Podaj swój adres e-mail.",
         "Enter a valid email address.": "Podaj prawidłowy adres e-mail.",
@@ -454,6 +478,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Oczekuje na moderację",
     },
     "ru": {
+        "Comments are closed.": "Комментарии закрыты.",
+        "Owner": "Владелец",
+        "Moderator": "Модератор",
         "Enter your name.": "Введите ваше имя.",
         "Enter your email address.": "Введите адрес электронной почты.",
         "Enter a valid email address.": "Введите корректный адрес электронной почты.",
@@ -513,6 +540,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Ожидает модерации",
     },
     "uk": {
+        "Comments are closed.": "Коментарі закрито.",
+        "Owner": "Власник",
+        "Moderator": "Модератор",
         "Enter your name.": "Введіть ваше ім’я.",
         "Enter your email address.": "Введіть адресу електронної пошти.",
         "Enter a valid email address.": "Введіть коректну адресу електронної пошти.",
@@ -572,6 +602,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "Очікує на модерацію",
     },
     "ja": {
+        "Comments are closed.": "コメントの受け付けは終了しました。",
+        "Owner": "オーナー",
+        "Moderator": "モデレーター",
         "Enter your name.": "名前を入力してください。",
         "Enter your email address.": "メールアドレスを入力してください。",
         "Enter a valid email address.": "有効なメールアドレスを入力してください。",
@@ -625,6 +658,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "承認待ち",
     },
     "zh": {
+        "Comments are closed.": "评论已关闭。",
+        "Owner": "站长",
+        "Moderator": "版主",
         "Enter your name.": "请输入昵称。",
         "Enter your email address.": "请输入您的电子邮箱地址。",
         "Enter a valid email address.": "请输入有效的电子邮箱地址。",
@@ -670,6 +706,9 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "Awaiting moderation": "等待审核",
     },
     "tr": {
+        "Comments are closed.": "Yorumlar kapatıldı.",
+        "Owner": "Site sahibi",
+        "Moderator": "Moderatör",
         "Enter your name.": "Adınızı girin.",
         "Enter your email address.": "E-posta adresinizi girin.",
         "Enter a valid email address.": "Geçerli bir e-posta adresi girin.",

@@ -290,6 +290,9 @@ class DeliveryKind(StrEnum):
     APPROVED_NOTICE = "approved"
     #: One event posted to one webhook (Delivery.webhook_id, Delivery.event).
     WEBHOOK = "webhook"
+    #: A reader asked at /privacy for a link to their data (mailed to the address of
+    #: Delivery.address_id, else of Delivery.comment_id's comment).
+    PRIVACY = "privacy"
 
 
 class DeliveryStatus(StrEnum):
@@ -302,6 +305,7 @@ class DeliveryStatus(StrEnum):
 NOTIFY, CONFIRM, OWNER = DeliveryKind.NOTIFY, DeliveryKind.CONFIRM, DeliveryKind.OWNER
 OWNER_DIGEST, DIGEST = DeliveryKind.OWNER_DIGEST, DeliveryKind.DIGEST
 APPROVED_NOTICE, WEBHOOK = DeliveryKind.APPROVED_NOTICE, DeliveryKind.WEBHOOK
+PRIVACY = DeliveryKind.PRIVACY
 QUEUED, SENT, FAILED, DROPPED = (
     DeliveryStatus.QUEUED,
     DeliveryStatus.SENT,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select
 
 from . import notices, spam, subscriptions, webhooks
-from .errors import NotFound, ParleyError
+from .errors import Conflict, NotFound, ParleyError, ValidationFailed
 from .extensions import db
-from .limits import BLOCK_VALUE_MAX, MAX_ID
+from .limits import BLOCK_VALUE_MAX, BODY_MAX, MAX_ID
 from .models import (
     APPROVED,
     DELETED,
@@ -25,10 +26,12 @@ from .models import (
     author_comment_on_site,
     utcnow,
 )
+from .render import markdown_to_html
 from .spam import Verdict
 from .threads import refresh_thread
 from .tokens import TokenError, read_token
 from .vault import vault
+from .wording import mask_email
 
 #: What a moderator can do to a comment, and the state it leads to.
 ACTIONS = {"approve": APPROVED, "spam": SPAM, "delete": DELETED, "restore": PENDING}
@@ -150,7 +153,7 @@ def record(comment: Comment | None, actor: str, action: str, detail: str = "") -
 
 def moderate(comment: Comment, action: str, actor: str) -> Comment:
     """Apply a moderator's action and commit (a mail link, one comment in the admin)."""
-    _apply(comment, action, actor)
+    apply_decision(comment, action, actor)
     db.session.commit()
     return comment
 
@@ -162,15 +165,19 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
     wanted = [i for i in ids if 0 < i <= MAX_ID]
     chosen = db.session.scalars(select(Comment).where(Comment.id.in_(wanted))).all()
     for comment in chosen:
-        _apply(comment, action, actor)
+        apply_decision(comment, action, actor)
     db.session.commit()
     return len(chosen)
 
 
-def _apply(comment: Comment, action: str, actor: str) -> None:
-    """Publishing notifies subscribers; spam and approve teach the score. Never commits."""
-    new_status = ACTIONS[action]
+def apply_decision(comment: Comment, action: str, actor: str) -> None:
+    """Publishing notifies subscribers; spam and approve teach the score. Never commits.
+
+    Restore brings a comment a moderator deleted or marked spam back to the state it had
+    (a deleted one keeps its text); one its reader deleted has nothing left to restore.
+    """
     old_status = comment.status
+    new_status = _restored_status(comment) if action == "restore" else ACTIONS[action]
     if new_status == old_status:
         # Using a link twice is harmless. A first look that changes nothing (approving a
         # comment published at once) is still a decision: its author can no longer edit it.
@@ -182,7 +189,7 @@ def _apply(comment: Comment, action: str, actor: str) -> None:
     if site is not None:
         _teach(site, comment, old_status, new_status)
     comment.status = new_status
-    record(comment, actor, action)
+    record(comment, actor, action, f"from {old_status}" if action == "delete" else "")
     if new_status == APPROVED:
         on_published(comment)
         if site is not None:
@@ -191,6 +198,43 @@ def _apply(comment: Comment, action: str, actor: str) -> None:
                 notices.queue_approval_notice(comment, site)
     elif old_status == APPROVED:
         refresh_thread(comment.thread_id, -1)
+
+
+def _restored_status(comment: Comment) -> CommentStatus:
+    if comment.status != DELETED:
+        return PENDING  # out of spam: back in the queue for a decision
+    if not comment.body:
+        raise Conflict("Its reader deleted this comment: there is nothing left to restore.")
+    deleted_from = db.session.scalar(
+        select(ModerationEvent.detail)
+        .where(ModerationEvent.comment_id == comment.id, ModerationEvent.action == "delete")
+        .order_by(ModerationEvent.id.desc())
+        .limit(1)
+    )
+    return APPROVED if deleted_from == f"from {APPROVED}" else PENDING
+
+
+def moderator_edit(comment: Comment, body: str, actor: str) -> Comment:
+    """A moderator's change to a comment's text (a typo, a link removed): rendered and
+    sanitized like a post, logged with the text before and after. Commits."""
+    body = body.strip()
+    if not body or len(body) > BODY_MAX:
+        raise ValidationFailed(
+            "Some fields need attention.",
+            {"body": [f"Write between 1 and {BODY_MAX} characters."]},
+        )
+    if comment.status == DELETED and not comment.body:
+        raise Conflict("Its reader deleted this comment: there is no text to edit.")
+    if body == comment.body:
+        return comment
+    before = comment.body
+    comment.body, comment.html = body, markdown_to_html(body)
+    comment.edited_at = utcnow()
+    record(comment, actor, "edit", json.dumps({"before": before, "after": body}))
+    if comment.status == APPROVED:
+        refresh_thread(comment.thread_id, 0)
+    db.session.commit()
+    return comment
 
 
 def block_author(comment: Comment, kind: str, actor: str) -> None:
@@ -205,10 +249,11 @@ def block_author(comment: Comment, kind: str, actor: str) -> None:
         value = comment.ip + ("/24" if "." in comment.ip else "/48")
     else:
         raise ParleyError("Nothing to block.")
-    _add_block(thread.site_id, kind, value)
-    record(comment, actor, f"block-{kind}")
+    email_enc = comment.email_enc if kind == "email" else None
+    _add_block(thread.site_id, kind, value, email_enc)
+    record(comment, actor, f"block-{kind}", _block_detail(kind, value, email_enc))
     if comment.status != SPAM:
-        _apply(comment, "spam", actor)
+        apply_decision(comment, "spam", actor)
     db.session.commit()
 
 
@@ -217,8 +262,13 @@ def add_block(site: Site, kind: str, value: str, actor: str) -> None:
     value = value.strip()
     if kind not in BLOCK_KINDS or not value or len(value) > BLOCK_VALUE_MAX:
         raise ParleyError("Choose a kind and a value.")
-    _add_block(site.id, kind, vault().lookup_hash(value) if kind == "email" else value.lower())
-    db.session.add(ModerationEvent(site_id=site.id, actor=actor, action=f"block-{kind}"))
+    email_enc = vault().encrypt(value) if kind == "email" else None
+    stored = vault().lookup_hash(value) if kind == "email" else value.lower()
+    _add_block(site.id, kind, stored, email_enc)
+    detail = _block_detail(kind, stored, email_enc)
+    db.session.add(
+        ModerationEvent(site_id=site.id, actor=actor, action=f"block-{kind}", detail=detail)
+    )
     db.session.commit()
 
 
@@ -227,19 +277,32 @@ def remove_block(block_id: int, actor: str) -> None:
     block = db.session.get(Block, block_id) if 0 < block_id <= MAX_ID else None
     if block is None:
         raise NotFound("No such block.")
+    detail = _block_detail(block.kind, block.value, block.email_enc)
     db.session.add(
-        ModerationEvent(site_id=block.site_id, actor=actor, action=f"unblock-{block.kind}")
+        ModerationEvent(
+            site_id=block.site_id, actor=actor, action=f"unblock-{block.kind}", detail=detail
+        )
     )
     db.session.delete(block)
     db.session.commit()
 
 
-def _add_block(site_id: int, kind: str, value: str) -> None:
+def _add_block(site_id: int, kind: str, value: str, email_enc: str | None = None) -> None:
     exists = db.session.scalar(
         select(Block).where(Block.site_id == site_id, Block.kind == kind, Block.value == value)
     )
     if exists is None:
-        db.session.add(Block(site_id=site_id, kind=kind, value=value))
+        db.session.add(Block(site_id=site_id, kind=kind, value=value, email_enc=email_enc))
+    elif email_enc and not exists.email_enc:
+        exists.email_enc = email_enc  # a block from before masking learns what it shows
+
+
+def _block_detail(kind: str, value: str, email_enc: str | None) -> str:
+    """What the log says of a block: the value, an address only masked (never in full)."""
+    if kind != "email":
+        return value
+    email = vault().decrypt(email_enc) if email_enc else ""
+    return mask_email(email) if email else "address (added before masking)"
 
 
 def _teach(site: Site, comment: Comment, old: str, new: str) -> None:

@@ -20,16 +20,18 @@ from flask import (
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import comments, moderation, spam, subscriptions, threads
+from . import comments, moderation, notices, readers, spam, subscriptions, threads
 from .assets import Bundle, extra_bundle, widget_bundle
 from .avatars import identicon_svg, is_seed
 from .config import is_on
-from .errors import NotFound, ParleyError, ValidationFailed
+from .errors import Conflict, NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
 from .forms import (
     HONEYPOT_FIELD,
     CommentFields,
     ConfirmForm,
+    EraseForm,
+    PrivacyRequestForm,
     UnsubscribeForm,
     check_query_arguments,
     new_comment_from,
@@ -37,11 +39,24 @@ from .forms import (
 )
 from .i18n_catalog import FIELD_MESSAGES
 from .limits import RECENT_MAX
-from .mail.messages import MODE_WORDS
+from .mail.messages import (
+    MODE_WORDS,
+    article_link,
+    comment_link,
+    show_link_targets,
+    thread_title,
+)
 from .models import APPROVED, PENDING, Address, Comment, Thread
-from .serializers import iso
+from .serializers import iso, to_json
 from .text import xml_safe
-from .tokens import TokenError, author_token, manage_token, read_token
+from .tokens import (
+    TokenError,
+    author_token,
+    manage_token,
+    privacy_token,
+    read_privacy_token,
+    read_token,
+)
 
 bp = Blueprint("pages", __name__)
 bp.before_request(check_query_arguments)
@@ -162,6 +177,7 @@ def thread_page() -> str | BaseResponse:
         site=site,
         key=key,
         thread=thread,
+        closed=thread is not None and threads.is_closed(thread, site),
         tree=tree,
         steps=threads.flatten(tree),
         cursor=cursor,
@@ -345,8 +361,89 @@ def manage_subscriptions(token: str) -> str:
             flash("Unsubscribed.", "ok")
     items = [s for s in subscriptions.subscriptions_of(address) if s.active]
     return render_template(
-        "manage.html", form=form, subscriptions=items, address=address, modes=MODE_CHOICES
+        "manage.html",
+        form=form,
+        subscriptions=items,
+        address=address,
+        modes=MODE_CHOICES,
+        privacy=privacy_token(address.email_hash),
     )
+
+
+# --- a reader's data (GDPR art. 15, 17, 20) ------------------------------------------
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@rate_limited(lambda: str(current_app.config["RATE_LIMIT_POST"]), methods=["POST"])
+def privacy() -> str | tuple[str, int]:
+    """Ask for a link to one's data: it is mailed; the page shows nothing about anyone."""
+    form = PrivacyRequestForm()
+    if form.validate_on_submit():
+        readers.request_privacy_link(form.email.data or "")
+        return render_template("privacy.html", form=form, sent=True)
+    return render_template("privacy.html", form=form, sent=False), 422 if form.errors else 200
+
+
+@bp.get("/privacy/<token>")
+def privacy_link(token: str) -> str:
+    """What a /privacy link opens: how much is stored, a download and an erase button."""
+    email_hash = _privacy_hash(token)
+    comments_count, subscriptions_count = readers.stored_about(email_hash)
+    return render_template(
+        "privacy_link.html",
+        token=token,
+        comments=comments_count,
+        subscriptions=subscriptions_count,
+        form=EraseForm(),
+    )
+
+
+@bp.get("/privacy/<token>/export.json")
+def privacy_export(token: str) -> Response:
+    """Everything stored about the address, as a JSON download (reads only)."""
+    data = readers.export_by_hash(_privacy_hash(token))
+    response = Response(to_json(data), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-comments-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/privacy/<token>/erase")
+def privacy_erase(token: str) -> str | tuple[str, int]:
+    email_hash = _privacy_hash(token)
+    form = EraseForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            submitted(form)  # the standard "form expired" answer
+        comments_count, subscriptions_count = readers.stored_about(email_hash)
+        page = render_template(
+            "privacy_link.html",
+            token=token,
+            comments=comments_count,
+            subscriptions=subscriptions_count,
+            form=form,
+        )
+        return page, 422
+    erased, unsubscribed = readers.erase_by_hash(email_hash, actor="reader")
+    return render_template(
+        "message.html",
+        title="Your data is erased",
+        message=(
+            f"{erased} comment{'s' if erased != 1 else ''} now read “[deleted]” without your "
+            f"name or website, and {unsubscribed} subscription"
+            f"{'s are' if unsubscribed != 1 else ' is'} gone. Your address is no longer stored."
+        ),
+        manage=None,
+    )
+
+
+def _privacy_hash(token: str) -> str:
+    try:
+        return read_privacy_token(token)
+    except TokenError as exc:
+        raise NotFound(
+            "This link has expired or is not valid. Ask for a new one at /privacy."
+        ) from exc
 
 
 #: The choices of the manage page, as readers read them.
@@ -376,8 +473,24 @@ def never_mail(token: str) -> str:
 # --- moderation link from the owner's mail -------------------------------------------
 
 
+#: The moderation page's question when a mail's link chose an action (`?action=`) ...
+MODERATE_QUESTIONS = {
+    "approve": "Approve this comment?",
+    "spam": "Mark this comment as spam?",
+    "delete": "Delete this comment?",
+}
+#: ... and what it says once the action is done.
+MODERATE_DONE = {
+    "approve": "Approved: the comment is published.",
+    "spam": "Marked as spam: the comment is hidden, and the spam filter learns from it.",
+    "delete": "Deleted: the comment no longer shows.",
+}
+
+
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
 def moderate_link(token: str) -> str | tuple[str, int]:
+    """The owner's mail link: the article, the comment (every link's target shown) and only
+    the actions that change it; a GET never acts (mail scanners follow links)."""
     try:
         payload = read_token(
             "moderate", token, max_age=int(current_app.config["MODERATION_LINK_MAX_AGE"])
@@ -385,14 +498,40 @@ def moderate_link(token: str) -> str | tuple[str, int]:
     except TokenError as exc:
         return render_template("error.html", status=404, message=exc.message), 404
     comment = db.session.get(Comment, payload.get("c") if isinstance(payload, dict) else None)
-    if comment is None:
+    thread = db.session.get(Thread, comment.thread_id) if comment is not None else None
+    if comment is None or thread is None:
         raise NotFound("This comment no longer exists.")
     form = ConfirmForm()
-    done = None
+    done = ""
     if request.method == "POST":
         action = request.form.get("action", "")
-        if not form.validate_on_submit() or action not in ("approve", "spam", "delete"):
-            raise ParleyError("Choose Approve, Spam or Delete.")
+        submitted(form)
+        if action not in MODERATE_DONE:
+            raise ParleyError("Choose Approve, Mark as spam or Delete.")
+        # Pressing a button twice is harmless; an action a mail link does not offer for
+        # this state (approving a deleted comment) is for the admin.
+        if action not in notices.mail_actions(comment) and (
+            moderation.ACTIONS[action] != comment.status
+        ):
+            state = notices.STATE_WORDS.get(comment.status, comment.status)
+            raise Conflict(f"This comment is {state}: open it in the admin to change that.")
         moderation.moderate(comment, action, actor="mail-link")
-        done = action
-    return render_template("moderate.html", form=form, comment=comment, done=done)
+        done = MODERATE_DONE[action]
+    chosen = request.args.get("action", "") if not done else ""
+    actions = [(a, notices.ACTION_LABELS[a]) for a in notices.mail_actions(comment)]
+    actions.sort(key=lambda pair: pair[0] != chosen)  # the mail's choice first
+    return render_template(
+        "moderate.html",
+        form=form,
+        comment=comment,
+        done=done,
+        question=MODERATE_QUESTIONS.get(chosen, "") if chosen in dict(actions) else "",
+        title=thread_title(thread),
+        article=article_link(thread),
+        link=comment_link(thread, comment) if comment.status == APPROVED else "",
+        state=notices.STATE_WORDS.get(comment.status, comment.status),
+        reasons=notices.reason_words(comment),
+        html=show_link_targets(comment.html),
+        actions=actions,
+        reply_url=f"/admin/comments/{comment.id}",
+    )

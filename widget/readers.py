@@ -4,14 +4,16 @@ JSON, and its erasure. Nothing here logs or stores the address itself."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 
 from .extensions import db
 from .models import (
     APPROVED,
     DELETED,
+    PRIVACY,
     Address,
     Comment,
     Delivery,
@@ -19,6 +21,7 @@ from .models import (
     Site,
     Subscription,
     Thread,
+    utcnow,
 )
 from .serializers import iso
 from .threads import refresh_thread
@@ -41,7 +44,12 @@ def _comments_of(email_hash: str) -> list[tuple[Comment, Thread, str]]:
 def export_reader(email: str) -> dict[str, Any]:
     """Everything stored about `email`: its address record, comments and subscriptions.
     Reads only."""
-    email_hash = vault().lookup_hash(email)
+    return {"email": email, **export_by_hash(vault().lookup_hash(email))}
+
+
+def export_by_hash(email_hash: str) -> dict[str, Any]:
+    """Everything stored about the address with this keyed hash (a /privacy link names
+    no address). Reads only."""
     address = db.session.scalar(select(Address).where(Address.email_hash == email_hash))
     comments = [
         {
@@ -93,7 +101,6 @@ def export_reader(email: str) -> dict[str, Any]:
             for subscription, thread, site in rows
         ]
     return {
-        "email": email,
         "address": record,
         "comments": comments,
         "subscriptions": subscriptions,
@@ -101,11 +108,15 @@ def export_reader(email: str) -> dict[str, Any]:
 
 
 def erase_reader(email: str, actor: str = "owner") -> tuple[int, int]:
-    """Erase what is stored about `email`: each comment becomes "[deleted]" (name, website,
-    text, address, hashes and IP removed; replies stay), its subscriptions, queued mail and
-    the address record go. Logged without the address. Returns (comments, subscriptions).
-    Commits."""
-    email_hash = vault().lookup_hash(email)
+    """Erase what is stored about `email` (erase_by_hash). Commits."""
+    return erase_by_hash(vault().lookup_hash(email), actor)
+
+
+def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
+    """Erase what is stored about the address with this keyed hash: each comment becomes
+    "[deleted]" (name, website, text, address, hashes and IP removed; replies stay), its
+    subscriptions, queued mail and the address record go. Logged without the address.
+    Returns (comments, subscriptions). Commits."""
     erased = 0
     for comment, _thread, _site in _comments_of(email_hash):
         was_public = comment.status == APPROVED
@@ -143,3 +154,49 @@ def erase_reader(email: str, actor: str = "owner") -> tuple[int, int]:
     db.session.commit()
     log.info("Erased a reader's data: %s", detail)
     return erased, subscriptions
+
+
+#: Links one address can ask for in a day: enough for a lost mail, too few to flood it.
+PRIVACY_LINKS_PER_DAY = 3
+
+
+def request_privacy_link(email: str) -> None:
+    """Queue a mail with a link to the data of `email`, if anything is stored about it
+    (the page says the same either way: nothing tells who comments here). Commits."""
+    email_hash = vault().lookup_hash(email)
+    address_id = db.session.scalar(select(Address.id).where(Address.email_hash == email_hash))
+    comment_id = db.session.scalar(
+        select(Comment.id).where(Comment.email_hash == email_hash).limit(1)
+    )
+    if address_id is None and comment_id is None:
+        return
+    mine = Delivery.address_id == address_id if address_id else Delivery.comment_id == comment_id
+    sent_today = db.session.scalar(
+        select(func.count(Delivery.id)).where(
+            Delivery.kind == PRIVACY, mine, Delivery.created_at > utcnow() - timedelta(days=1)
+        )
+    )
+    if (sent_today or 0) >= PRIVACY_LINKS_PER_DAY:
+        return
+    db.session.add(
+        Delivery(
+            kind=PRIVACY,
+            address_id=address_id,
+            comment_id=None if address_id else comment_id,
+            created_at=utcnow(),
+        )
+    )
+    db.session.commit()
+
+
+def stored_about(email_hash: str) -> tuple[int, int]:
+    """How many comments and subscriptions this address has here. Reads only."""
+    comments = db.session.scalar(
+        select(func.count(Comment.id)).where(Comment.email_hash == email_hash)
+    )
+    subscriptions = db.session.scalar(
+        select(func.count(Subscription.id))
+        .join(Address, Address.id == Subscription.address_id)
+        .where(Address.email_hash == email_hash)
+    )
+    return int(comments or 0), int(subscriptions or 0)

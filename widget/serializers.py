@@ -56,8 +56,10 @@ def comment_json(
         "avatar": avatar_url(comment.avatar_seed) if comment.status == APPROVED else None,
         "html": f"<p>{DELETED_TEXT}</p>" if deleted else comment.html,
         "created_at": iso(comment.created_at),
-        "edited_at": iso(comment.edited_at),
+        "edited_at": None if deleted else iso(comment.edited_at),
         "deleted": deleted,
+        #: "owner" or "moderator" for an admin's comment (a badge), else None.
+        "role": comment.role,
         "replies": replies if replies is not None else [],
     }
     if votes:

@@ -8,7 +8,7 @@ import gzip
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -34,7 +34,16 @@ from .compression import GZIP_MIN
 from .errors import NotFound, ParleyError
 from .extensions import Base, db
 from .limits import MAX_ID, RECENT_MAX, THREAD_KEY_MAX, TITLE_MAX
-from .models import APPROVED, DELETED, Comment, ModerationEvent, Site, Subscription, Thread
+from .models import (
+    APPROVED,
+    DELETED,
+    Comment,
+    ModerationEvent,
+    Site,
+    Subscription,
+    Thread,
+    utcnow,
+)
 from .serializers import comment_json, thread_json, to_json
 from .text import unsafe_in_line
 
@@ -255,12 +264,26 @@ _MOVE_COUNT = (
 )
 
 
+def is_closed(thread: Thread, site: Site) -> bool:
+    """Closed by a moderator, or by the site's auto-close: `close_after_days` after the
+    page's publication date when known, else after the thread's first comment. A thread a
+    moderator reopened stays open."""
+    if thread.closed:
+        return True
+    if not site.close_after_days or thread.keep_open:
+        return False
+    start = thread.published_at or thread.created_at
+    return start + timedelta(days=site.close_after_days) <= utcnow()
+
+
 def set_closed(thread_id: int, closed: bool, actor: str) -> Thread:
-    """Close a thread to new comments, or reopen it; logged. Commits."""
+    """Close a thread to new comments, or reopen it (which overrides the site's auto-close);
+    logged. Commits."""
     thread = db.session.get(Thread, thread_id) if thread_id <= MAX_ID else None
     if thread is None:
         raise NotFound("No such thread.")
     thread.closed = closed
+    thread.keep_open = not closed
     thread.version += 1
     action = "close-thread" if closed else "reopen-thread"
     db.session.add(
@@ -328,23 +351,35 @@ class Sort(StrEnum):
 
 
 def thread_page_etag(
-    thread: Thread, cursor: str | None, limit: int, sort: str = "oldest", votes: bool = False
+    thread: Thread,
+    cursor: str | None,
+    limit: int,
+    sort: str = "oldest",
+    votes: bool = False,
+    closed: bool = False,
 ) -> str:
-    """The weak validator of one page of a thread (without quotes or W/)."""
-    return f"t{thread.id}v{thread.version}-{limit}-{sort}-{int(votes)}-{cursor or ''}"
+    """The weak validator of one page of a thread (without quotes or W/). `closed` is part
+    of it: auto-close changes the answer with no write to the thread."""
+    shape = f"{limit}-{sort}-{int(votes)}{'-c' if closed else ''}"
+    return f"t{thread.id}v{thread.version}-{shape}-{cursor or ''}"
 
 
 def thread_page(
-    thread: Thread, cursor: str | None, limit: int, sort: Sort = Sort.OLDEST, votes: bool = False
+    thread: Thread,
+    cursor: str | None,
+    limit: int,
+    sort: Sort = Sort.OLDEST,
+    votes: bool = False,
+    closed: bool = False,
 ) -> CachedBody:
     """The JSON page of a thread (and its gzip form): cached per (thread, version, cursor,
-    limit, sort)."""
-    key = (thread.id, thread.version, cursor, limit, sort, votes)
+    limit, sort, votes, closed)."""
+    key = (thread.id, thread.version, cursor, limit, sort, votes, closed)
     cached = page_cache().get(key)
     if cached is None:
         comments, next_cursor = load_page(thread, cursor, limit, sort, votes)
         body = {
-            "thread": {**thread_json(thread), "votes": votes},
+            "thread": {**thread_json(thread), "closed": closed, "votes": votes},
             "comments": comments,
             "next_cursor": next_cursor,
         }
@@ -567,48 +602,6 @@ def page_limit(raw: str | None = None) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= most:
         raise ParleyError(f"limit must be a whole number from 1 to {most}.")
     return int(raw)
-
-
-@dataclass(frozen=True)
-class ThreadRow:
-    """One line of the admin's threads page."""
-
-    thread: Thread
-    site_name: str
-    subscribers: int
-
-
-def list_threads(search: str, everything: bool, page: int, per_page: int) -> list[ThreadRow]:
-    """Threads newest first, `per_page` + 1 of them from `page` (the extra one says there is
-    a next page). By default only live ones: with a public comment or a confirmed subscriber
-    (a stranger's subscription request or spam alone do not push real threads away)."""
-    confirmed = (
-        select(func.count(Subscription.id))
-        .where(
-            Subscription.thread_id == Thread.id,
-            Subscription.active.is_(True),
-            Subscription.confirmed_at.is_not(None),
-        )
-        .scalar_subquery()
-    )
-    query = select(Thread, Site.name, confirmed).join(Site, Site.id == Thread.site_id)
-    if not everything:
-        query = query.where(or_(Thread.comment_count > 0, confirmed > 0))
-    if search:
-        wanted = search.lower()
-        query = query.where(
-            or_(
-                func.lower(Thread.key).contains(wanted, autoescape=True),
-                func.lower(Thread.title).contains(wanted, autoescape=True),
-            )
-        )
-    offset = (max(page, 1) - 1) * per_page
-    rows = db.session.execute(
-        query.order_by(Thread.created_at.desc(), Thread.id.desc())
-        .offset(offset)
-        .limit(per_page + 1)
-    ).all()
-    return [ThreadRow(thread, name, count or 0) for thread, name, count in rows]
 
 
 def sort_arg(raw: str | None) -> Sort:

@@ -19,7 +19,19 @@ from itsdangerous.encoding import base64_encode
 from .clock import clock
 
 #: Each purpose has its own salt: a token made for one never passes as another.
-PURPOSES = ("edit", "confirm", "unsubscribe", "manage", "moderate", "form", "never", "author")
+PURPOSES = (
+    "edit",
+    "confirm",
+    "unsubscribe",
+    "manage",
+    "moderate",
+    "form",
+    "never",
+    "author",
+    "privacy",
+)
+#: A /privacy link opens a reader's data for a day.
+PRIVACY_MAX_AGE = 86_400
 
 DAY = 86400
 #: How long each link in a reader's mail works. Unsubscribe links never expire (RFC 8058:
@@ -130,6 +142,20 @@ def unsubscribe_token(subscription_id: int) -> str:
 def never_token(address_id: int) -> str:
     """ "Never email me again", in every confirmation mail."""
     return make_token("never", {"a": address_id})
+
+
+def privacy_token(email_hash: str) -> str:
+    """Opens the data of one address (named by its keyed hash, never itself) for a day."""
+    return make_token("privacy", {"h": email_hash})
+
+
+def read_privacy_token(token: str) -> str:
+    """The keyed address hash a /privacy link is for; TokenError when forged or expired."""
+    payload = read_token("privacy", token, max_age=PRIVACY_MAX_AGE)
+    email_hash = payload.get("h") if isinstance(payload, dict) else None
+    if not isinstance(email_hash, str) or not email_hash:
+        raise TokenError("This link is not valid.")
+    return email_hash
 
 
 def author_token(comment_id: int) -> str:

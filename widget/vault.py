@@ -31,6 +31,8 @@ normalise_email = canonical_email
 #: Marks AES-256-GCM ciphertexts; anything else is a Fernet token from before.
 _GCM = "g1."
 _ASSOCIATED = b"parley-email"
+#: Sealed secrets: an address's ciphertext cannot pass for one (nor one for an address).
+_SEALED = b"parley-secret"
 
 
 class Vault:
@@ -59,6 +61,21 @@ class Vault:
                 return self._aead.decrypt(raw[:12], raw[12:], _ASSOCIATED).decode()
             return self._fernet.decrypt(token.encode()).decode()
         except (InvalidToken, InvalidTag, ValueError):
+            return ""
+
+    def seal(self, secret: str) -> str:
+        """Encrypt a secret exactly as given (a webhook's URL or key): `encrypt` would fold
+        it as an address, and a chat URL's token is case-sensitive."""
+        nonce = os.urandom(12)
+        sealed = self._aead.encrypt(nonce, secret.encode(), _SEALED)
+        return _GCM + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal(self, token: str) -> str:
+        """The secret `seal` stored, or "" for a token this key did not seal."""
+        try:
+            raw = base64.urlsafe_b64decode(token.removeprefix(_GCM))
+            return self._aead.decrypt(raw[:12], raw[12:], _SEALED).decode()
+        except (InvalidTag, ValueError):
             return ""
 
     def lookup_hash(self, email: str) -> str:

@@ -10,12 +10,13 @@ export function renderComment(view, c) {
     : h("span", { class: "n", dir: "auto", text: c.author });
   const body = h("div", { class: "c", dir: "auto" }, c.deleted ? t("deleted") : safeHTML(c.html));
   const tools = h("div", { class: "tools" });
+  const badge = c.pending ? "pending" : c.role; // "owner" or "moderator": a reply by the site
   const article = h("article", { id: "parley-" + c.id, tabindex: "-1" },
     c.avatar ? h("img", { src: c.avatar, alt: "", loading: "lazy" }) : h("span", { class: "av" }),
     h("div", { class: "m" },
       h("div", { class: "h" }, name, when(c.created_at, view.lang),
-        c.edited_at && !c.deleted ? h("span", { class: "ed", text: t("edited") }) : null,
-        c.pending ? h("span", { class: "badge", text: t("pending") }) : null),
+        c.edited_at && h("span", { class: "ed", text: t("edited") }),
+        badge && h("span", { class: "badge", text: t(badge) })),
       body, tools));
   const replies = h("ol", { class: c.depth >= 3 ? "flat" : "" });
   if (!c.deleted && !c.pending) {

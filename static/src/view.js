@@ -11,7 +11,7 @@ const RTL = /^(ar|he|fa|ur)$/;
 function threadKey(opts) {
   const canonical = document.querySelector("link[rel=canonical]");
   if (opts.thread) return opts.thread;
-  return canonical && canonical.href ? new URL(canonical.href, location.href).pathname : location.pathname;
+  return canonical?.href ? new URL(canonical.href, location.href).pathname : location.pathname;
 }
 
 /** Mount, or leave a plain link to the no-JavaScript page when the widget cannot run. */
@@ -56,7 +56,7 @@ async function start(host, opts, env, key, handle) {
     heldUnder: (parentId) => view.held().filter((c) => c.parent_id === parentId && !state.byId.has(c.id)),
     forgetHeld: (id) => store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== id)),
     myVote: (id) => store.get("v:" + id) || 0,
-    focusComment: (id) => { const el = box.querySelector("#parley-" + id); if (el) el.focus(); },
+    focusComment: (id) => box.querySelector("#parley-" + id)?.focus(),
     ownTools(c, tools, body) {
       const own = live(store.get("t:" + c.id));
       if (!own) return;

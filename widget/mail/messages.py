@@ -7,20 +7,40 @@ go through the email package's own header handling.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import nh3
 from flask import current_app, render_template
+from sqlalchemy import select
 
+from .. import notices
 from ..extensions import db
-from ..models import APPROVED, PENDING, Address, Comment, Delivery, Site, Subscription, Thread
+from ..models import (
+    APPROVED,
+    PENDING,
+    Address,
+    Comment,
+    Delivery,
+    Site,
+    Subscription,
+    Thread,
+)
 from ..render import plain_text
 from ..threads import page_url
-from ..tokens import confirm_token, make_token, manage_token, never_token, unsubscribe_token
+from ..tokens import (
+    confirm_token,
+    make_token,
+    manage_token,
+    never_token,
+    privacy_token,
+    unsubscribe_token,
+)
 from .headers import (
     address_header,
     clean_text,
@@ -31,7 +51,6 @@ from .headers import (
     url_header,
 )
 
-_HOUR = timedelta(hours=1)
 MAIL_TAGS = {"p", "br", "em", "strong", "a", "code", "pre", "blockquote", "ul", "ol", "li"}
 
 
@@ -233,56 +252,170 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     return message
 
 
-def build_owner_mail(comment: Comment, to: str) -> EmailMessage:
-    thread = db.session.get(Thread, comment.thread_id)
-    assert thread is not None
-    title = thread_title(thread)
-    held = comment.status != APPROVED
-    verb = "awaits moderation" if held else "was published"
-    message = _base_message(to, f"A comment on {title} {verb}")
+def build_privacy_mail(email_hash: str, to: str) -> EmailMessage:
+    """The link a reader asked for at /privacy: their data, to download or erase."""
+    message = _base_message(to, "Your data: download or erase it")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    moderate_url = _public(f"/moderate/{make_token('moderate', {'c': comment.id})}")
-    context = {
-        "author": clean_text(comment.author, 80),
-        "title": title,
-        "verb": verb,
-        "text": plain_text(comment.html),
-        "reasons": comment.reasons,
-        "moderate_url": moderate_url,
-        "link": comment_link(thread, comment),
-    }
-    message.set_content(render_template("mail/owner.txt", **context))
+    context = {"link": _public(f"/privacy/{privacy_token(email_hash)}")}
+    message.set_content(render_template("mail/privacy.txt", **context))
+    message.add_alternative(render_template("mail/privacy.html", **context), subtype="html")
     return message
 
 
-def build_owner_digest(delivery: Delivery, site: Site, to: str) -> EmailMessage | None:
-    """One mail for the held comments of the last hours (None: none is still held)."""
-    rows = db.session.execute(
-        db.select(Comment, Thread)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(
-            Thread.site_id == site.id,
-            Comment.status == PENDING,
-            Comment.created_at >= delivery.created_at.replace(microsecond=0) - _HOUR,
-        )
-        .order_by(Comment.created_at)
-        .limit(200)
-    ).all()
-    if not rows:
-        return None
-    items = [
-        {
-            "author": clean_text(comment.author, 80),
-            "title": thread_title(thread),
-            "text": plain_text(comment.html)[:300],
-            "moderate_url": _public(f"/moderate/{make_token('moderate', {'c': comment.id})}"),
-        }
-        for comment, thread in rows
-    ]
-    message = _base_message(to, f"{len(items)} comments await moderation on {site.name}")
+# --- the owner's mail, and the reader's when their held comment is published -----------
+
+_ANCHOR = re.compile(r"<a\b([^>]*)>(.*?)</a>", re.S)
+_HREF = re.compile(r'\bhref="([^"]*)"')
+
+
+def show_link_targets(html: str) -> str:
+    """Sanitized comment HTML with each link followed by where it really goes, `[url]`,
+    unless its text says so already: spammers hide their links behind innocent words."""
+
+    def show(match: re.Match[str]) -> str:
+        href = _HREF.search(match.group(1))
+        if href is None:
+            return match.group(0)
+        target = html_lib.unescape(href.group(1))
+        if plain_text(match.group(2)).strip() == target:
+            return match.group(0)
+        return f"{match.group(0)} [{html_lib.escape(target)}]"
+
+    return _ANCHOR.sub(show, html)
+
+
+def article_link(thread: Thread) -> str:
+    """The article's page when its URL is on one of the site's origins, else Parley's
+    page of the thread."""
+    site = db.session.get(Site, thread.site_id)
+    if thread.url and site is not None and page_url(site, thread.url):
+        return thread.url
+    name = site.name if site else ""
+    return _public(f"/threads?site={quote(name)}&thread={quote(thread.key)}")
+
+
+def moderation_url(comment: Comment, action: str = "") -> str:
+    """The mail's link to the confirmation page of one comment (a GET changes nothing)."""
+    url = _public(f"/moderate/{make_token('moderate', {'c': comment.id})}")
+    return f"{url}?action={action}" if action else url
+
+
+def _owner_item(comment: Comment, thread: Thread) -> dict[str, Any]:
+    """What the owner's mail and digest say of one comment. Never the reader's address."""
+    status = comment.status
+    return {
+        "author": clean_text(comment.author, 80) or "Someone",
+        "website": clean_text(comment.website, 300),
+        "when": comment.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "title": thread_title(thread),
+        "article": article_link(thread),
+        "link": comment_link(thread, comment) if status == APPROVED else "",
+        "state": notices.STATE_WORDS.get(status, status),
+        "held": status == PENDING,
+        "reasons": notices.reason_words(comment),
+        "text": plain_text(show_link_targets(comment.html)),
+        "html": show_link_targets(_mail_html(comment.html)),
+        "actions": [
+            (notices.ACTION_LABELS[action], moderation_url(comment, action))
+            for action in notices.mail_actions(comment)
+        ],
+        "reply_url": _public(f"/admin/comments/{comment.id}"),
+    }
+
+
+#: How the owner's mail says what it was sent under (`sites set --notify-owner`).
+OWNER_MODE_WORDS = {
+    "all": "every new comment",
+    "held": "the comments held for moderation",
+}
+#: ... and how it comes (`--owner-digest`).
+OWNER_DIGEST_WORDS = {"off": "", "hourly": ", once an hour", "daily": ", once a day"}
+
+
+def _owner_footer(site: Site) -> dict[str, str]:
+    mode = OWNER_MODE_WORDS.get(site.notify_owner, site.notify_owner)
+    return {
+        "site": site.name,
+        "why": f"{mode}{OWNER_DIGEST_WORDS.get(site.owner_digest, '')}",
+        "queue_url": _public(f"/admin/?site={quote(site.name)}"),
+    }
+
+
+def build_owner_mail(comment: Comment, site: Site, to: str) -> EmailMessage:
+    """The owner's mail about one new comment: published or held (and why), its text with
+    every link's target shown, and links to act on it."""
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    item = _owner_item(comment, thread)
+    verb = "awaits moderation" if item["held"] else "was published"
+    message = _base_message(to, f"A comment on {item['title']} {verb}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    admin_url = _public("/admin/")
-    message.set_content(render_template("mail/owner_digest.txt", items=items, admin=admin_url))
+    root = thread_message_id(thread)
+    message["In-Reply-To"] = ids_header("In-Reply-To", root)
+    message["References"] = ids_header("References", root)
+    context = {"item": item, "verb": verb, **_owner_footer(site)}
+    message.set_content(render_template("mail/owner.txt", **context))
+    message.add_alternative(render_template("mail/owner.html", **context), subtype="html")
+    return message
+
+
+#: Comments one owner digest lists; past that it says how many more are in the admin.
+OWNER_DIGEST_ITEMS = 200
+
+
+def build_owner_digest(
+    site: Site, comments: list[Comment], to: str, spam: int = 0, since: datetime | None = None
+) -> EmailMessage:
+    """One mail for the comments a site's owner has not heard of yet (in order), and how
+    many went to spam meanwhile."""
+    threads = {
+        t.id: t
+        for t in db.session.scalars(
+            select(Thread).where(Thread.id.in_({c.thread_id for c in comments}))
+        )
+    }
+    items = [_owner_item(c, threads[c.thread_id]) for c in comments[:OWNER_DIGEST_ITEMS]]
+    count, held = len(comments), sum(1 for c in comments if c.status == PENDING)
+    plural = "s" if count != 1 else ""
+    if held == count:
+        verb = "awaits" if count == 1 else "await"
+        subject = f"{count} comment{plural} {verb} moderation on {site.name}"
+    elif held:
+        subject = f"{count} new comment{plural} on {site.name}, {held} awaiting moderation"
+    else:
+        subject = f"{count} new comment{plural} on {site.name}"
+    message = _base_message(to, subject)
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    context = {
+        "items": items,
+        "count": count,
+        "held": held,
+        "more": count - len(items),
+        "spam": spam,
+        "since": since.strftime("%Y-%m-%d %H:%M UTC") if since else "",
+        "spam_url": _public(f"/admin/?status=spam&site={quote(site.name)}"),
+        **_owner_footer(site),
+    }
+    message.set_content(render_template("mail/owner_digest.txt", **context))
+    message.add_alternative(render_template("mail/owner_digest.html", **context), subtype="html")
+    return message
+
+
+def build_approval_notice(comment: Comment, to: str) -> EmailMessage:
+    """The reader's one mail when a moderator publishes their held comment."""
+    thread = db.session.get(Thread, comment.thread_id)
+    assert thread is not None
+    title = thread_title(thread)
+    message = _base_message(to, f"Your comment on {title} is published")
+    message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    context = {
+        "author": clean_text(comment.author, 80),
+        "title": title,
+        "quote": _quote(comment),
+        "link": comment_link(thread, comment),
+    }
+    message.set_content(render_template("mail/approved.txt", **context))
+    message.add_alternative(render_template("mail/approved.html", **context), subtype="html")
     return message
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import notices
 from ..addresses import AddressRefused, normalize_address
 from ..extensions import db
 from ..models import (
     APPROVED,
+    APPROVED_NOTICE,
     CONFIRM,
     DIGEST,
     DROPPED,
@@ -25,22 +27,29 @@ from ..models import (
     NOTIFY,
     OWNER,
     OWNER_DIGEST,
+    PRIVACY,
     QUEUED,
     SENT,
+    SPAM,
+    WEBHOOK,
     Address,
     Comment,
     Delivery,
     Site,
     Subscription,
+    Thread,
     utcnow,
 )
 from ..vault import vault
+from ..webhooks import deliver as post_webhook
 from .messages import (
+    build_approval_notice,
     build_confirmation,
     build_digest,
     build_notification,
     build_owner_digest,
     build_owner_mail,
+    build_privacy_mail,
 )
 from .transport import PermanentFailure, SmtpSession, TemporaryFailure, Undeliverable
 
@@ -55,7 +64,8 @@ def claim_due(limit: int) -> list[int]:
         select(Delivery.id)
         .where(
             Delivery.status == QUEUED,
-            Delivery.kind != DIGEST,  # digests collect their rows per subscriber (below)
+            # Digests collect their rows per subscriber or per site (below).
+            Delivery.kind.not_in((DIGEST, OWNER_DIGEST)),
             Delivery.next_attempt_at <= now,
             or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
         )
@@ -83,6 +93,8 @@ def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
 
     Whatever goes wrong with this one message fails this delivery only: the queue goes on.
     """
+    if delivery.kind == WEBHOOK:
+        return _deliver_webhook(delivery)
     try:
         prepared = _prepare(delivery)
         if prepared is None:
@@ -107,6 +119,50 @@ def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
     delivery.lease_until = None
     log.info("mail %s (%s): %s", delivery.id, delivery.kind, _outcome(delivery))
     return delivery.status
+
+
+def _deliver_webhook(delivery: Delivery) -> str:
+    """A webhook row: posted over HTTP by `webhooks.deliver`, never through SMTP; a 429, a
+    5xx or no answer backs off as mail does. The log names the hook, never its URL."""
+    try:
+        outcome = post_webhook(delivery)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad hook must never stop the queue
+        delivery.status = FAILED
+        delivery.last_error = f"could not build or post this webhook ({type(exc).__name__})"
+    else:
+        delivery.last_error = outcome.note
+        if outcome.status == QUEUED:
+            _retry_later(delivery, outcome.note)
+            if outcome.retry_after and delivery.status == QUEUED:  # the receiver's own wish
+                wish = utcnow() + timedelta(seconds=outcome.retry_after)
+                delivery.next_attempt_at = max(delivery.next_attempt_at, wish)
+        else:
+            delivery.status = outcome.status
+            if outcome.status == SENT:
+                delivery.sent_at = utcnow()
+    delivery.attempts += 1 if delivery.status != DROPPED else 0
+    delivery.lease_until = None
+    log.info(
+        "webhook %s (hook %s, %s): %s",
+        delivery.id,
+        delivery.webhook_id,
+        delivery.event,
+        _outcome(delivery) if delivery.status != SENT else f"sent ({delivery.last_error})",
+    )
+    return delivery.status
+
+
+def deliver_now(delivery_id: int) -> Delivery | None:
+    """Send one queued row at once, outside the batches (`webhooks test`). Commits."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is not None and delivery.status == QUEUED:
+        config = current_app.config
+        with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
+            deliver(delivery, smtp)
+        db.session.commit()
+    return delivery
 
 
 def _outcome(delivery: Delivery) -> str:
@@ -174,23 +230,57 @@ def _prepare(delivery: Delivery) -> tuple[EmailMessage, str] | None:
             return None
         to = recipient(vault().decrypt(address.email_enc))
         return build_confirmation(delivery, address, to), to
-    if delivery.kind in (OWNER, OWNER_DIGEST):
+    if delivery.kind == OWNER:
         return _prepare_owner_mail(delivery)
+    if delivery.kind == APPROVED_NOTICE:
+        return _prepare_approval_notice(delivery)
+    if delivery.kind == PRIVACY:
+        return _prepare_privacy_mail(delivery)
     return None
 
 
+def _prepare_privacy_mail(delivery: Delivery) -> tuple[EmailMessage, str] | None:
+    """The /privacy link, to the address of the subscriber record or of the comment it
+    was queued with (none left after an erase: dropped)."""
+    address = db.session.get(Address, delivery.address_id) if delivery.address_id else None
+    comment = db.session.get(Comment, delivery.comment_id) if delivery.comment_id else None
+    stored = address.email_enc if address else comment.email_enc if comment else ""
+    email_hash = address.email_hash if address else comment.email_hash if comment else ""
+    if not stored or not email_hash or (address is not None and address.suppressed_at):
+        return None
+    to = recipient(vault().decrypt(stored))
+    return build_privacy_mail(email_hash, to), to
+
+
 def _prepare_owner_mail(delivery: Delivery) -> tuple[EmailMessage, str] | None:
+    """The owner's mail about one comment, unless it is no longer news (decided meanwhile,
+    or the site no longer wants it)."""
     site = db.session.get(Site, delivery.site_id)
-    if site is None or not site.owner_email_enc:
-        return None
-    to = recipient(vault().decrypt(site.owner_email_enc))
-    if delivery.kind == OWNER_DIGEST:
-        digest = build_owner_digest(delivery, site, to)
-        return (digest, to) if digest is not None else None
     comment = db.session.get(Comment, delivery.comment_id)
-    if comment is None:
+    if site is None or comment is None or not notices.worth_telling(comment, site):
         return None
-    return build_owner_mail(comment, to), to
+    to = recipient(vault().decrypt(site.owner_email_enc or ""))
+    return build_owner_mail(comment, site, to), to
+
+
+def _prepare_approval_notice(delivery: Delivery) -> tuple[EmailMessage, str] | None:
+    """The reader's mail that their held comment is published: only while it still is,
+    the site still sends it, and the address takes mail."""
+    site = db.session.get(Site, delivery.site_id)
+    comment = db.session.get(Comment, delivery.comment_id)
+    if (
+        site is None
+        or not site.approval_mail
+        or comment is None
+        or comment.status != APPROVED
+        or not comment.email_enc
+    ):
+        return None
+    address = db.session.scalar(select(Address).where(Address.email_hash == comment.email_hash))
+    if address is not None and (address.suppressed_at or _paused(address)):
+        return None
+    to = recipient(vault().decrypt(comment.email_enc))
+    return build_approval_notice(comment, to), to
 
 
 def _suppress(delivery: Delivery, reason: str) -> None:
@@ -241,13 +331,20 @@ class Worker:
         ids = claim_due(int(current_app.config["MAIL_BATCH_SIZE"]))
         self.claimed = set(ids)
         config = current_app.config
+        # Slow receivers (a webhook that takes its whole timeout) must not outlast the claim:
+        # past half the lease, the rest go back (reconcile) before another worker could take
+        # them while they are still being sent here.
+        started, half_lease = time.monotonic(), int(config["MAIL_LEASE_SECONDS"]) / 2
         with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
             for delivery_id in ids:
+                if time.monotonic() - started > half_lease:
+                    break
                 delivery = db.session.get(Delivery, delivery_id)
                 if delivery is not None and delivery.status == QUEUED:
                     self._deliver(delivery, smtp)
                 self.claimed.discard(delivery_id)
-            return len(ids) + send_digests(smtp, int(config["MAIL_BATCH_SIZE"]))
+            limit = int(config["MAIL_BATCH_SIZE"])
+            return len(ids) + send_digests(smtp, limit) + send_owner_digests(smtp, limit)
 
     def _deliver(self, delivery: Delivery, smtp: SmtpSession) -> None:
         delivery_id = delivery.id
@@ -302,9 +399,9 @@ def send_digests(smtp: SmtpSession, limit: int) -> int:
     )
 
 
-def _due_digest_rows(now: datetime) -> Any:
+def _due_digest_rows(now: datetime, kind: str = DIGEST) -> Any:
     return and_(
-        Delivery.kind == DIGEST,
+        Delivery.kind == kind,
         Delivery.status == QUEUED,
         Delivery.next_attempt_at <= now,
         or_(Delivery.lease_until.is_(None), Delivery.lease_until < now),
@@ -312,13 +409,24 @@ def _due_digest_rows(now: datetime) -> Any:
 
 
 def _send_digest(subscription_id: int, smtp: SmtpSession) -> int:
-    """Claim one subscriber's due rows (a lease, as for single mails: a second worker gets
-    none of them), send them as one mail, and mark them all at once."""
+    return _send_gathered(
+        DIGEST,
+        Delivery.subscription_id == subscription_id,
+        lambda rows: _digest_outcome(subscription_id, rows, smtp),
+        f"subscription {subscription_id}",
+    )
+
+
+def _send_gathered(
+    kind: str, whose: Any, outcome_of: Callable[[Sequence[Delivery]], str], label: str
+) -> int:
+    """Claim the due rows of one subscriber or site (a lease, as for single mails: a second
+    worker gets none of them), send them as one mail, and mark them all at once."""
     now = utcnow()
     lease = timedelta(seconds=int(current_app.config["MAIL_LEASE_SECONDS"]))
     ids = db.session.scalars(
         update(Delivery)
-        .where(Delivery.subscription_id == subscription_id, _due_digest_rows(now))
+        .where(whose, _due_digest_rows(now, kind))
         .values(lease_until=now + lease)
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
@@ -327,7 +435,7 @@ def _send_digest(subscription_id: int, smtp: SmtpSession) -> int:
     if not ids:
         return 0
     rows = db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
-    outcome = _digest_outcome(subscription_id, rows, smtp)
+    outcome = outcome_of(rows)
     for row in rows:
         row.status, row.lease_until = outcome, None
         row.attempts += 1 if outcome != DROPPED else 0
@@ -336,7 +444,7 @@ def _send_digest(subscription_id: int, smtp: SmtpSession) -> int:
         elif outcome == QUEUED:
             row.next_attempt_at = utcnow() + timedelta(minutes=30)
     db.session.commit()
-    log.info("digest of %s mails for subscription %s: %s", len(rows), subscription_id, outcome)
+    log.info("digest of %s mails for %s: %s", len(rows), label, outcome)
     return len(rows)
 
 
@@ -356,9 +464,18 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
         or _paused(subscription.address)
     ):
         return DROPPED
-    try:
+    def send() -> None:
         to = recipient(vault().decrypt(subscription.address.email_enc))
         smtp.send(build_digest(subscription, list(comments), to), to)
+
+    return _digest_sent(send)
+
+
+def _digest_sent(send: Callable[[], None]) -> str:
+    """Run `send` (one digest mail) and say what became of its rows: a temporary failure
+    keeps them queued, any other failure fails this digest alone, never the queue."""
+    try:
+        send()
     except TemporaryFailure:
         return QUEUED
     except SQLAlchemyError:
@@ -366,3 +483,59 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
     except Exception:  # noqa: BLE001 - one bad digest never stops the queue
         return FAILED
     return SENT
+
+
+# --- the owner's digests ----------------------------------------------------------------
+
+
+def send_owner_digests(smtp: SmtpSession, limit: int) -> int:
+    """Send the owners' digests that are due (the end of their hour or day, or an hour
+    after a flood began): one mail per site listing every comment queued for it since its
+    last digest; returns how many rows were handled."""
+    now = utcnow()
+    sites = db.session.scalars(
+        select(Delivery.site_id)
+        .where(_due_digest_rows(now, OWNER_DIGEST))
+        .group_by(Delivery.site_id)
+        .limit(limit)
+    ).all()
+    return sum(_send_owner_digest(site_id, smtp) for site_id in sites if site_id)
+
+
+def _send_owner_digest(site_id: int, smtp: SmtpSession) -> int:
+    return _send_gathered(
+        OWNER_DIGEST,
+        Delivery.site_id == site_id,
+        lambda rows: _owner_digest_outcome(site_id, rows, smtp),
+        f"the owner of site {site_id}",
+    )
+
+
+def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> str:
+    site = db.session.get(Site, site_id)
+    if site is None:
+        return DROPPED
+    found = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_([r.comment_id for r in rows if r.comment_id]))
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    comments = [c for c in found if notices.worth_telling(c, site)]
+    if not comments:
+        return DROPPED
+    last = db.session.scalar(
+        select(func.max(Delivery.sent_at)).where(
+            Delivery.site_id == site_id, Delivery.kind == OWNER_DIGEST, Delivery.status == SENT
+        )
+    )
+    since = last or min(r.created_at for r in rows)
+    spam = db.session.scalar(
+        select(func.count(Comment.id))
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.status == SPAM, Comment.created_at >= since)
+    )
+    def send() -> None:
+        to = recipient(vault().decrypt(site.owner_email_enc or ""))
+        smtp.send(build_owner_digest(site, comments, to, spam=spam or 0, since=since), to)
+
+    return _digest_sent(send)

@@ -1,0 +1,139 @@
+"""A reader's own data from /privacy (GDPR art. 15, 17, 20): the link goes by mail, the
+page before it tells nobody anything, the link downloads everything and erases it.
+Read as the reader does: the raw mail from a real SMTP server, the pages, the download."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from widget.extensions import db
+from widget.models import Address, Comment, Subscription
+
+from .conftest import Api
+from .smtp import SmtpServer, run_worker
+from .test_mail_safety import (
+    advance,
+    csrf_token,
+    link_in,
+    mails_to,
+    raw_header,
+    subscribe_by_mail,
+    text_of,
+)
+
+READER = "ada.privacy@example.org"
+
+
+@pytest.fixture
+def app_config(smtp: SmtpServer) -> dict[str, Any]:
+    return {"SMTP_URL": smtp.url, "MAIL_BACKOFF_BASE": 0}
+
+
+def _ask(api: Api, email: str) -> Any:
+    page = api.client.get("/privacy")
+    assert page.status_code == 200
+    token = csrf_token(page.get_data(as_text=True))
+    return api.client.post("/privacy", data={"csrf_token": token, "email": email})
+
+
+def _rows() -> dict[str, int]:
+    reader_comments = select(func.count(Comment.id)).where(Comment.author != "")
+    return {
+        "named comments": db.session.scalar(reader_comments) or 0,
+        "comments": db.session.scalar(select(func.count(Comment.id))) or 0,
+        "subscriptions": db.session.scalar(select(func.count(Subscription.id))) or 0,
+        "addresses": db.session.scalar(select(func.count(Address.id))) or 0,
+    }
+
+
+def test_the_page_says_the_same_for_any_address_and_mails_only_a_known_one(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    api.post(email=READER)
+    known = _ask(api, READER)
+    unknown = _ask(api, "nobody.here@example.org")
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data() == unknown.get_data()  # nothing tells who comments here
+    assert "Check your inbox" in known.get_data(as_text=True)
+    assert READER not in known.get_data(as_text=True)
+    run_worker()
+    assert len(mails_to(smtp, READER, "Your data")) == 1
+    assert mails_to(smtp, "nobody.here@example.org") == []
+    bad = _ask(api, "not an address")
+    assert bad.status_code == 422 and "valid email" in bad.get_data(as_text=True)
+
+
+def test_download_then_erase_through_the_mailed_link(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    posted = api.post(email=READER, body="My own words.", website="https://ada.example")
+    parent = posted.get_json()["comment"]["id"]
+    api.post(email="other@example.org", author="Bo", body="A reply.", parent_id=parent)
+    subscribe_by_mail(api, smtp, READER, "/2026/hello")
+    _ask(api, READER)
+    run_worker()
+    (mail,) = mails_to(smtp, READER, "Your data")
+    assert raw_header(mail, "Subject") == "Your data: download or erase it"
+    link = link_in(mail, "/privacy/")
+    assert "one day" in text_of(mail)
+
+    page = api.client.get(link)
+    shown = page.get_data(as_text=True)
+    assert page.status_code == 200 and "1 comment and 1 subscription" in shown
+    assert READER not in shown
+
+    download = api.client.get(link + "/export.json")
+    assert download.status_code == 200
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    data = json.loads(download.get_data())
+    assert [c["body"] for c in data["comments"]] == ["My own words."]
+    assert [s["thread"] for s in data["subscriptions"]] == ["/2026/hello"]
+    assert READER not in download.get_data(as_text=True)  # the contract: no address in exports
+    assert "A reply." not in download.get_data(as_text=True)  # nobody else's data
+
+    before = _rows()
+    token = csrf_token(shown)
+    refused = api.client.post(link + "/erase", data={"csrf_token": token})
+    assert refused.status_code == 422 and "Tick the box" in refused.get_data(as_text=True)
+    assert _rows() == before
+    erased = api.client.post(link + "/erase", data={"csrf_token": token, "sure": "y"})
+    assert erased.status_code == 200 and "erased" in erased.get_data(as_text=True)
+    after = _rows()
+    assert before == {"named comments": 2, "comments": 2, "subscriptions": 1, "addresses": 1}
+    assert after == {"named comments": 1, "comments": 2, "subscriptions": 0, "addresses": 0}
+    thread = api.thread().get_json()["comments"]
+    assert thread[0]["deleted"] and thread[0]["author"] == ""
+    assert thread[0]["replies"][0]["author"] == "Bo"  # the reply stays
+    again = api.client.get(link).get_data(as_text=True)
+    assert "0 comments and 0 subscriptions" in again
+
+
+def test_links_per_address_are_capped_and_expire_after_a_day(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    api.post(email=READER)
+    for _ in range(5):
+        assert _ask(api, READER).status_code == 200
+    run_worker()
+    mails = mails_to(smtp, READER, "Your data")
+    assert len(mails) == 3
+    link = link_in(mails[0], "/privacy/")
+    assert api.client.get(link).status_code == 200
+    advance(app, 25 * 3600)
+    expired = api.client.get(link)
+    assert expired.status_code == 404 and "expired" in expired.get_data(as_text=True)
+    assert api.client.get("/privacy/forged-token").status_code == 404
+
+
+def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:
+    subscribe_by_mail(api, smtp, READER, "/2026/hello")
+    api.post(email="someone@example.org", author="Cy", body="New comment.")
+    run_worker()
+    notification = [m for m in mails_to(smtp, READER) if b"New comment." in m or b"Cy" in m][-1]
+    manage = api.client.get(link_in(notification, "/subscriptions/")).get_data(as_text=True)
+    assert "Download or erase your data" in manage
