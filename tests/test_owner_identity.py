@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, POST, Api, Live, csrf, fill_form, screenshot
+from tests.export_files import C, wxr
 from widget import comments, moderation
 from widget.auth import site_scope
 from widget.errors import Conflict
@@ -118,9 +120,10 @@ def test_restore_brings_back_what_a_moderator_deleted_but_not_what_a_reader_did(
     (shown,) = api.thread().get_json()["comments"]
     assert shown["id"] == by_moderator["id"] and "Deleted by a moderator." in shown["html"]
 
-    with pytest.raises(Conflict, match="nothing left to restore"):
-        moderation.moderate_many([by_reader["id"]], "restore", "admin:me")
-    db.session.rollback()
+    for action in ("restore", "approve", "spam"):  # no way to publish a blank comment
+        with pytest.raises(Conflict, match="nothing left to restore"):
+            moderation.moderate_many([by_reader["id"]], action, "admin:me")
+        db.session.rollback()
     reader_deleted = db.session.get(Comment, by_reader["id"])
     assert reader_deleted is not None and reader_deleted.status == "deleted"
 
@@ -255,3 +258,122 @@ def test_the_form_still_posts_before_the_deadline(page: Any, live: Live) -> None
     fill_form(page)
     page.click(f"#parley {POST}")
     page.locator("#parley .c", has_text="Hello from the browser.").wait_for()
+
+
+# --- settings are decisions too --------------------------------------------------------
+
+
+def test_settings_and_webhook_changes_are_logged_without_secrets(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    changed = runner.invoke(
+        args=["sites", "set", "default", "--moderation", "all", "--owner-email", "me@own.example"]
+    )
+    assert changed.exit_code == 0, changed.output
+    unchanged = runner.invoke(args=["sites", "set", "default", "--moderation", "all"])
+    assert unchanged.exit_code == 0
+    hook = runner.invoke(
+        args=[
+            "webhooks",
+            "add",
+            "default",
+            "https://hooks.slack.com/services/T0/B0/SECRET",
+            "--format",
+            "slack",
+        ]
+    )
+    assert hook.exit_code == 0, hook.output
+    removed = runner.invoke(args=["webhooks", "remove", "1"])
+    assert removed.exit_code == 0, removed.output
+    events = db.session.scalars(select(ModerationEvent).order_by(ModerationEvent.id)).all()
+    assert [(e.action, e.detail) for e in events] == [
+        ("settings", "moderation, owner_email"),
+        ("add-webhook", "slack to hooks.slack.com"),
+        ("remove-webhook", "slack to hooks.slack.com"),
+    ]
+    assert all("me@own.example" not in e.detail and "SECRET" not in e.detail for e in events)
+
+
+def test_removing_the_only_site_of_a_moderator_ends_their_access(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    runner.invoke(args=["sites", "add", "news", "--origin", "https://news.example"])
+    _admin(runner, "--site", "news")
+    assert runner.invoke(args=["sites", "remove", "news"]).exit_code == 0
+    token = csrf(client, "/admin/login")
+    login = client.post(
+        "/admin/login",
+        data={"csrf_token": token, "email": "owner@blog.example", "password": PASSWORD},
+    )
+    assert login.status_code == 401  # not a moderator of every site now
+
+
+def test_an_imported_articles_publication_date_starts_its_auto_close(
+    app: Flask, api: Api, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    recent = utcnow() - timedelta(days=2)
+    export = wxr([("old", "Old post", [C(id=1, body="From 2020.")])]).replace(
+        "<wp:status>",
+        f"<wp:post_date_gmt>{recent:%Y-%m-%d %H:%M:%S}</wp:post_date_gmt>\n<wp:status>",
+    )
+    path = tmp_path / "blog.xml"
+    path.write_text(export)
+    result = runner.invoke(args=["import", "wordpress", str(path), "--site", "default"])
+    assert result.exit_code == 0, result.output
+    runner.invoke(args=["sites", "set", "default", "--close-after-days", "30"])
+    # Its comment is from 2020, the article from two days ago: still open.
+    assert api.post(thread="/old/", body="Still open?").status_code == 201
+    app.extensions["parley_clock"].advance(29 * DAY)
+    assert api.post(thread="/old/", body="Now closed?").status_code == 409
+
+
+def test_erasing_a_reader_also_erases_their_text_from_the_edit_log(
+    app: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    posted = api.post(email="erase.me@example.org", body="My secret original.").get_json()
+    comment = db.session.get(Comment, posted["comment"]["id"])
+    assert comment is not None
+    moderation.moderator_edit(comment, "Edited by a moderator.", "admin:me")
+    erased = runner.invoke(args=["readers", "erase", "erase.me@example.org", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    details = db.session.scalars(select(ModerationEvent.detail)).all()
+    assert not any("secret original" in d or "Edited by" in d for d in details)
+
+
+def test_the_web_admin_cannot_aim_a_webhook_inside_and_moderators_cannot_change_settings(
+    app: Flask, admin: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    token = csrf(admin, "/admin/sites/default")
+    for url in ("https://127.0.0.1:6379/", "https://10.0.0.1:8443/h", "https://169.254.169.254/x"):
+        refused = admin.post(
+            "/admin/sites/default/webhooks",
+            data={"csrf_token": token, "url": url, "format": "generic", "events": ["held"]},
+        )
+        assert refused.status_code == 422, url
+        assert "private network" in refused.get_data(as_text=True)
+    broken = admin.post(
+        "/admin/sites/default/webhooks",
+        data={"csrf_token": token, "url": "https://[::1", "format": "generic", "events": ["held"]},
+    )
+    assert broken.status_code == 422
+    # The CLI, on the server, may (a receiver on this machine).
+    local = runner.invoke(args=["webhooks", "add", "default", "http://127.0.0.1:9/hook"])
+    assert local.exit_code == 0, local.output
+
+    runner.invoke(
+        args=["admin", "create", "mod@blog.example", "--password-stdin", "--role", "moderator"],
+        input=PASSWORD + "\n",
+    )
+    # The fixture's admin is now a moderator; the new password ended its session.
+    admin.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf(admin, "/admin/login"),
+            "email": "mod@blog.example",
+            "password": PASSWORD,
+        },
+    )
+    token = csrf(admin, "/admin/sites/default")
+    changed = admin.post("/admin/sites/default", data={"csrf_token": token, "moderation": "none"})
+    assert changed.status_code == 403
+    assert [e.action for e in db.session.scalars(select(ModerationEvent))] == ["add-webhook"]

@@ -36,7 +36,11 @@ class MailAddress:
 
 def normalize_address(raw: str, *, check_deliverability: bool = False) -> MailAddress:
     """Validate and normalise an address; raise AddressRefused with a reader-facing message."""
-    text = raw.strip()
+    return _normalized(raw.strip(), check_deliverability)
+
+
+@lru_cache(maxsize=4096)  # a post checks its address in the form, then hashes it
+def _normalized(text: str, check_deliverability: bool) -> MailAddress:
     if not text or len(text) > EMAIL_MAX:
         raise AddressRefused("Enter a valid email address.")
     if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text):

@@ -70,7 +70,7 @@ from .auth import (
     site_scope,
     start_session,
 )
-from .errors import FormExpired, ParleyError
+from .errors import Forbidden, FormExpired, ParleyError
 from .extensions import db, rate_limited
 from .forms import ConfirmForm, EditForm, LoginForm, check_query_arguments, submitted
 from .limits import BODY_MAX, MAX_ID, THREAD_KEY_MAX
@@ -81,11 +81,12 @@ from .models import (
     Block,
     Comment,
     DeliveryStatus,
+    Role,
     Site,
     Thread,
 )
 from .sites import save_site
-from .threads import set_closed
+from .threads import is_closed, set_closed
 from .vault import vault
 from .wording import (
     DELIVERIES,
@@ -107,6 +108,12 @@ FILTER_LABELS = {
 }
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.app_template_global()
+def thread_closed(thread: Thread) -> bool:
+    """Closed by a moderator or by its site's auto-close (the admin shows both)."""
+    return is_closed(thread, thread.site)
 bp.before_request(check_query_arguments)
 
 
@@ -158,6 +165,13 @@ def _admin() -> AdminUser:
     if admin is None:  # login_required let the request in: the session ended meanwhile
         abort(403)
     return admin
+
+
+def _owners_only() -> None:
+    """A site's settings and webhooks are its owner's: a moderator (role) reads them only.
+    They reroute the owner's mail and post the comments elsewhere."""
+    if _admin().role != Role.OWNER:
+        raise Forbidden("Only an owner can change a site's settings and webhooks.")
 
 
 def _full_admin() -> bool:
@@ -567,9 +581,10 @@ def site_settings(name: str) -> BaseResponse | tuple[str, int]:
     site = _site_or_404(name)
     form = SiteForm() if request.method == "POST" else SiteForm.of(site)
     if request.method == "POST":
+        _owners_only()
         if form.validate_on_submit():
             try:
-                save_site(site.name, create=False, **form.settings())
+                save_site(site.name, create=False, actor=_actor(), **form.settings())
             except ParleyError as exc:
                 db.session.rollback()  # nothing of a refused change stays in the session
                 return _settings_page(site, form, errors=[exc.message], status=422)
@@ -607,13 +622,19 @@ def _settings_page(
 @login_required
 def add_webhook(name: str) -> tuple[str, int]:
     site = _site_or_404(name)
+    _owners_only()
     hook_form = WebhookForm()
     if not hook_form.validate_on_submit():
         _refused(hook_form)
         return _settings_page(site, SiteForm.of(site), hook_form=hook_form, status=422)
     try:
         _, secret = webhooks.add_webhook(
-            site.name, hook_form.url.data or "", hook_form.format.data, hook_form.events.data
+            site.name,
+            hook_form.url.data or "",
+            hook_form.format.data,
+            hook_form.events.data,
+            actor=_actor(),
+            internal=False,
         )
     except ParleyError as exc:
         hook_form.url.errors = [exc.message]
@@ -627,9 +648,10 @@ def add_webhook(name: str) -> tuple[str, int]:
 def remove_webhook(name: str, hook_id: int) -> BaseResponse:
     _checked_form()
     site = _site_or_404(name)
+    _owners_only()
     if hook_id not in {hook.id for hook in webhooks.list_webhooks(site.name)}:
         abort(404)
-    webhooks.remove_webhook(hook_id)
+    webhooks.remove_webhook(hook_id, actor=_actor())
     flash("Webhook removed.", "ok")
     return redirect(url_for("admin.site_settings", name=site.name))
 

@@ -177,6 +177,8 @@ def apply_decision(comment: Comment, action: str, actor: str) -> None:
     (a deleted one keeps its text); one its reader deleted has nothing left to restore.
     """
     old_status = comment.status
+    if old_status == DELETED and not comment.body and action != "delete":
+        raise Conflict("Its reader deleted this comment: there is nothing left to restore.")
     new_status = _restored_status(comment) if action == "restore" else ACTIONS[action]
     if new_status == old_status:
         # Using a link twice is harmless. A first look that changes nothing (approving a
@@ -203,8 +205,6 @@ def apply_decision(comment: Comment, action: str, actor: str) -> None:
 def _restored_status(comment: Comment) -> CommentStatus:
     if comment.status != DELETED:
         return PENDING  # out of spam: back in the queue for a decision
-    if not comment.body:
-        raise Conflict("Its reader deleted this comment: there is nothing left to restore.")
     deleted_from = db.session.scalar(
         select(ModerationEvent.detail)
         .where(ModerationEvent.comment_id == comment.id, ModerationEvent.action == "delete")

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from .extensions import db
 from .models import (
@@ -124,6 +124,13 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
         comment.author, comment.website, comment.body, comment.html = "", "", "", ""
         comment.email_enc, comment.email_hash, comment.avatar_seed, comment.ip = "", "", "", ""
         comment.notify = ""
+        # A moderator's edit kept the text before and after in the log: it goes too.
+        db.session.execute(
+            update(ModerationEvent)
+            .where(ModerationEvent.comment_id == comment.id, ModerationEvent.action == "edit")
+            .values(detail="")
+            .execution_options(synchronize_session=False)
+        )
         if was_public:
             refresh_thread(comment.thread_id, -1)
         else:
@@ -166,7 +173,7 @@ def request_privacy_link(email: str) -> None:
     email_hash = vault().lookup_hash(email)
     address_id = db.session.scalar(select(Address.id).where(Address.email_hash == email_hash))
     comment_id = db.session.scalar(
-        select(Comment.id).where(Comment.email_hash == email_hash).limit(1)
+        select(Comment.id).where(Comment.email_hash == email_hash).order_by(Comment.id).limit(1)
     )
     if address_id is None and comment_id is None:
         return

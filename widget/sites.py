@@ -14,6 +14,8 @@ from .models import (
     OWNER_DIGEST_MODES,
     OWNER_NOTIFY_MODES,
     SPAM_CHECKS,
+    AdminSite,
+    AdminUser,
     Block,
     Comment,
     Delivery,
@@ -68,6 +70,7 @@ def save_site(
     disable: tuple[str, ...] = (),
     enable: tuple[str, ...] = (),
     votes: bool | None = None,
+    actor: str = "cli",
     notify_owner: str | None = None,
     owner_digest: str | None = None,
     approval_mail: bool | None = None,
@@ -76,7 +79,8 @@ def save_site(
 ) -> Site:
     """Create (create=True) or change a site; what is None or empty stays as it is.
 
-    `close_after_days` 0 switches auto-close off. Commits."""
+    `close_after_days` 0 switches auto-close off. Logged as `actor`'s decision, with the
+    names of the settings it changed (never the owner's address). Commits."""
     site = db.session.scalar(select(Site).where(Site.name == name))
     if create and site is not None:
         raise ParleyError(f"Site {name!r} exists already.")
@@ -85,6 +89,7 @@ def save_site(
     if site is None:
         site = Site(name=name, origins="", moderation="first-time")
         db.session.add(site)
+    before = {field: getattr(site, field) for field in SETTINGS}
     if origins is not None:
         site.origins = " ".join(dict.fromkeys(normalise_origin(o) for o in origins))
     _choose(site, "moderation", moderation, MODERATION_MODES)
@@ -109,8 +114,51 @@ def save_site(
         )
     off = (set((site.disabled_checks or "").split()) | set(disable)) - set(enable)
     site.disabled_checks = " ".join(sorted(off))
+    changed = [field for field in SETTINGS if getattr(site, field) != before[field]]
+    if create or changed:
+        db.session.flush()  # a new site needs its id
+        db.session.add(
+            ModerationEvent(
+                site_id=site.id,
+                actor=actor,
+                action="add-site" if create else "settings",
+                detail=", ".join(field.replace("_enc", "") for field in changed),
+            )
+        )
     db.session.commit()
     return site
+
+
+#: A site's settings, as `sites set` and the admin's settings page change them.
+SETTINGS = (
+    "origins",
+    "moderation",
+    "owner_email_enc",
+    "max_links",
+    "votes",
+    "notify_owner",
+    "owner_digest",
+    "approval_mail",
+    "close_after_days",
+    "disabled_checks",
+)
+
+
+def _lock_out_its_own_moderators(site_id: int | None) -> None:
+    """A moderator limited to this site alone would moderate every site once its last
+    AdminSite row goes (no row means every site): their login stops working instead, and
+    their sessions end. `admin create` gives them a password and sites again."""
+    theirs = (
+        select(AdminSite.admin_id)
+        .group_by(AdminSite.admin_id)
+        .having(func.count() == 1, func.max(AdminSite.site_id) == site_id)
+    )
+    db.session.execute(
+        update(AdminUser)
+        .where(AdminUser.id.in_(theirs))
+        .values(password_hash="", session_generation=AdminUser.session_generation + 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _owner_address(raw: str) -> str:
@@ -156,6 +204,7 @@ def remove_site(name: str, *, delete_comments: bool = False) -> int:
             f"Site {name!r} holds {count} comments; remove them too with --delete-comments."
         )
     site_id = db.session.scalar(select(Site.id).where(Site.name == name))
+    _lock_out_its_own_moderators(site_id)
     threads = select(Thread.id).where(Thread.site_id == site_id)
     subs = select(Subscription.id).where(Subscription.thread_id.in_(threads))
     comments = select(Comment.id).where(Comment.thread_id.in_(threads))

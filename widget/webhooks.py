@@ -19,6 +19,7 @@ import ipaddress
 import json
 import re
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -51,6 +52,7 @@ from .models import (
     Comment,
     Delivery,
     DeliveryStatus,
+    ModerationEvent,
     Site,
     Thread,
     Webhook,
@@ -112,16 +114,25 @@ def add_webhook(
     events: Iterable[str] | None = None,
     secret: str | None = None,
     allow_http: bool = False,
+    actor: str = "cli",
+    internal: bool = True,
 ) -> tuple[Webhook, str]:
     """Store a hook for a site's events; returns it and its signing secret (shown once).
 
     https is required, but for a receiver on this machine (localhost, 127.0.0.0/8, ::1)
-    or with `allow_http` (a receiver on a private network). Commits.
+    or with `allow_http` (a receiver on a private network). `internal=False` (the web
+    admin) refuses any host on this machine or a private network: a browser session must
+    not reach what only the server can. Commits.
     """
     site = _site(site_name)
     if fmt not in WEBHOOK_FORMATS:
         raise ParleyError(f"Unknown format {fmt!r}; choose one of {', '.join(WEBHOOK_FORMATS)}.")
     url = check_url(url, fmt, allow_http)
+    if not internal and _internal_host(urlsplit(url).hostname or ""):
+        raise ParleyError(
+            "This host is on this machine or a private network: add such a hook with "
+            "`flask --app app webhooks add` on the server."
+        )
     wanted = _check_events(events)
     if secret is None:
         secret = secrets.token_urlsafe(32)
@@ -139,8 +150,16 @@ def add_webhook(
         created_at=utcnow(),
     )
     db.session.add(hook)
+    db.session.flush()
+    _log(hook, actor, "add-webhook")
     db.session.commit()
     return hook, secret
+
+
+def _log(hook: Webhook, actor: str, action: str) -> None:
+    # The host only: the rest of a chat URL is a credential.
+    detail = f"{hook.format} to {urlsplit(vault().unseal(hook.url_enc)).hostname or '?'}"
+    db.session.add(ModerationEvent(site_id=hook.site_id, actor=actor, action=action, detail=detail))
 
 
 def check_url(url: str, fmt: str, allow_http: bool = False) -> str:
@@ -148,11 +167,13 @@ def check_url(url: str, fmt: str, allow_http: bool = False) -> str:
     url = url.strip()
     if not url or len(url) > URL_MAX or remove_unsafe_in_line(url) != url or " " in url:
         raise ParleyError("Give the receiver's URL: one line, no spaces, at most 2048 characters.")
-    parts = urlsplit(url)
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as exc:
-        raise ParleyError("The URL's port is not a number from 1 to 65535.") from exc
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port out of range
+    except ValueError as exc:  # "https://[::1" too
+        raise ParleyError("Not a URL, or its port is not a number from 1 to 65535.") from exc
+    if port == 0:
+        raise ParleyError("Not a URL, or its port is not a number from 1 to 65535.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ParleyError("A webhook URL starts with https:// and names a host.")
     if parts.username is not None or parts.password is not None:
@@ -172,6 +193,25 @@ def check_url(url: str, fmt: str, allow_http: bool = False) -> str:
         if not parse_qs(parts.query).get("chat_id"):
             raise ParleyError("A Telegram URL needs ?chat_id=<the chat's id>.")
     return url
+
+
+def _internal_host(host: str) -> bool:
+    """Is `host` this machine or on a private, link-local or reserved network, by its
+    literal address or by what its name resolves to now?"""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        found = set()  # not resolvable now: delivery will fail and say so
+    for address in found | {host}:
+        try:
+            ip = ipaddress.ip_address(address.split("%")[0])
+        except ValueError:
+            continue
+        if not ip.is_global or ip.is_multicast:
+            return True
+    return False
 
 
 def _loopback(host: str) -> bool:
@@ -255,9 +295,10 @@ def _last_state(hook_id: int) -> str:
     return f"{status} ({event}{', ' + answer if answer else ''})"
 
 
-def remove_webhook(hook_id: int) -> Webhook:
-    """Remove a hook and what it still had queued. Commits."""
+def remove_webhook(hook_id: int, actor: str = "cli") -> Webhook:
+    """Remove a hook and what it still had queued; logged. Commits."""
     hook = _hook(hook_id)
+    _log(hook, actor, "remove-webhook")
     db.session.execute(delete(Delivery).where(Delivery.webhook_id == hook.id))
     db.session.delete(hook)
     db.session.commit()

@@ -54,6 +54,10 @@ ACTIONS = {
     "move-thread": "moved a thread",
     "merge-thread": "merged threads",
     "erase-reader": "erased a reader's data",
+    "add-site": "added the site",
+    "settings": "changed the settings",
+    "add-webhook": "added a webhook",
+    "remove-webhook": "removed a webhook",
 }
 
 #: The outbox's kinds of delivery, in words.

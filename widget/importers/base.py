@@ -54,6 +54,9 @@ class Record:
     status: str
     parent_source_id: str | None = None
     markdown: bool = False  # Isso stores Markdown; the others HTML
+    #: The article's publication date where the source has it (WordPress): auto-close
+    #: (`--close-after-days`) counts from it.
+    published_at: datetime | None = None
 
 
 @dataclass
@@ -183,6 +186,7 @@ class Loader:
             # The site's own pages only, as for new comments (mail and feeds link to it).
             url=page_url(self.site, web_url(record.thread_url)),
             created_at=record.created_at,
+            published_at=record.published_at,
         )
         db.session.add(thread)
         db.session.flush()

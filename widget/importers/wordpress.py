@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,14 @@ def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterat
                 yield record
         elif name == "item":
             element.clear()
-        elif comment is None and name in ("title", "link", "post_id", "status", "post_type"):
+        elif comment is None and name in (
+            "title",
+            "link",
+            "post_id",
+            "status",
+            "post_type",
+            "post_date_gmt",
+        ):
             item.setdefault(name, element.text or "")
     if not version_seen:
         if not namespace_seen:
@@ -66,6 +74,14 @@ def read(path: Path, report: Report, keep_pings: bool, progress: bool) -> Iterat
                 "refused: not a WordPress export (no wp:wxr_version, no WordPress namespace)"
             )
         report.warn(NO_VERSION)
+
+
+def _published(item: dict[str, str]) -> datetime | None:
+    raw = (item.get("post_date_gmt") or "").strip()
+    if not raw or raw.startswith("0000"):  # drafts carry 0000-00-00 00:00:00
+        return None
+    moment = parse_date(raw, datetime.min)  # datetime.min: not a date
+    return None if moment == datetime.min else moment
 
 
 def _record(
@@ -98,5 +114,6 @@ def _record(
         created_at=created,
         body=c.get("comment_content") or "",
         status=state,
+        published_at=_published(item),
         parent_source_id=parent if parent not in ("", "0") else None,
     )

@@ -464,6 +464,7 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
         or _paused(subscription.address)
     ):
         return DROPPED
+
     def send() -> None:
         to = recipient(vault().decrypt(subscription.address.email_enc))
         smtp.send(build_digest(subscription, list(comments), to), to)
@@ -534,6 +535,7 @@ def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSess
         .join(Thread, Thread.id == Comment.thread_id)
         .where(Thread.site_id == site_id, Comment.status == SPAM, Comment.created_at >= since)
     )
+
     def send() -> None:
         to = recipient(vault().decrypt(site.owner_email_enc or ""))
         smtp.send(build_owner_digest(site, comments, to, spam=spam or 0, since=since), to)
