@@ -65,6 +65,8 @@ def test_an_owner_reply_is_published_at_once_with_its_badge_everywhere(
     assert '<span class="badge">Betreiber</span>' in german
     feed = client.get("/feeds/comments.atom?site=default").get_data(as_text=True)
     assert "<name>Ada Owner (Owner)</name>" in feed
+    # A reader can type "(Owner)" in a name, not a category: feed readers can tell.
+    assert feed.count('<category term="owner" label="Owner"') == 1
     actions = db.session.scalars(select(ModerationEvent.action)).all()
     assert "approve" in actions and "reply" in actions
 
@@ -185,6 +187,21 @@ def test_threads_close_after_the_sites_days_and_a_reopen_overrides_it(
     assert refused.status_code == 409 and refused.get_json()["error"] == "conflict"
     nojs = client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)
     assert "Comments are closed." in nojs and 'name="body"' not in nojs
+    # A reader whose page was loaded before the deadline, in German: told so, text kept.
+    late = client.post(
+        "/threads?site=default&thread=/2026/hello",
+        data={
+            "csrf_token": csrf(client, "/threads?site=default&thread=/2027/open"),
+            "author": "Lea",
+            "email": "lea@example.org",
+            "body": "Mein langer Text.",
+        },
+        headers={"Accept-Language": "de"},
+    )
+    german = late.get_data(as_text=True)
+    assert late.status_code == 409
+    assert json.load(open("static/i18n/de.json"))["closed"] in german
+    assert "Mein langer Text.</textarea>" in german and "Start the conversation" not in german
 
     thread = _thread()
     reopened = admin.post(
@@ -306,6 +323,12 @@ def test_removing_the_only_site_of_a_moderator_ends_their_access(
         data={"csrf_token": token, "email": "owner@blog.example", "password": PASSWORD},
     )
     assert login.status_code == 401  # not a moderator of every site now
+    listed = runner.invoke(args=["admin", "list"]).output
+    assert listed == "owner@blog.example\towner\tsites:all\tlocked (no password)\n"
+    assert runner.invoke(args=["admin", "remove", "owner@blog.example"]).exit_code == 0
+    assert runner.invoke(args=["admin", "list"]).output == ""
+    gone = runner.invoke(args=["admin", "remove", "owner@blog.example"])
+    assert gone.exit_code == 1 and "No admin owner@blog.example" in gone.output
 
 
 def test_an_imported_articles_publication_date_starts_its_auto_close(

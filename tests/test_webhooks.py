@@ -451,16 +451,21 @@ def test_slack_text_is_mrkdwn_with_markup_escaped(
     assert got.method == "POST" and set(body) == {"text", "unfurl_links", "unfurl_media"}
     assert body["unfurl_links"] is False and body["unfurl_media"] is False
     message = body["text"]
-    assert message.startswith("*New comment* by Eve &lt;b&gt;@everyone&lt;/b&gt; *x* on <")
+    # A word joiner (U+2060) keeps "@name" from pinging and "*x*" from turning bold in
+    # Slack, Mattermost and Rocket.Chat alike.
+    j = "\u2060"
+    assert message.startswith(
+        f"*New comment* by Eve &lt;b&gt;@{j}everyone&lt;/b&gt; {j}*x{j}* on <"
+    )
     # No "<" but ours: two links (the comment, Moderate); every reader "<" is "&lt;".
     links = re.findall(r"<[^>]*>", message)
     assert len(links) == 2
     assert re.fullmatch(
-        r"<https://blog\.example/2026/hello#parley-\d+\|T &lt;i&gt;title&lt;/i&gt; @here>",
+        r"<https://blog\.example/2026/hello#parley-\d+\|T &lt;i&gt;title&lt;/i&gt; @\u2060here>",
         links[0],
     )
     assert re.fullmatch(r"<http://parley\.test/admin/comments/\d+\|Moderate>", links[1])
-    assert "&lt;!channel&gt; &lt;@U123&gt;" in message and "&lt;script&gt;" in message
+    assert f"&lt;!channel&gt; &lt;@{j}U123&gt;" in message and "&lt;script&gt;" in message
     assert "\n&gt; " in message  # the comment is quoted
 
 
@@ -545,7 +550,8 @@ def test_telegram_sends_escaped_html(
     # Telegram's HTML: only our <b> and <a>; everything the reader wrote is escaped.
     assert set(re.findall(r"</?([a-z]+)", body["text"])) == {"b", "a"}
     assert "&lt;script&gt;" in body["text"]
-    assert body["text"].startswith("<b>New comment</b> by Eve &lt;b&gt;@everyone&lt;/b&gt;")
+    assert body["text"].startswith("<b>New comment</b> by Eve &lt;b&gt;@\u2060everyone&lt;/b&gt;")
+    assert "@here" not in body["text"] and "@everyone" not in body["text"]
 
 
 def test_generic_payload_carries_sanitized_html_only(

@@ -98,6 +98,16 @@ def _limit_to_sites(user: AdminUser, names: tuple[str, ...]) -> None:
     db.session.add_all(AdminSite(admin_id=user.id, site_id=i) for i in site_ids.values())
 
 
+def remove_admin(email: str) -> None:
+    """Remove an admin account: its sessions end with it. Commits."""
+    user = db.session.scalar(select(AdminUser).where(AdminUser.email == email.strip().lower()))
+    if user is None:
+        raise ParleyError(f"No admin {email}.")
+    db.session.execute(delete(AdminSite).where(AdminSite.admin_id == user.id))
+    db.session.delete(user)
+    db.session.commit()
+
+
 def site_scope(user: AdminUser) -> list[int] | None:
     """The ids of the sites `user` may moderate; None: every site."""
     ids = db.session.scalars(select(AdminSite.site_id).where(AdminSite.admin_id == user.id)).all()

@@ -271,6 +271,8 @@ def sites_list() -> None:
         click.echo(
             f"{site.name}\t{site.moderation}\towner-mail:{owner}"
             f"\tnotify-owner:{site.notify_owner}\towner-digest:{site.owner_digest}"
+            f"\tapproval-mail:{'on' if site.approval_mail else 'off'}"
+            f"\tvotes:{'on' if site.votes else 'off'}\tmax-links:{site.max_links}"
             f"\t{site.origins}{off}{closes}"
         )
 
@@ -335,6 +337,35 @@ def admin_create(
     except ParleyError as exc:
         _fail(exc)
     click.echo(f"Moderator {email} can log in at /admin/.")
+
+
+@admin.command("list")
+def admin_list() -> None:
+    """List the admin accounts with their role and sites."""
+    from .models import AdminSite, AdminUser
+
+    for user in db.session.scalars(select(AdminUser).order_by(AdminUser.email)):
+        names = db.session.scalars(
+            select(Site.name)
+            .join(AdminSite, AdminSite.site_id == Site.id)
+            .where(AdminSite.admin_id == user.id)
+            .order_by(Site.name)
+        ).all()
+        locked = "\tlocked (no password)" if not user.password_hash else ""
+        click.echo(f"{user.email}\t{user.role}\tsites:{','.join(names) or 'all'}{locked}")
+
+
+@admin.command("remove")
+@click.argument("email")
+def admin_remove(email: str) -> None:
+    """Remove an admin account (its sessions end)."""
+    from .auth import remove_admin
+
+    try:
+        remove_admin(email)
+    except ParleyError as exc:
+        _fail(exc)
+    click.echo(f"Removed {email}.")
 
 
 # --- mail ------------------------------------------------------------------------

@@ -153,16 +153,20 @@ def thread_page() -> str | BaseResponse:
     page = threads.find_page_thread(request.args.get("site"), key)
     site, thread = page.site, page.thread
     form = CommentFields()
+    kept = ""
     if request.method == "POST" and form.validate_on_submit():
         try:
             return _post_from_page(page, key, form)
         except ValidationFailed as exc:
             for name, messages in (exc.errors or {}).items():
                 getattr(form, name).errors = list(messages)
+        except Conflict:  # closed since the page was loaded: the page says so, text kept
+            db.session.rollback()
+            kept = form.body.data or ""
     elif request.method == "GET":
         form.form_token.data = spam.issue_form_token()
         form.parent_id.data = request.args.get("reply", type=int)
-    status = 422 if form.errors else 200
+    status = 422 if form.errors else 409 if kept else 200
     cursor = request.args.get("cursor") or None
     tree: list[dict[str, Any]] = []
     next_cursor = None
@@ -178,6 +182,7 @@ def thread_page() -> str | BaseResponse:
         key=key,
         thread=thread,
         closed=thread is not None and threads.is_closed(thread, site),
+        kept=kept,
         tree=tree,
         steps=threads.flatten(tree),
         cursor=cursor,

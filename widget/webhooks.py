@@ -648,8 +648,14 @@ def _generic(message: Message, _url: str) -> dict[str, Any]:
 
 
 def _slack_escape(text: str) -> str:
-    # Slack's mrkdwn reads only these three as control characters: <!channel>, <@U1>, links.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Slack's mrkdwn reads these three as control characters (<!channel>, <@U1>, links);
+    # Mattermost and Rocket.Chat, which take the same payload, ping on a bare @channel or
+    # @name and read markdown emphasis: a word joiner keeps both from a reader's text.
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _neutral_mentions(_SLACK_EMPHASIS.sub("\u2060\\1", text))
+
+
+_SLACK_EMPHASIS = re.compile(r"([*_~`])")
 
 
 def _slack_link(url: str, label: str) -> str:
@@ -713,8 +719,9 @@ def _fit_escaped(text: str, room: int) -> str:
 
 
 def _neutral_mentions(text: str) -> str:
-    # "@room" in a body notifies the whole room in clients that read it (legacy push rule).
-    return re.sub(r"@(room|everyone|here|channel)\b", "@\u2060\\1", text, flags=re.IGNORECASE)
+    # "@room", "@channel" or "@name" in a body notifies people in clients that read it: a
+    # word joiner after the "@" keeps it readable and inert.
+    return re.sub(r"@(?=\w)", "@\u2060", text)
 
 
 def _matrix_parts(message: Message) -> tuple[str, str]:
@@ -722,7 +729,7 @@ def _matrix_parts(message: Message) -> tuple[str, str]:
     text = _neutral_mentions(_clip(message.text, CHAT_TEXT_MAX))
     head = message.headline
     if message.comment is not None:
-        head += f" by {_neutral_mentions(message.author)} on {message.title}"
+        head += f" by {_neutral_mentions(message.author)} on {_neutral_mentions(message.title)}"
     plain = f"{head}\n{text}\n{message.link}\nModerate: {message.admin_url}"
     esc = html.escape
     formatted = (
@@ -785,11 +792,12 @@ def _telegram(message: Message, url: str) -> dict[str, Any]:
     esc = html.escape
     text = f"<b>{esc(message.headline)}</b>"
     if message.comment is not None:
+        title = _neutral_mentions(message.title or "the thread")
         text += (
-            f" by {esc(message.author)} on "
-            f'<a href="{esc(message.link)}">{esc(message.title or "the thread")}</a>'
+            f" by {esc(_neutral_mentions(message.author))} on "
+            f'<a href="{esc(message.link)}">{esc(title)}</a>'
         )
-    text += f"\n\n{esc(_clip(message.text, CHAT_TEXT_MAX))}\n\n"
+    text += f"\n\n{esc(_neutral_mentions(_clip(message.text, CHAT_TEXT_MAX)))}\n\n"
     text += f'<a href="{esc(message.admin_url)}">Moderate</a>'
     chat_id = (parse_qs(urlsplit(url).query).get("chat_id") or [""])[0]
     return {

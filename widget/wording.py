@@ -69,6 +69,7 @@ DELIVERIES = {
     "digest": "Subscriber's digest",
     "approved": "Comment approved, to its author",
     "webhook": "Webhook post",
+    "privacy": "Link to a reader's data",
 }
 
 #: Masks stand in for the hidden part of an address.
