@@ -114,6 +114,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def thread_closed(thread: Thread) -> bool:
     """Closed by a moderator or by its site's auto-close (the admin shows both)."""
     return is_closed(thread, thread.site)
+
+
 bp.before_request(check_query_arguments)
 
 
