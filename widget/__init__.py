@@ -28,14 +28,14 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy.orm import configure_mappers
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import admin, api, cli, pages
+from . import admin, api, cli, pages, threads
 from .auth import LoginThrottle
 from .clock import Clock
 from .compression import compress
 from .config import load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
-from .fastpath import CountsFastPath
+from .fastpath import FastPath
 from .mail.headers import parse_sender
 from .threads import PageCache
 from .vault import Vault
@@ -94,7 +94,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.after_request(compress)
     with app.app_context():
         engine = db.engine
-    app.wsgi_app = CountsFastPath(app.wsgi_app, lambda: engine)  # type: ignore[method-assign]
+    validators = {"counts": threads.counts_state_now, "thread": threads.page_state_now}
+    app.wsgi_app = FastPath(app.wsgi_app, lambda: engine, validators)  # type: ignore[method-assign]
     return app
 
 

@@ -9,7 +9,7 @@ from .compression import send_body
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import ParleyError
 from .extensions import rate_limited
-from .fastpath import COUNTS_VERSION_KEY
+from .fastpath import MADE_FROM_KEY
 from .forms import (
     CommentForm,
     EditForm,
@@ -67,6 +67,12 @@ def list_comments() -> Response:
     response = Response(mimetype="application/json")
     response.vary.add("Accept-Encoding")
     closed = threads.is_closed(thread, page.site)
+    # What the answer is made from: fastpath keeps it until that changes.
+    request.environ[MADE_FROM_KEY] = (
+        "thread",
+        (page.site.name, key),
+        threads.page_state(thread, page.site),
+    )
     etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes, closed)
     response.set_etag(etag, weak=True)
     # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
@@ -142,7 +148,11 @@ def counts() -> Response:
         )
     cached = threads.counts_answer(site, keys)
     # What the answer was made from: fastpath keeps it until the site's counts move.
-    request.environ[COUNTS_VERSION_KEY] = (site.name, site.counts_version)
+    request.environ[MADE_FROM_KEY] = (
+        "counts",
+        (site.name,),
+        (site.id, site.created_at, site.counts_version, site.origins),
+    )
     response = send_body(Response(mimetype="application/json"), cached.body, cached.gzipped)
     response.headers["Cache-Control"] = "public, max-age=30"
     return response

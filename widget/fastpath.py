@@ -1,36 +1,39 @@
-"""Answers for `GET /api/counts` that skip Flask when nothing has changed.
+"""Answers for the widget's hot reads (`GET /api/counts`, `GET /api/comments`) that skip
+Flask when nothing they were made from has changed.
 
-A listing page asks the same counts URL again and again. The first time, Flask answers it
-as usual and this middleware keeps the whole answer (status, headers, body) under
-everything the request said that could change it (the query string, Origin, Host,
-forwarded headers, Accept-Encoding), together with the site's counts version the view
-read. The next identical request costs one indexed read of that version (the same one the
-view makes: several hosts on one database stay consistent) and no parsing, routing or
-serializing; any count that moves bumps the version and the next request goes through
-Flask again.
+A listing page asks the same counts URL again and again, and every reader of an article
+asks for the same thread page. The first time, Flask answers as usual, and the view says
+in the WSGI environ what its answer was made from: a kind, the names it looked up (site,
+thread) and a token of their state (the site's counts version; the thread's version, its
+closed state, the site's votes and origins). This middleware keeps the whole answer
+(status, headers, body) under everything the request said that could change it (the
+query string, Origin, Host, forwarded headers, Accept-Encoding, If-None-Match, cookies).
+The next identical request costs one indexed read of that state (the same rows the view
+reads: several hosts on one database stay consistent) and no parsing, routing or
+serializing; when the state differs, Flask answers again.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from .models import Site
-
-#: The environ key the counts view fills with (site name, counts version) it answered for.
-COUNTS_VERSION_KEY = "parley.counts_version"
-PATH = "/api/counts"
-#: What in a request can change a counts answer besides the site's version.
+#: The environ key a view fills with (kind, lookup, token) for the answer it made.
+MADE_FROM_KEY = "parley.made_from"
+#: Paths whose GET answers may be kept.
+PATHS = frozenset({"/api/counts", "/api/comments"})
+#: What in a request can change an answer besides the state the token stands for.
 _REQUEST_PARTS = (
+    "PATH_INFO",
     "QUERY_STRING",
     "HTTP_ORIGIN",
     "HTTP_HOST",
     "HTTP_ACCEPT_ENCODING",
+    "HTTP_IF_NONE_MATCH",
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_X_FORWARDED_HOST",
@@ -39,34 +42,48 @@ _REQUEST_PARTS = (
     "SERVER_NAME",
     "SERVER_PORT",
 )
-_VERSION = select(Site.counts_version).where(Site.name == bindparam("name"))
+#: The status lines an answer may be kept with.
+_KEPT = ("200", "304")
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+#: The token of a kind's state now, from its lookup (None: gone).
+Validator = Callable[[Connection, tuple[Any, ...]], Any]
 
 
 class Stored:
-    __slots__ = ("site", "version", "status", "headers", "body")
+    __slots__ = ("kind", "lookup", "token", "status", "headers", "body")
 
     def __init__(
-        self, site: str, version: int, status: str, headers: list[tuple[str, str]], body: bytes
+        self,
+        made_from: tuple[str, tuple[Any, ...], Any],
+        status: str,
+        headers: list[tuple[str, str]],
+        body: bytes,
     ) -> None:
-        self.site, self.version, self.status = site, version, status
-        self.headers, self.body = headers, body
+        self.kind, self.lookup, self.token = made_from
+        self.status, self.headers, self.body = status, headers, body
 
 
-class CountsFastPath:
+class FastPath:
     """WSGI middleware in front of the Flask app (see the module docstring)."""
 
-    def __init__(self, app: WsgiApp, engine: Callable[[], Engine], size: int = 1024) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        engine: Callable[[], Engine],
+        validators: Mapping[str, Validator],
+        size: int = 2048,
+    ) -> None:
         self.app = app
         self.engine = engine  # called on first use: the engine is made in an app context
+        self.validators = validators
         self.size = size
         self.answers: OrderedDict[tuple[Any, ...], Stored] = OrderedDict()
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "GET":
+        if environ.get("PATH_INFO") not in PATHS or environ.get("REQUEST_METHOD") != "GET":
             return self.app(environ, start_response)
         key = tuple(environ.get(part) for part in _REQUEST_PARTS)
         with self.lock:
@@ -79,10 +96,10 @@ class CountsFastPath:
     def _current(self, stored: Stored) -> bool:
         try:
             with self.engine().connect() as connection:
-                version = connection.execute(_VERSION, {"name": stored.site}).scalar()
+                token = self.validators[stored.kind](connection, stored.lookup)
         except Exception:  # noqa: BLE001 - the database is away: Flask answers (and says so)
             return False
-        return version == stored.version
+        return token is not None and token == stored.token
 
     def _through_flask(
         self, key: tuple[Any, ...], environ: dict[str, Any], start_response: StartResponse
@@ -94,12 +111,12 @@ class CountsFastPath:
             return start_response(status, headers, *exc_info)
 
         body = b"".join(self.app(environ, keep))
-        answered = environ.get(COUNTS_VERSION_KEY)
+        made_from = environ.get(MADE_FROM_KEY)
+        status = str(seen.get("status", ""))
         cookie = any(name.lower() == "set-cookie" for name, _ in seen.get("headers", []))
-        if answered is not None and str(seen.get("status", "")).startswith("200") and not cookie:
-            site, version = answered
+        if made_from is not None and status.startswith(_KEPT) and not cookie:
             with self.lock:
-                self.answers[key] = Stored(site, version, seen["status"], seen["headers"], body)
+                self.answers[key] = Stored(made_from, status, seen["headers"], body)
                 self.answers.move_to_end(key)
                 while len(self.answers) > self.size:
                     self.answers.popitem(last=False)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import (
+    DateTime,
     Integer,
     Select,
     Table,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -268,12 +270,83 @@ def is_closed(thread: Thread, site: Site) -> bool:
     """Closed by a moderator, or by the site's auto-close: `close_after_days` after the
     page's publication date when known, else after the thread's first comment. A thread a
     moderator reopened stays open."""
-    if thread.closed:
+    return _closed(
+        thread.closed,
+        thread.keep_open,
+        thread.published_at or thread.created_at,
+        site.close_after_days,
+    )
+
+
+def _closed(closed: bool, keep_open: bool, start: datetime, days: int | None) -> bool:
+    if closed:
         return True
-    if not site.close_after_days or thread.keep_open:
+    if not days or keep_open:
         return False
-    start = thread.published_at or thread.created_at
-    return start + timedelta(days=site.close_after_days) <= utcnow()
+    return start + timedelta(days=days) <= utcnow()
+
+
+# --- what the cached answers were made from (fastpath) ---------------------------------
+
+
+def page_state(thread: Thread, site: Site) -> tuple[Any, ...]:
+    """What a thread page's answer depends on besides the request: its version, whether it
+    is closed (auto-close moves with time alone), the site's votes and origins (CORS)."""
+    # The id and creation time tell a thread made again under the same key (after a move,
+    # a merge or a site removed and added) from the one a kept answer was made of.
+    return (
+        thread.id,
+        thread.created_at,
+        thread.version,
+        is_closed(thread, site),
+        site.votes,
+        site.origins,
+    )
+
+
+def page_state_now(connection: Connection, lookup: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """page_state() read afresh for (site name, thread key): one indexed statement."""
+    row = connection.execute(_PAGE_STATE, {"name": lookup[0], "key": lookup[1]}).first()
+    if row is None:
+        return None
+    thread_id, created, version, closed, keep_open, start, days, votes, origins = row
+    return (
+        thread_id,
+        created,
+        version,
+        _closed(closed, keep_open, start, days),
+        votes,
+        origins,
+    )
+
+
+_PAGE_STATE = (
+    select(
+        _THREADS.c.id,
+        _THREADS.c.created_at,
+        _THREADS.c.version,
+        _THREADS.c.closed,
+        _THREADS.c.keep_open,
+        func.coalesce(_THREADS.c.published_at, _THREADS.c.created_at, type_=DateTime),
+        _SITES.c.close_after_days,
+        _SITES.c.votes,
+        _SITES.c.origins,
+    )
+    .select_from(_SITES.join(_THREADS, _THREADS.c.site_id == _SITES.c.id))
+    .where(_SITES.c.name == bindparam("name"), _THREADS.c.key == bindparam("key"))
+)
+
+
+def counts_state_now(connection: Connection, lookup: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The state a counts answer depends on, read afresh for (site name,): the site (id and
+    creation time: not one removed and added again), its counts version and origins."""
+    row = connection.execute(_COUNTS_STATE, {"name": lookup[0]}).first()
+    return None if row is None else tuple(row)
+
+
+_COUNTS_STATE = select(
+    _SITES.c.id, _SITES.c.created_at, _SITES.c.counts_version, _SITES.c.origins
+).where(_SITES.c.name == bindparam("name"))
 
 
 def set_closed(thread_id: int, closed: bool, actor: str) -> Thread:
