@@ -123,8 +123,7 @@ def on_posted(comment: Comment, site: Site) -> None:
     event = EVENT_OF_STATUS.get(CommentStatus(comment.status))
     if event is None:
         return
-    if comment.role is None:  # the owner's own replies mail nobody at the owner's desk
-        notices.queue_owner_mail(comment, site, event)
+    notices.queue_owner_mail(comment, site, event)  # never for an admin's own reply
     webhooks.queue_event(comment, site, event)
 
 

@@ -127,16 +127,7 @@ def queue_owner_mail(comment: Comment, site: Site, event: str) -> None:
         )
     )
     if (recent or 0) < OWNER_MAILS_PER_HOUR:
-        db.session.add(
-            Delivery(
-                kind=OWNER,
-                comment_id=comment.id,
-                site_id=site.id,
-                event=event,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        _queue(OWNER, comment, site, now, event)
         return
     # A flood: the rest of the hour goes into one digest, an hour after the first of them.
     waiting = db.session.scalar(
@@ -150,9 +141,14 @@ def queue_owner_mail(comment: Comment, site: Site, event: str) -> None:
 
 
 def _gather(comment: Comment, site: Site, event: str, due: datetime) -> None:
+    _queue(OWNER_DIGEST, comment, site, due, event)
+
+
+def _queue(kind: str, comment: Comment, site: Site, due: datetime, event: str | None) -> None:
+    """One outbox row about `comment`, sent by the worker from `due` on."""
     db.session.add(
         Delivery(
-            kind=OWNER_DIGEST,
+            kind=kind,
             comment_id=comment.id,
             site_id=site.id,
             event=event,
@@ -173,13 +169,4 @@ def queue_approval_notice(comment: Comment, site: Site) -> None:
         .limit(1)
     )
     if queued is None:
-        now = utcnow()
-        db.session.add(
-            Delivery(
-                kind=APPROVED_NOTICE,
-                comment_id=comment.id,
-                site_id=site.id,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        _queue(APPROVED_NOTICE, comment, site, utcnow(), None)
