@@ -7,7 +7,7 @@ import json
 import os
 import socket
 import sys
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -43,9 +43,16 @@ def register(app: Flask) -> None:
     app.cli.add_command(export_command)
 
 
-def _fail(exc: ParleyError) -> NoReturn:
-    click.echo(f"Error: {exc.message}", err=True)
-    sys.exit(1)
+class Commands(click.Group):
+    """A command group whose commands say a refusal (ParleyError) in one line on stderr and
+    exit 1, instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ParleyError as exc:
+            click.echo(f"Error: {exc.message}", err=True)
+            sys.exit(1)
 
 
 # --- check -----------------------------------------------------------------------
@@ -117,7 +124,7 @@ def check(timeout: float) -> None:
 # --- readers ---------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Commands)
 def readers() -> None:
     """A reader's data: export it, erase it (answer a data request)."""
 
@@ -209,7 +216,7 @@ def _site_options(func):  # type: ignore[no-untyped-def]
     return func
 
 
-@click.group()
+@click.group(cls=Commands)
 def sites() -> None:
     """Sites that embed Parley."""
 
@@ -235,24 +242,21 @@ def sites_set(name: str, **options: Any) -> None:
 def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
     from .sites import save_site
 
-    try:  # what is not given stays as it is (a new site: save_site's defaults)
-        return save_site(
-            name,
-            origins=list(options["origins"]) or None,
-            moderation=options["moderation"],
-            owner_email=options["owner_email"],
-            max_links=options["max_links"],
-            disable=options["disable"],
-            enable=options["enable"],
-            votes=_on_off(options["votes"]),
-            notify_owner=options["notify_owner"],
-            owner_digest=options["owner_digest"],
-            approval_mail=_on_off(options["approval_mail"]),
-            close_after_days=options["close_after_days"],
-            create=create,
-        )
-    except ParleyError as exc:
-        _fail(exc)
+    return save_site(  # what is not given stays as it is (a new site: save_site's defaults)
+        name,
+        origins=list(options["origins"]) or None,
+        moderation=options["moderation"],
+        owner_email=options["owner_email"],
+        max_links=options["max_links"],
+        disable=options["disable"],
+        enable=options["enable"],
+        votes=_on_off(options["votes"]),
+        notify_owner=options["notify_owner"],
+        owner_digest=options["owner_digest"],
+        approval_mail=_on_off(options["approval_mail"]),
+        close_after_days=options["close_after_days"],
+        create=create,
+    )
 
 
 def _on_off(value: str | None) -> bool | None:
@@ -287,22 +291,19 @@ def sites_remove(name: str, delete_comments: bool, yes: bool) -> None:
     """Remove a site with its threads, subscriptions, block lists and log."""
     from .sites import comment_count, remove_site
 
-    try:
-        count = comment_count(name)
-        if count and delete_comments and not yes:
-            click.confirm(
-                f"Delete site {name} and its {count} comments for good?", abort=True, err=True
-            )
-        remove_site(name, delete_comments=delete_comments)
-    except ParleyError as exc:
-        _fail(exc)
+    count = comment_count(name)
+    if count and delete_comments and not yes:
+        click.confirm(
+            f"Delete site {name} and its {count} comments for good?", abort=True, err=True
+        )
+    remove_site(name, delete_comments=delete_comments)
     click.echo(f"Removed site {name}" + (f" and its {count} comments." if count else "."))
 
 
 # --- admins ----------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Commands)
 def admin() -> None:
     """Moderator accounts for /admin/."""
 
@@ -332,10 +333,7 @@ def admin_create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        create_admin(email, password, role=role, name=name, sites=sites or None)
-    except ParleyError as exc:
-        _fail(exc)
+    create_admin(email, password, role=role, name=name, sites=sites or None)
     click.echo(f"Moderator {email} can log in at /admin/.")
 
 
@@ -361,17 +359,14 @@ def admin_remove(email: str) -> None:
     """Remove an admin account (its sessions end)."""
     from .auth import remove_admin
 
-    try:
-        remove_admin(email)
-    except ParleyError as exc:
-        _fail(exc)
+    remove_admin(email)
     click.echo(f"Removed {email}.")
 
 
 # --- mail ------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Commands)
 def mail() -> None:
     """Outgoing mail."""
 
@@ -391,7 +386,7 @@ def mail_worker(once: bool, interval: float) -> None:
 # --- webhooks --------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Commands)
 def webhooks() -> None:
     """A site's new comments posted to a chat room or any HTTP receiver (docs/webhooks.md)."""
 
@@ -421,11 +416,8 @@ def webhooks_add(
     """Post SITE's new comments to URL (kept encrypted: a chat URL is a credential)."""
     from .webhooks import add_webhook, masked_url
 
-    try:
-        chosen = events.split(",") if events is not None else None
-        hook, secret = add_webhook(site, url, fmt, chosen, secret, allow_http)
-    except ParleyError as exc:
-        _fail(exc)
+    chosen = events.split(",") if events is not None else None
+    hook, secret = add_webhook(site, url, fmt, chosen, secret, allow_http)
     click.echo(f"Added webhook {hook.id} for {site}: {fmt} to {masked_url(url.strip())}")
     click.echo(f"secret: {secret}")
     click.echo("(shown once: the receiver checks X-Parley-Signature with it)")
@@ -437,10 +429,7 @@ def webhooks_list(site: str | None) -> None:
     """List the webhooks (of SITE): id, site, format, events, host, last delivery."""
     from .webhooks import list_webhooks
 
-    try:
-        listing = list_webhooks(site)
-    except ParleyError as exc:
-        _fail(exc)
+    listing = list_webhooks(site)
     for hook in listing:
         click.echo(
             f"{hook.id}\t{hook.site}\t{hook.format}\t{hook.events}\t{hook.url}\tlast: {hook.last}"
@@ -455,10 +444,7 @@ def webhooks_remove(hook_id: int) -> None:
     """Remove webhook ID and what it still had queued."""
     from .webhooks import remove_webhook
 
-    try:
-        remove_webhook(hook_id)
-    except ParleyError as exc:
-        _fail(exc)
+    remove_webhook(hook_id)
     click.echo(f"Removed webhook {hook_id}.")
 
 
@@ -469,10 +455,7 @@ def webhooks_test(hook_id: int) -> None:
     from .mail.worker import deliver_now
     from .webhooks import send_test
 
-    try:
-        delivery = deliver_now(send_test(hook_id).id)
-    except ParleyError as exc:
-        _fail(exc)
+    delivery = deliver_now(send_test(hook_id).id)
     assert delivery is not None
     click.echo(f"Test delivery {delivery.id}: {delivery.status} ({delivery.last_error})")
     if delivery.status != "sent":
@@ -482,7 +465,7 @@ def webhooks_test(hook_id: int) -> None:
 # --- threads ---------------------------------------------------------------------
 
 
-@click.group()
+@click.group(cls=Commands)
 def threads() -> None:
     """Move, merge and remap threads (an article's URL changed)."""
 
@@ -495,10 +478,7 @@ def threads_move(site: str, old_key: str, new_key: str) -> None:
     """Give the thread OLD_KEY the key NEW_KEY (refused if NEW_KEY has a thread: merge)."""
     from .remap import move_thread
 
-    try:
-        click.echo(move_thread(site, old_key, new_key).summary())
-    except ParleyError as exc:
-        _fail(exc)
+    click.echo(move_thread(site, old_key, new_key).summary())
 
 
 @threads.command("merge")
@@ -509,10 +489,7 @@ def threads_merge(site: str, keys: tuple[str, ...], into: str) -> None:
     """Merge the threads KEYS into one (comments, subscriptions and queued mail kept)."""
     from .remap import merge_threads
 
-    try:
-        click.echo(merge_threads(site, keys, into).summary())
-    except ParleyError as exc:
-        _fail(exc)
+    click.echo(merge_threads(site, keys, into).summary())
 
 
 @threads.command("remap")
@@ -523,7 +500,4 @@ def threads_remap(site: str, file: Any, dry_run: bool) -> None:
     """Apply FILE: lines of `OLD NEW`, or `regex PATTERN REPLACEMENT`, in order."""
     from .remap import remap_threads
 
-    try:
-        click.echo(remap_threads(site, file, dry_run=dry_run).summary())
-    except ParleyError as exc:
-        _fail(exc)
+    click.echo(remap_threads(site, file, dry_run=dry_run).summary())
