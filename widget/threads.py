@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app
 from sqlalchemy import (
@@ -197,6 +197,18 @@ def page_url(site: Site, url: str) -> str:
     if origin not in site.origin_list:
         return ""
     return f"{origin}{parts.path or '/'}"
+
+
+def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> str:
+    """Where a thread (or one of its comments) is read: the article's page when its URL is
+    on one of the site's origins (a stranger's URL never reaches a mail or a chat room),
+    else Parley's own page of the thread."""
+    page = page_url(site, thread.url) if thread.url else ""
+    if page:
+        return f"{page}#parley-{comment_id}" if comment_id else page
+    query = f"site={quote(site.name)}&thread={quote(thread.key)}"
+    url = f"{current_app.config['PUBLIC_URL']}/threads?{query}"
+    return f"{url}#c{comment_id}" if comment_id else url
 
 
 def correct_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:

@@ -61,7 +61,7 @@ from .models import (
 from .render import plain_text
 from .serializers import iso
 from .text import remove_unsafe_in_body, remove_unsafe_in_line
-from .threads import page_url
+from .threads import reading_url
 from .vault import vault
 
 #: The event `webhooks test` sends: never raised by a comment, never retried.
@@ -586,13 +586,9 @@ class Message:
     def link(self) -> str:
         """The comment on the article's page when that URL is on the site's origins, else
         on Parley's own page of the thread."""
-        public = current_app.config["PUBLIC_URL"]
         if self.comment is None or self.thread is None:
-            return f"{public}/admin/"
-        if self.thread.url and page_url(self.site, self.thread.url):
-            return f"{page_url(self.site, self.thread.url)}#parley-{self.comment.id}"
-        query = urlencode({"site": self.site.name, "thread": self.thread.key})
-        return f"{public}/threads?{query}#c{self.comment.id}"
+            return f"{current_app.config['PUBLIC_URL']}/admin/"
+        return reading_url(self.site, self.thread, self.comment.id)
 
     @property
     def admin_url(self) -> str:

@@ -32,7 +32,7 @@ from ..models import (
     Thread,
 )
 from ..render import plain_text
-from ..threads import page_url
+from ..threads import reading_url
 from ..tokens import (
     confirm_token,
     make_token,
@@ -78,11 +78,7 @@ def thread_message_id(thread: Thread) -> str:
 def comment_link(thread: Thread, comment: Comment) -> str:
     """The article's own page when its URL is on one of the site's origins, else Parley's
     page of the thread: a stranger's URL never reaches a reader's inbox."""
-    site = db.session.get(Site, thread.site_id)
-    if thread.url and site is not None and page_url(site, thread.url):
-        return f"{thread.url}#parley-{comment.id}"
-    name = site.name if site else ""
-    return _public(f"/threads?site={quote(name)}&thread={quote(thread.key)}#c{comment.id}")
+    return reading_url(thread.site, thread, comment.id)
 
 
 def thread_title(thread: Thread) -> str:
@@ -287,11 +283,7 @@ def show_link_targets(html: str) -> str:
 def article_link(thread: Thread) -> str:
     """The article's page when its URL is on one of the site's origins, else Parley's
     page of the thread."""
-    site = db.session.get(Site, thread.site_id)
-    if thread.url and site is not None and page_url(site, thread.url):
-        return thread.url
-    name = site.name if site else ""
-    return _public(f"/threads?site={quote(name)}&thread={quote(thread.key)}")
+    return reading_url(thread.site, thread)
 
 
 def moderation_url(comment: Comment, action: str = "") -> str:
