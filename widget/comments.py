@@ -20,7 +20,7 @@ from . import moderation, spam
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from .extensions import db
 from .forms import NewComment
-from .limits import BODY_MAX, MAX_ID
+from .limits import MAX_ID
 from .models import APPROVED, DELETED, PENDING, SPAM, AdminUser, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
 from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
@@ -84,12 +84,7 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     Replying to a held comment approves it first (one cannot answer what nobody sees). It
     carries no address: nothing to subscribe, nothing to hide. Commits.
     """
-    body = body.strip()
-    if not body or len(body) > BODY_MAX:
-        raise ValidationFailed(
-            "Some fields need attention.",
-            {"body": [f"Write between 1 and {BODY_MAX} characters."]},
-        )
+    body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
     held_parent = db.session.get(Comment, parent_id) if parent_id and parent_id <= MAX_ID else None
     if held_parent is not None and held_parent.thread_id == thread.id:

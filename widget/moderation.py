@@ -213,15 +213,21 @@ def _restored_status(comment: Comment) -> CommentStatus:
     return APPROVED if deleted_from == f"from {APPROVED}" else PENDING
 
 
-def moderator_edit(comment: Comment, body: str, actor: str) -> Comment:
-    """A moderator's change to a comment's text (a typo, a link removed): rendered and
-    sanitized like a post, logged with the text before and after. Commits."""
+def admin_text(body: str) -> str:
+    """A moderator's text (an edit, a reply), stripped; a 422 when empty or too long."""
     body = body.strip()
     if not body or len(body) > BODY_MAX:
         raise ValidationFailed(
             "Some fields need attention.",
             {"body": [f"Write between 1 and {BODY_MAX} characters."]},
         )
+    return body
+
+
+def moderator_edit(comment: Comment, body: str, actor: str) -> Comment:
+    """A moderator's change to a comment's text (a typo, a link removed): rendered and
+    sanitized like a post, logged with the text before and after. Commits."""
+    body = admin_text(body)
     if comment.status == DELETED and not comment.body:
         raise Conflict("Its reader deleted this comment: there is no text to edit.")
     if body == comment.body:

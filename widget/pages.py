@@ -392,15 +392,7 @@ def privacy() -> str | tuple[str, int]:
 @bp.get("/privacy/<token>")
 def privacy_link(token: str) -> str:
     """What a /privacy link opens: how much is stored, a download and an erase button."""
-    email_hash = _privacy_hash(token)
-    comments_count, subscriptions_count = readers.stored_about(email_hash)
-    return render_template(
-        "privacy_link.html",
-        token=token,
-        comments=comments_count,
-        subscriptions=subscriptions_count,
-        form=EraseForm(),
-    )
+    return _privacy_page(token, _privacy_hash(token), EraseForm())
 
 
 @bp.get("/privacy/<token>/export.json")
@@ -420,15 +412,7 @@ def privacy_erase(token: str) -> str | tuple[str, int]:
     if not form.validate_on_submit():
         if form.csrf_token.errors:
             submitted(form)  # the standard "form expired" answer
-        comments_count, subscriptions_count = readers.stored_about(email_hash)
-        page = render_template(
-            "privacy_link.html",
-            token=token,
-            comments=comments_count,
-            subscriptions=subscriptions_count,
-            form=form,
-        )
-        return page, 422
+        return _privacy_page(token, email_hash, form), 422
     erased, unsubscribed = readers.erase_by_hash(email_hash, actor="reader")
     return render_template(
         "message.html",
@@ -439,6 +423,17 @@ def privacy_erase(token: str) -> str | tuple[str, int]:
             f"{'s are' if unsubscribed != 1 else ' is'} gone. Your address is no longer stored."
         ),
         manage=None,
+    )
+
+
+def _privacy_page(token: str, email_hash: str, form: EraseForm) -> str:
+    comments_count, subscriptions_count = readers.stored_about(email_hash)
+    return render_template(
+        "privacy_link.html",
+        token=token,
+        comments=comments_count,
+        subscriptions=subscriptions_count,
+        form=form,
     )
 
 
