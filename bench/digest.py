@@ -23,15 +23,15 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=5)
     args = parser.parse_args()
     from flask_migrate import upgrade
-    from sqlalchemy import event, func, insert, select
+    from sqlalchemy import event, func, select
 
+    from tests.seed import confirmed_subscribers
     from tests.smtp import SmtpServer
     from widget import create_app
     from widget.extensions import db
     from widget.mail import run_worker
-    from widget.models import Address, Comment, Delivery, Site, Subscription, Thread, utcnow
+    from widget.models import Comment, Delivery, Site, Thread, utcnow
     from widget.subscriptions import fan_out
-    from widget.vault import vault
 
     logging.getLogger("widget").setLevel(logging.WARNING)
     folder = Path(tempfile.mkdtemp(prefix="parley-digest-"))
@@ -55,34 +55,8 @@ def main() -> None:
         db.session.add(thread)
         db.session.flush()
         now = utcnow()
-        db.session.execute(
-            insert(Address),
-            [
-                {
-                    "email_hash": vault().lookup_hash(f"r{i}@example.org"),
-                    "email_enc": vault().encrypt(f"r{i}@example.org"),
-                    "confirmed_at": now,
-                    "suppression_reason": "",
-                    "created_at": now,
-                }
-                for i in range(args.subscribers)
-            ],
-        )
-        ids = db.session.scalars(select(Address.id)).all()
-        db.session.execute(
-            insert(Subscription),
-            [
-                {
-                    "thread_id": thread.id,
-                    "address_id": a,
-                    "active": True,
-                    "mode": "digest",
-                    "confirmed_at": now,
-                    "created_at": now,
-                }
-                for a in ids
-            ],
-        )
+        addresses = [f"r{i}@example.org" for i in range(args.subscribers)]
+        confirmed_subscribers(thread, addresses, mode="digest")
         for n in range(args.comments):
             comment = Comment(
                 thread_id=thread.id,

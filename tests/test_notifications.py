@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from widget.extensions import db
 from widget.models import (
@@ -34,6 +34,7 @@ from widget.tokens import make_token
 from widget.vault import vault
 
 from .conftest import POSTGRES_URL, SECRET, Api, database_url
+from .seed import confirmed_subscribers
 from .smtp import SmtpServer, run_worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -369,33 +370,7 @@ def queue_notifications(n: int) -> int:
     db.session.add(thread)
     db.session.flush()
     now = utcnow()
-    db.session.execute(
-        insert(Address),
-        [
-            {
-                "email_hash": vault().lookup_hash(f"r{i}@example.org"),
-                "email_enc": vault().encrypt(f"r{i}@example.org"),
-                "confirmed_at": now,
-                "suppression_reason": "",
-                "created_at": now,
-            }
-            for i in range(n)
-        ],
-    )
-    ids = db.session.scalars(select(Address.id)).all()
-    db.session.execute(
-        insert(Subscription),
-        [
-            {
-                "thread_id": thread.id,
-                "address_id": a,
-                "active": True,
-                "confirmed_at": now,
-                "created_at": now,
-            }
-            for a in ids
-        ],
-    )
+    confirmed_subscribers(thread, [f"r{i}@example.org" for i in range(n)])
     comment = Comment(
         thread_id=thread.id,
         author="A",

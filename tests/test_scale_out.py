@@ -33,17 +33,17 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from widget import create_app
 from widget.extensions import db
-from widget.models import NOTIFY, SENT, Address, Delivery, Site, Subscription, Thread, utcnow
-from widget.vault import vault
+from widget.models import NOTIFY, SENT, Delivery, Site, Thread
 
 from .conftest import POSTGRES_URL, SECRET
 from .deploy import REDIS, Reader, Reply, redis
 from .live import serve_gunicorn, server_env
+from .seed import confirmed_subscribers
 from .smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,33 +265,7 @@ def seed_subscribers(app: Flask, thread_key: str, n: int) -> list[str]:
         thread = Thread(site_id=site.id, key=thread_key, title="Busy")
         db.session.add(thread)
         db.session.flush()
-        now = utcnow()
-        ids = db.session.scalars(
-            insert(Address).returning(Address.id),
-            [
-                {
-                    "email_hash": vault().lookup_hash(address),
-                    "email_enc": vault().encrypt(address),
-                    "confirmed_at": now,
-                    "suppression_reason": "",
-                    "created_at": now,
-                }
-                for address in addresses
-            ],
-        ).all()
-        db.session.execute(
-            insert(Subscription),
-            [
-                {
-                    "thread_id": thread.id,
-                    "address_id": a,
-                    "active": True,
-                    "confirmed_at": now,
-                    "created_at": now,
-                }
-                for a in ids
-            ],
-        )
+        confirmed_subscribers(thread, addresses)
         db.session.commit()
     return addresses
 
