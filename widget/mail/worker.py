@@ -88,6 +88,22 @@ def claim_due(limit: int) -> list[int]:
     return sorted(claimed)
 
 
+def _renew(delivery_id: int) -> bool:
+    """Just before sending a claimed row: give it a whole lease again if its claim has not
+    lapsed (then no other worker can have taken it). A row that waited behind slow ones
+    past its lease is left to whoever claims it next: it is never sent twice. Commits."""
+    now = utcnow()
+    lease = timedelta(seconds=int(current_app.config["MAIL_LEASE_SECONDS"]))
+    renewed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.lease_until > now)
+        .values(lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(renewed.rowcount)  # type: ignore[attr-defined]
+
+
 def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
     """Send one claimed delivery and record the outcome on the row (the caller commits).
 
@@ -339,7 +355,7 @@ class Worker:
             for delivery_id in ids:
                 if time.monotonic() - started > half_lease:
                     break
-                delivery = db.session.get(Delivery, delivery_id)
+                delivery = db.session.get(Delivery, delivery_id) if _renew(delivery_id) else None
                 if delivery is not None and delivery.status == QUEUED:
                     self._deliver(delivery, smtp)
                 self.claimed.discard(delivery_id)
