@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from .conftest import BACKENDS, POSTGRES_URL, SECRET
 
@@ -25,24 +26,20 @@ def flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def empty_database(backend: str, tmp_path: Path, name: str = "parley_migrations") -> str:
+    """The URL of a new, empty database."""
+    if backend != "postgresql":
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    assert POSTGRES_URL
+    admin = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
+    for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+        subprocess.run(["psql", admin, "-qc", statement], check=True, capture_output=True)
+    return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_upgrade_then_check_finds_no_drift(backend: str, tmp_path: Path) -> None:
-    if backend == "postgresql":
-        assert POSTGRES_URL
-        url = POSTGRES_URL.rsplit("/", 1)[0] + "/parley_migrations"
-        admin = POSTGRES_URL.rsplit("/", 1)[0] + "/postgres"
-        subprocess.run(
-            ["psql", admin, "-qc", "DROP DATABASE IF EXISTS parley_migrations"],
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            ["psql", admin, "-qc", "CREATE DATABASE parley_migrations"],
-            check=True,
-            capture_output=True,
-        )
-    else:
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = empty_database(backend, tmp_path)
     env = {
         "PARLEY_DATABASE_URL": url,
         "PARLEY_SECRET_KEY": SECRET,
@@ -63,3 +60,41 @@ def test_upgrade_then_check_finds_no_drift(backend: str, tmp_path: Path) -> None
     assert flask(demo, "sites", "list").stdout.startswith("default\tfirst-time")
     downgraded = flask(env, "db", "downgrade", "base")
     assert downgraded.returncode == 0, downgraded.stderr
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_0011_gives_existing_sites_the_placeholder_erase_policy(
+    backend: str, tmp_path: Path
+) -> None:
+    url = empty_database(backend, tmp_path, "parley_migration_0011")
+    env = {
+        "PARLEY_DATABASE_URL": url,
+        "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"),
+    }
+    assert flask(env, "db", "upgrade", "0010").returncode == 0
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:  # a site stored before 0011, as 0010 left it
+            connection.execute(
+                text(
+                    "INSERT INTO sites (name, origins, moderation, max_links, spam_threshold,"
+                    " spam_docs, ham_docs, created_at)"
+                    " VALUES ('blog', 'https://blog.example', 'none', 3, 0.9, 0, 0,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+        upgraded = flask(env, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT name, erase_policy FROM sites")).all()
+        assert [tuple(row) for row in stored] == [("blog", "placeholder")]
+        assert "erase-policy:placeholder" in flask(env, "sites", "list").stdout
+        changed = flask(env, "sites", "set", "blog", "--erase-policy", "remove")
+        assert changed.returncode == 0, changed.stderr
+        downgraded = flask(env, "db", "downgrade", "0010")
+        assert downgraded.returncode == 0, downgraded.stderr
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM sites")).scalars().all() == ["blog"]
+    finally:
+        engine.dispose()

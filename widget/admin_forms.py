@@ -41,6 +41,7 @@ from .limits import (
     URL_MAX,
 )
 from .models import (
+    ERASE_POLICIES,
     MODERATION_MODES,
     OWNER_DIGEST_MODES,
     OWNER_NOTIFY_MODES,
@@ -74,6 +75,10 @@ OWNER_DIGEST_WORDS = {
     "off": "A mail per comment",
     "hourly": "One mail an hour",
     "daily": "One mail a day",
+}
+ERASE_POLICY_WORDS = {
+    "placeholder": "Each comment stays as “[deleted]”, without name, website or text",
+    "remove": "Each comment is removed; replies by others stay and move up a level",
 }
 CHECK_WORDS = {
     "honeypot": "Honeypot: a hidden field only robots fill in",
@@ -221,6 +226,10 @@ class SiteForm(FlaskForm):
             NumberRange(0, MAX_CLOSE_AFTER_DAYS, f"From 0 (never) to {MAX_CLOSE_AFTER_DAYS}."),
         ],
     )
+    erase_policy = RadioField(
+        "When a reader has their data erased",
+        choices=_choices(ERASE_POLICY_WORDS, ERASE_POLICIES),
+    )
 
     @classmethod
     def of(cls, site: Site) -> SiteForm:
@@ -238,6 +247,7 @@ class SiteForm(FlaskForm):
                 "checks": [c for c in SPAM_CHECKS if c not in off],
                 "votes": site.votes,
                 "close_after_days": site.close_after_days,
+                "erase_policy": site.erase_policy,
             },
         )
 
@@ -261,6 +271,7 @@ class SiteForm(FlaskForm):
             "disable": tuple(c for c in SPAM_CHECKS if c not in on),
             "votes": bool(self.votes.data),
             "close_after_days": self.close_after_days.data or 0,
+            "erase_policy": self.erase_policy.data,
         }
 
 

@@ -18,6 +18,7 @@ from .config import is_on
 from .errors import ParleyError
 from .extensions import db
 from .models import (
+    ERASE_POLICIES,
     MODERATION_MODES,
     OWNER_DIGEST_MODES,
     OWNER_NOTIFY_MODES,
@@ -150,7 +151,8 @@ def readers_export(email: str, file: str) -> None:
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def readers_erase(email: str, yes: bool) -> None:
-    """Erase EMAIL: comments become "[deleted]", subscriptions and the address go."""
+    """Erase EMAIL: comments become "[deleted]" or go (each site's --erase-policy);
+    subscriptions and the address go."""
     from .readers import erase_reader
 
     if not yes:
@@ -163,6 +165,12 @@ def readers_erase(email: str, yes: bool) -> None:
 
 
 def _site_options(func):  # type: ignore[no-untyped-def]
+    func = click.option(
+        "--erase-policy",
+        type=click.Choice(ERASE_POLICIES),
+        help="A reader's erasure leaves their comments as [deleted] (placeholder, the default)"
+        " or removes them, replies by others moving up (remove).",
+    )(func)
     func = click.option(
         "--enable-check",
         "enable",
@@ -255,6 +263,7 @@ def _save_site(name: str, options: dict[str, Any], create: bool) -> Site:
         owner_digest=options["owner_digest"],
         approval_mail=_on_off(options["approval_mail"]),
         close_after_days=options["close_after_days"],
+        erase_policy=options["erase_policy"],
         create=create,
     )
 
@@ -277,7 +286,7 @@ def sites_list() -> None:
             f"\tnotify-owner:{site.notify_owner}\towner-digest:{site.owner_digest}"
             f"\tapproval-mail:{'on' if site.approval_mail else 'off'}"
             f"\tvotes:{'on' if site.votes else 'off'}\tmax-links:{site.max_links}"
-            f"\t{site.origins}{off}{closes}"
+            f"\terase-policy:{site.erase_policy}\t{site.origins}{off}{closes}"
         )
 
 

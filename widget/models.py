@@ -100,6 +100,18 @@ class Role(StrEnum):
 
 ROLES = tuple(role.value for role in Role)
 
+
+class ErasePolicy(StrEnum):
+    """What erasing a reader's data (GDPR art. 17) does to their comments on a site."""
+
+    #: Each comment stays as "[deleted]", without name, website, text, address or IP.
+    PLACEHOLDER = "placeholder"
+    #: Each comment goes; replies by others keep their text and move up to its parent.
+    REMOVE = "remove"
+
+
+ERASE_POLICIES = tuple(policy.value for policy in ErasePolicy)
+
 #: Every spam defence, by the name `sites set --disable-check NAME` uses.
 SPAM_CHECKS = ("honeypot", "form-token", "links", "blocks", "duplicate", "phrases", "classifier")
 
@@ -135,6 +147,10 @@ class Site(Base):
     daily_mail_cap: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     #: Readers may vote on comments (a score, and `top` sorting).
     votes: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: ErasePolicy: what a reader's erasure does to their comments here.
+    erase_policy: Mapped[str] = mapped_column(
+        String(16), default=ErasePolicy.PLACEHOLDER, server_default="placeholder"
+    )
     #: Bumped whenever a count of one of its threads moves: cached counts answers are keyed
     #: by it (threads.counts_answer).
     counts_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -46,7 +46,7 @@ from .mail.messages import (
     show_link_targets,
     thread_title,
 )
-from .models import APPROVED, PENDING, Address, Comment, Thread
+from .models import APPROVED, PENDING, Address, Comment, ErasePolicy, Thread
 from .serializers import iso, to_json
 from .text import xml_safe
 from .tokens import (
@@ -413,17 +413,27 @@ def privacy_erase(token: str) -> str | tuple[str, int]:
         if form.csrf_token.errors:
             submitted(form)  # the standard "form expired" answer
         return _privacy_page(token, email_hash, form), 422
+    policies = readers.erase_policies(email_hash)
     erased, unsubscribed = readers.erase_by_hash(email_hash, actor="reader")
     return render_template(
         "message.html",
         title="Your data is erased",
         message=(
-            f"{erased} comment{'s' if erased != 1 else ''} now read “[deleted]” without your "
-            f"name or website, and {unsubscribed} subscription"
+            f"{_erased_in_words(erased, policies)}, and {unsubscribed} subscription"
             f"{'s are' if unsubscribed != 1 else ' is'} gone. Your address is no longer stored."
         ),
         manage=None,
     )
+
+
+def _erased_in_words(erased: int, policies: set[str]) -> str:
+    """What an erasure did to the reader's comments (each site's erase policy)."""
+    comments = f"{erased} comment{'s' if erased != 1 else ''}"
+    if ErasePolicy.REMOVE not in policies:
+        return f"{comments} now read “[deleted]” without your name or website"
+    if ErasePolicy.PLACEHOLDER not in policies:
+        return f"{comments} removed (replies by others stay)"
+    return f"{comments} removed or, on some sites, left as “[deleted]” without your name or website"
 
 
 def _privacy_page(token: str, email_hash: str, form: EraseForm) -> str:
@@ -433,6 +443,7 @@ def _privacy_page(token: str, email_hash: str, form: EraseForm) -> str:
         token=token,
         comments=comments_count,
         subscriptions=subscriptions_count,
+        policies=readers.erase_policies(email_hash),
         form=form,
     )
 

@@ -17,10 +17,12 @@ from .models import (
     Address,
     Comment,
     Delivery,
+    ErasePolicy,
     ModerationEvent,
     Site,
     Subscription,
     Thread,
+    Vote,
     utcnow,
 )
 from .serializers import iso
@@ -113,28 +115,37 @@ def erase_reader(email: str, actor: str = "owner") -> tuple[int, int]:
 
 
 def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
-    """Erase what is stored about the address with this keyed hash: each comment becomes
-    "[deleted]" (name, website, text, address, hashes and IP removed; replies stay), its
-    subscriptions, queued mail and the address record go. Logged without the address.
-    Returns (comments, subscriptions). Commits."""
+    """Erase what is stored about the address with this keyed hash. Each comment, as its
+    site's erase policy says, becomes "[deleted]" (name, website, text, address, hashes and
+    IP removed; replies stay under it) or is removed (replies by others keep their text and
+    move up to its parent); its subscriptions, queued mail and the address record go.
+    Logged without the address. Returns (comments, subscriptions). Commits."""
     erased = 0
-    for comment, _thread, _site in _comments_of(email_hash):
-        was_public = comment.status == APPROVED
-        comment.status = DELETED
-        comment.author, comment.website, comment.body, comment.html = "", "", "", ""
-        comment.email_enc, comment.email_hash, comment.avatar_seed, comment.ip = "", "", "", ""
-        comment.notify = ""
+    rows = db.session.execute(
+        select(Comment, Site.erase_policy)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .join(Site, Site.id == Thread.site_id)
+        .where(Comment.email_hash == email_hash)
+        .order_by(Comment.created_at, Comment.id)
+    ).all()
+    for comment, policy in rows:
+        comment_id, thread_id = comment.id, comment.thread_id
+        # Only a published comment is in the thread's count; any change bumps its version
+        # (a held comment's page may show it to its author).
+        delta = -1 if comment.status == APPROVED else 0
         # A moderator's edit kept the text before and after in the log: it goes too.
         db.session.execute(
             update(ModerationEvent)
-            .where(ModerationEvent.comment_id == comment.id, ModerationEvent.action == "edit")
+            .where(ModerationEvent.comment_id == comment_id, ModerationEvent.action == "edit")
             .values(detail="")
             .execution_options(synchronize_session=False)
         )
-        if was_public:
-            refresh_thread(comment.thread_id, -1)
+        if policy == ErasePolicy.REMOVE:
+            db.session.expunge(comment)  # its row goes below the ORM's back
+            _remove(comment_id, thread_id)
         else:
-            refresh_thread(comment.thread_id, 0)  # its page may show it to its author
+            _blank(comment)
+        refresh_thread(thread_id, delta)
         erased += 1
     address_id = db.session.scalar(select(Address.id).where(Address.email_hash == email_hash))
     subscriptions = 0
@@ -161,6 +172,58 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
     db.session.commit()
     log.info("Erased a reader's data: %s", detail)
     return erased, subscriptions
+
+
+def _blank(comment: Comment) -> None:
+    """A comment becomes "[deleted]": nothing of its author or text stays. Never commits."""
+    comment.status = DELETED
+    comment.author = comment.website = comment.body = comment.html = ""
+    comment.email_enc = comment.email_hash = comment.avatar_seed = comment.ip = ""
+    comment.notify = ""
+
+
+def _remove(comment_id: int, thread_id: int) -> None:
+    """Delete a comment for good. Its replies, whoever wrote them, move up to its parent (a
+    reply of a top-level comment becomes top-level, the root of its own replies), each one
+    level less deep; its votes and queued mail go; its log entries stay, without it.
+    Never commits."""
+    parent_id, root_id, depth = db.session.execute(
+        select(Comment.parent_id, Comment.root_id, Comment.depth).where(Comment.id == comment_id)
+    ).one()
+    # Its tree (the thread, for a row without root_id), read afresh: an earlier removal in
+    # the same erasure may have moved some of it.
+    tree = Comment.root_id == root_id if root_id is not None else Comment.thread_id == thread_id
+    under: dict[int | None, list[int]] = {}
+    for reply, above in db.session.execute(select(Comment.id, Comment.parent_id).where(tree)):
+        under.setdefault(above, []).append(reply)
+    # Every comment below it, by the depth and (for a top-level one) the root it moves to.
+    moves: dict[tuple[int, int | None], list[int]] = {}
+    stack = [
+        (reply, depth, reply if parent_id is None else None) for reply in under.get(comment_id, [])
+    ]
+    while stack:
+        node, node_depth, node_root = stack.pop()
+        moves.setdefault((node_depth, node_root), []).append(node)
+        stack.extend((reply, node_depth + 1, node_root) for reply in under.get(node, []))
+    statements: list[Any] = [
+        update(Comment).where(Comment.parent_id == comment_id).values(parent_id=parent_id)
+    ]
+    for (new_depth, new_root), nodes in moves.items():
+        values: dict[str, int] = {"depth": new_depth}
+        if new_root is not None:
+            values["root_id"] = new_root
+        statements.append(update(Comment).where(Comment.id.in_(nodes)).values(**values))
+    # Children first, so the same holds with or without the database's ON DELETE rules.
+    statements += [
+        delete(Vote).where(Vote.comment_id == comment_id),
+        delete(Delivery).where(Delivery.comment_id == comment_id),
+        update(ModerationEvent)
+        .where(ModerationEvent.comment_id == comment_id)
+        .values(comment_id=None),
+        delete(Comment).where(Comment.id == comment_id),
+    ]
+    for statement in statements:
+        db.session.execute(statement.execution_options(synchronize_session=False))
 
 
 #: Links one address can ask for in a day: enough for a lost mail, too few to flood it.
@@ -207,3 +270,17 @@ def stored_about(email_hash: str) -> tuple[int, int]:
         .where(Address.email_hash == email_hash)
     )
     return int(comments or 0), int(subscriptions or 0)
+
+
+def erase_policies(email_hash: str) -> set[str]:
+    """The erase policies of the sites this address commented on (what erasing it does to
+    its comments). Reads only."""
+    return set(
+        db.session.scalars(
+            select(Site.erase_policy)
+            .distinct()
+            .join(Thread, Thread.site_id == Site.id)
+            .join(Comment, Comment.thread_id == Thread.id)
+            .where(Comment.email_hash == email_hash)
+        )
+    )

@@ -10,6 +10,7 @@ from .addresses import AddressRefused, normalize_address
 from .errors import NotFound, ParleyError
 from .extensions import db
 from .models import (
+    ERASE_POLICIES,
     MODERATION_MODES,
     OWNER_DIGEST_MODES,
     OWNER_NOTIFY_MODES,
@@ -75,6 +76,7 @@ def save_site(
     owner_digest: str | None = None,
     approval_mail: bool | None = None,
     close_after_days: int | None = None,
+    erase_policy: str | None = None,
     create: bool,
 ) -> Site:
     """Create (create=True) or change a site; what is None or empty stays as it is.
@@ -103,6 +105,7 @@ def save_site(
     _choose(site, "owner_digest", owner_digest, OWNER_DIGEST_MODES)
     if approval_mail is not None:
         site.approval_mail = approval_mail
+    _choose(site, "erase_policy", erase_policy, ERASE_POLICIES)
     if close_after_days is not None:
         if not 0 <= close_after_days <= MAX_CLOSE_AFTER_DAYS:
             raise ParleyError(f"Close after 0 (never) to {MAX_CLOSE_AFTER_DAYS} days.")
@@ -141,6 +144,7 @@ SETTINGS = (
     "approval_mail",
     "close_after_days",
     "disabled_checks",
+    "erase_policy",
 )
 
 

@@ -21,10 +21,12 @@ from ..extensions import db
 from ..limits import AUTHOR_MAX, MAX_ID, THREAD_KEY_MAX, TITLE_MAX
 from ..models import (
     COMMENT_STATES,
+    ERASE_POLICIES,
     ROLES,
     Address,
     Block,
     Comment,
+    ErasePolicy,
     Site,
     SpamToken,
     Subscription,
@@ -49,7 +51,13 @@ SITE_FIELDS = (
     "disabled_checks",
 )
 #: Site settings added after version 1 was defined: a backup without them keeps the defaults.
-OPTIONAL_SITE_FIELDS = ("owner_digest", "approval_mail", "close_after_days", "votes")
+OPTIONAL_SITE_FIELDS = (
+    "owner_digest",
+    "approval_mail",
+    "close_after_days",
+    "votes",
+    "erase_policy",
+)
 THREAD_FIELDS = ("id", "key", "title", "url", "closed", "created_at")
 COMMENT_FIELDS = (
     "id",
@@ -303,6 +311,8 @@ def _restore_site(data: dict[str, Any]) -> Site:
     for name in OPTIONAL_SITE_FIELDS:
         if name in data:
             setattr(site, name, data[name])
+    if site.erase_policy not in ERASE_POLICIES:  # an unknown policy: the default
+        site.erase_policy = ErasePolicy.PLACEHOLDER
     if isinstance(data["notify_owner"], bool):  # older backups: a yes/no for held comments
         site.notify_owner = "held" if data["notify_owner"] else "none"
     site.created_at = datetime.fromisoformat(data["created_at"])

@@ -1,0 +1,345 @@
+"""A site's erase policy (`sites set --erase-policy placeholder|remove`): what erasing a
+reader's data (GDPR art. 17) leaves of their comments, read as readers read the thread
+afterwards: the JSON API, the no-JavaScript page and the counts."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from widget import moderation
+from widget.extensions import db
+from widget.models import Comment, Delivery, ModerationEvent, Site, Thread, Vote
+
+from .conftest import Api
+from .seed import confirmed_subscribers
+from .test_admin import page_of, settings_form
+from .test_mail_safety import csrf_token
+from .test_votes_and_sorting import vote, voter
+
+ALICE = "alice.erased@example.org"
+KEY = "/2026/hello"
+
+
+def invoke(runner: FlaskCliRunner, *args: str) -> str:
+    result = runner.invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    return str(result.output)
+
+
+def post(api: Api, author: str, body: str, **fields: Any) -> int:
+    email = ALICE if author == "Alice" else f"{author.lower()}@example.org"
+    answer = api.post(author=author, email=email, body=body, **fields)
+    assert answer.status_code == 201, answer.get_json()
+    return int(answer.get_json()["comment"]["id"])
+
+
+def tree_of(comments: list[dict[str, Any]]) -> dict[int, int | None]:
+    """Each comment of a JSON thread and the comment it is shown under (None: top level)."""
+    shown: dict[int, int | None] = {}
+    stack: list[tuple[dict[str, Any], int | None]] = [(c, None) for c in comments]
+    while stack:
+        comment, above = stack.pop()
+        shown[comment["id"]] = above
+        stack.extend((reply, comment["id"]) for reply in comment["replies"])
+    return shown
+
+
+class PageTree(HTMLParser):
+    """Each comment of the no-JavaScript page (`<li id="cN">`) and the one it is shown under."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: dict[int, int | None] = {}
+        self._open: list[int | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "li":
+            return
+        ident = dict(attrs).get("id") or ""
+        comment = int(ident[1:]) if ident.startswith("c") and ident[1:].isdigit() else None
+        if comment is not None:
+            self.shown[comment] = next((c for c in reversed(self._open) if c), None)
+        self._open.append(comment)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "li" and self._open:
+            self._open.pop()
+
+
+def page_tree(client: FlaskClient, site: str = "default", key: str = KEY) -> tuple[str, PageTree]:
+    answer = client.get("/threads", query_string={"site": site, "thread": key})
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    parsed = PageTree()
+    parsed.feed(html)
+    return html, parsed
+
+
+def count_of(client: FlaskClient, site: str = "default", key: str = KEY) -> int:
+    answer = client.get("/api/counts", query_string={"site": site, "thread": key})
+    return int(answer.get_json()[key])
+
+
+def test_remove_takes_the_comment_away_and_the_replies_move_up(
+    api: Api, runner: FlaskCliRunner
+) -> None:
+    listed = invoke(runner, "sites", "list")
+    assert "erase-policy:placeholder" in listed  # the default
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    assert "erase-policy:remove" in invoke(runner, "sites", "list")
+    first = post(api, "Dora", "An earlier top-level comment.")
+    alice = post(api, "Alice", "Alice's own words, to be erased.", website="https://alice.example")
+    bob = post(api, "Bob", "Bob answers her.", parent_id=alice)
+    carol = post(api, "Carol", "Carol answers Bob.", parent_id=bob)
+    before = api.thread()
+    assert before.get_json()["thread"]["count"] == 4 and count_of(api.client) == 4
+    etag = before.headers["ETag"]
+
+    output = invoke(runner, "readers", "erase", ALICE, "--yes")
+    assert "Erased 1 comments and 0 subscriptions." in output
+
+    # The JSON thread: no trace of Alice; Bob's reply is at the top level, after Dora's
+    # comment (oldest first), with Carol's still under it.
+    answer = api.thread()
+    raw = answer.get_data(as_text=True)
+    assert "Alice" not in raw and "erased" not in raw and "alice.example" not in raw
+    assert "[deleted]" not in raw
+    page = answer.get_json()
+    assert [c["id"] for c in page["comments"]] == [first, bob]
+    assert tree_of(page["comments"]) == {first: None, bob: None, carol: bob}
+    [_, shown_bob] = page["comments"]
+    assert shown_bob["html"] == "<p>Bob answers her.</p>" and shown_bob["parent_id"] is None
+    assert shown_bob["replies"][0]["html"] == "<p>Carol answers Bob.</p>"
+    # The count went down by one everywhere; the old ETag no longer matches.
+    assert page["thread"]["count"] == 3 and count_of(api.client) == 3
+    assert answer.headers["ETag"] != etag
+    assert (
+        api.client.get(
+            "/api/comments",
+            query_string={"site": "default", "thread": KEY},
+            headers={"If-None-Match": etag},
+        ).status_code
+        == 200
+    )
+
+    # The no-JavaScript page: the same.
+    html, tree = page_tree(api.client)
+    assert "Alice" not in html and "[deleted]" not in html and "erased" not in html
+    assert "Bob answers her." in html and "Carol answers Bob." in html
+    assert tree.shown == {first: None, bob: None, carol: bob}
+
+    # Stored: the row is gone; depth and root follow the new place.
+    db.session.expire_all()
+    assert db.session.get(Comment, alice) is None
+    rows = {c.id: (c.parent_id, c.root_id, c.depth) for c in db.session.scalars(select(Comment))}
+    assert rows == {first: (None, first, 0), bob: (None, bob, 0), carol: (bob, bob, 1)}
+    # A new reply to Carol nests below her, as any reply would.
+    dan = post(api, "Dan", "Dan answers Carol.", parent_id=carol)
+    assert tree_of(api.thread().get_json()["comments"])[dan] == carol
+
+
+def test_a_reply_below_a_removed_reply_moves_to_its_grandparent(
+    api: Api, runner: FlaskCliRunner
+) -> None:
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    top = post(api, "Dora", "The question.")
+    alice = post(api, "Alice", "Alice's answer.", parent_id=top)
+    bob = post(api, "Bob", "Bob answers her.", parent_id=alice)
+    later = post(api, "Eve", "Eve answers the question later.", parent_id=top)
+    # Alice also answered Bob: that comment goes too, and nothing of hers is left over.
+    mine_again = post(api, "Alice", "Alice again.", parent_id=bob)
+    carol = post(api, "Carol", "Carol answers that.", parent_id=mine_again)
+
+    invoke(runner, "readers", "erase", ALICE, "--yes")
+
+    page = api.thread().get_json()
+    assert "Alice" not in json.dumps(page)
+    assert page["thread"]["count"] == 4
+    [shown_top] = page["comments"]
+    # Bob is now a reply to the question, beside Eve's, oldest first; Carol under Bob.
+    assert [r["id"] for r in shown_top["replies"]] == [bob, later]
+    assert tree_of(page["comments"]) == {top: None, bob: top, later: top, carol: bob}
+    html, tree = page_tree(api.client)
+    assert "Alice" not in html and tree.shown == {top: None, bob: top, later: top, carol: bob}
+    db.session.expire_all()
+    rows = {c.id: (c.parent_id, c.root_id, c.depth) for c in db.session.scalars(select(Comment))}
+    assert rows == {
+        top: (None, top, 0),
+        bob: (top, top, 1),
+        later: (top, top, 1),
+        carol: (bob, top, 2),
+    }
+
+
+def test_the_default_policy_still_leaves_deleted(api: Api, runner: FlaskCliRunner) -> None:
+    alice = post(api, "Alice", "Alice's own words.")
+    bob = post(api, "Bob", "Bob answers her.", parent_id=alice)
+
+    invoke(runner, "readers", "erase", ALICE, "--yes")
+
+    page = api.thread().get_json()
+    [shown] = page["comments"]
+    assert shown["id"] == alice and shown["deleted"] and shown["author"] == ""
+    assert shown["html"] == "<p>[deleted]</p>" and shown["replies"][0]["id"] == bob
+    assert page["thread"]["count"] == 1
+    html, tree = page_tree(api.client)
+    assert "[deleted]" in html and "Alice" not in html
+    assert tree.shown == {alice: None, bob: alice}
+
+
+def test_each_site_erases_by_its_own_policy(api: Api, runner: FlaskCliRunner) -> None:
+    invoke(
+        runner,
+        *("sites", "add", "other", "--origin", "https://other.example", "--moderation", "none"),
+        *("--erase-policy", "remove"),
+    )
+    here = post(api, "Alice", "Alice on the default site.")
+    reply_here = post(api, "Bob", "Bob on the default site.", parent_id=here)
+    there = post(api, "Alice", "Alice on the other site.", site="other")
+    reply_there = post(api, "Bob", "Bob on the other site.", site="other", parent_id=there)
+
+    output = invoke(runner, "readers", "erase", ALICE, "--yes")
+    assert "Erased 2 comments and 0 subscriptions." in output
+
+    default = api.thread().get_json()
+    assert default["comments"][0]["id"] == here and default["comments"][0]["deleted"]
+    assert tree_of(default["comments"]) == {here: None, reply_here: here}
+    other = api.client.get("/api/comments", query_string={"site": "other", "thread": KEY})
+    assert tree_of(other.get_json()["comments"]) == {reply_there: None}
+    assert "Alice" not in other.get_data(as_text=True)
+    assert other.get_json()["thread"]["count"] == 1 and count_of(api.client, "other") == 1
+    _, tree = page_tree(api.client, "other")
+    assert tree.shown == {reply_there: None}
+
+
+def test_remove_takes_its_votes_mail_and_edit_texts_along(
+    app: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    invoke(runner, "webhooks", "add", "default", "http://127.0.0.1:9/hook")
+    first = post(api, "Dora", "The first comment makes the thread.")
+    thread = db.session.scalars(select(Thread)).one()
+    confirmed_subscribers(thread, ["sam@example.org"])
+    db.session.commit()
+    alice = post(api, "Alice", "A secret original.")
+    bob = post(api, "Bob", "Bob answers her.", parent_id=alice)
+    assert vote(api, alice, 1, voter()).status_code == 200
+    comment = db.session.get(Comment, alice)
+    assert comment is not None
+    moderation.moderate(comment, "approve", "admin:me")
+    moderation.moderator_edit(comment, "Edited by a moderator.", "admin:me")
+    mine = Delivery.comment_id == alice
+    assert db.session.scalar(select(func.count()).select_from(Delivery).where(mine)) >= 2
+
+    invoke(runner, "readers", "erase", ALICE, "--yes")
+
+    db.session.expire_all()
+    count = func.count()
+    assert db.session.scalar(select(count).select_from(Vote).where(Vote.comment_id == alice)) == 0
+    assert db.session.scalar(select(count).select_from(Delivery).where(mine)) == 0
+    # Deliveries about Bob's reply stay: it is still published.
+    assert db.session.scalar(select(count).select_from(Delivery).where(Delivery.comment_id == bob))
+    events = db.session.scalars(select(ModerationEvent)).all()
+    assert not any("secret original" in e.detail or "Edited by" in e.detail for e in events)
+    assert not any(e.comment_id == alice for e in events)
+    assert {e.action for e in events} >= {"edit", "approve", "erase-reader"}  # decisions stay
+    assert [c["id"] for c in api.thread().get_json()["comments"]] == [first, bob]
+
+
+def test_removing_a_held_comment_leaves_the_count_and_bumps_the_version(
+    api: Api, runner: FlaskCliRunner
+) -> None:
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    post(api, "Dora", "Published at once.")
+    invoke(runner, "sites", "set", "default", "--moderation", "all")
+    assert api.post(author="Alice", email=ALICE, body="Held.").get_json()["status"] == "pending"
+    thread = db.session.scalars(select(Thread)).one()
+    count, version = thread.comment_count, thread.version
+    assert count == 1
+
+    invoke(runner, "readers", "erase", ALICE, "--yes")
+
+    db.session.expire_all()
+    thread = db.session.scalars(select(Thread)).one()
+    assert thread.comment_count == 1 and thread.version > version
+    assert db.session.scalar(select(func.count(Comment.id))) == 1
+
+
+def test_the_privacy_link_erases_by_the_sites_policy_and_says_so(
+    app: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    from widget.tokens import privacy_token
+    from widget.vault import vault
+
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    alice = post(api, "Alice", "Alice's own words.")
+    bob = post(api, "Bob", "Bob answers her.", parent_id=alice)
+    link = f"/privacy/{privacy_token(vault().lookup_hash(ALICE))}"
+    shown = api.client.get(link).get_data(as_text=True)
+    assert "Your comments are removed" in shown and "[deleted]" not in shown
+    token = csrf_token(shown)
+    erased = api.client.post(link + "/erase", data={"csrf_token": token, "sure": "y"})
+    assert erased.status_code == 200
+    assert "1 comment removed (replies by others stay)" in erased.get_data(as_text=True)
+    page = api.thread().get_json()
+    assert tree_of(page["comments"]) == {bob: None} and page["thread"]["count"] == 1
+
+
+def test_the_settings_page_sets_the_policy_like_the_cli(
+    admin: FlaskClient, runner: FlaskCliRunner
+) -> None:
+    html = page_of(admin, "/admin/sites/default")
+    assert "When a reader has their data erased" in html
+    data = settings_form(html)
+    assert data["erase_policy"] == ["placeholder"]
+    data["erase_policy"] = "remove"
+    assert admin.post("/admin/sites/default", data=data).status_code == 302
+    assert db.session.scalars(select(Site)).one().erase_policy == "remove"
+    assert "erase-policy:remove" in invoke(runner, "sites", "list")
+    event = db.session.scalars(
+        select(ModerationEvent).where(ModerationEvent.action == "settings")
+    ).one()
+    assert event.detail == "erase_policy"
+    bad = admin.post("/admin/sites/default", data={**data, "erase_policy": "shred"})
+    assert bad.status_code == 422 and "Not a valid choice" in bad.get_data(as_text=True)
+    refused = runner.invoke(args=["sites", "set", "default", "--erase-policy", "shred"])
+    assert refused.exit_code != 0
+
+
+def test_the_policy_travels_in_the_backup(
+    runner: FlaskCliRunner, tmp_path: Path, backend: str, db_folder: Path
+) -> None:
+    from .conftest import make_app
+
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    path = tmp_path / "backup.json"
+    invoke(runner, "export", str(path))
+    backup = json.loads(path.read_text())
+    assert backup["sites"][0]["erase_policy"] == "remove"
+    unknown = tmp_path / "unknown.json"
+    backup["sites"][0]["erase_policy"] = "shred"
+    unknown.write_text(json.dumps(backup))
+    db.session.rollback()  # the next app empties the same database
+    for source, policy in ((path, "remove"), (unknown, "placeholder")):
+        fresh = make_app(backend, db_folder)
+        with fresh.app_context():
+            result = fresh.test_cli_runner().invoke(args=["import", "parley", str(source)])
+            assert result.exit_code == 0, result.output
+            assert db.session.scalars(select(Site)).one().erase_policy == policy
+
+
+@pytest.mark.parametrize("policy", ["placeholder", "remove"])
+def test_erasing_nobody_changes_nothing(policy: str, api: Api, runner: FlaskCliRunner) -> None:
+    invoke(runner, "sites", "set", "default", "--erase-policy", policy)
+    post(api, "Bob", "Bob's comment.")
+    output = invoke(runner, "readers", "erase", ALICE, "--yes")
+    assert "Erased 0 comments and 0 subscriptions." in output
+    assert api.thread().get_json()["thread"]["count"] == 1
