@@ -50,7 +50,12 @@ def _normalized(text: str, check_deliverability: bool) -> MailAddress:
         # One mailbox, one spelling: fullwidth or other compatibility forms and case fold
         # into the same address, which is then validated again as it will be used.
         folded = unicodedata.normalize("NFKC", first.normalized).casefold()
-        final = validate_email(folded, check_deliverability=False)
+        # (Most addresses are already in that form: nothing new to validate.)
+        final = (
+            first
+            if folded == first.normalized
+            else validate_email(folded, check_deliverability=False)
+        )
     except EmailNotValidError as exc:
         raise AddressRefused("Enter a valid email address.") from exc
     local = final.local_part

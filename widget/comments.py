@@ -72,7 +72,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
     comment = detached(Comment, _insert(db.session.connection(), row))
     if status == APPROVED:
         moderation.on_published(comment, notify=page.has_subscribers)
-    moderation.on_posted(comment, site)
+    moderation.on_posted(comment, site, has_webhooks=page.has_webhooks)
     db.session.commit()
     return comment, make_token("edit", {"c": comment.id})
 

@@ -117,14 +117,17 @@ def on_published(comment: Comment, notify: bool = True) -> None:
             subscriptions.subscribe(thread, email, comment.notify)
 
 
-def on_posted(comment: Comment, site: Site) -> None:
+def on_posted(comment: Comment, site: Site, has_webhooks: bool = True) -> None:
     """A reader's new comment is stored (published, held or spam): tell the owner and the
-    site's webhooks as the site wants. Never commits."""
+    site's webhooks as the site wants. Never commits.
+
+    `has_webhooks=False` when the caller knows the site has none."""
     event = EVENT_OF_STATUS.get(CommentStatus(comment.status))
     if event is None:
         return
     notices.queue_owner_mail(comment, site, event)  # never for an admin's own reply
-    webhooks.queue_event(comment, site, event)
+    if has_webhooks:
+        webhooks.queue_event(comment, site, event)
 
 
 def on_held(comment: Comment, site: Site) -> None:

@@ -44,6 +44,7 @@ from .models import (
     Site,
     Subscription,
     Thread,
+    Webhook,
     utcnow,
 )
 from .serializers import comment_json, thread_json, to_json
@@ -69,6 +70,7 @@ class PageThread:
     site: Site
     thread: Thread | None  # None until the page's first comment
     has_subscribers: bool  # False lets a post skip the fan-out statement (most threads)
+    has_webhooks: bool = True  # False lets a post skip looking for the site's hooks (most sites)
 
 
 _PAGE_THREAD = (
@@ -78,6 +80,7 @@ _PAGE_THREAD = (
         exists()
         .where(Subscription.thread_id == _THREADS.c.id, Subscription.active.is_(True))
         .label("has_subscribers"),
+        exists().where(Webhook.site_id == _SITES.c.id).label("has_webhooks"),
     )
     .select_from(
         _SITES.outerjoin(
@@ -102,11 +105,13 @@ def find_page_thread(site_name: str | None, key: str) -> PageThread:
         raise NotFound("Unknown site.")
     width = len(_SITE_COLUMNS)
     site = _site_snapshot(tuple(row[:width]))
-    thread_values = row[width:-1]
+    thread_values = row[width:-2]
     thread = None
     if thread_values[0] is not None:
         thread = detached(Thread, dict(zip(_THREAD_COLUMNS, thread_values, strict=True)))
-    return PageThread(site=site, thread=thread, has_subscribers=bool(row[-1]))
+    return PageThread(
+        site=site, thread=thread, has_subscribers=bool(row[-2]), has_webhooks=bool(row[-1])
+    )
 
 
 def find_site(name: str | None) -> Site:
