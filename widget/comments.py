@@ -14,7 +14,6 @@ from flask import current_app
 from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Insert
 
 from . import moderation, spam
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -23,6 +22,7 @@ from .forms import NewComment
 from .limits import MAX_ID
 from .models import APPROVED, DELETED, PENDING, SPAM, AdminUser, Comment, Site, Thread, utcnow
 from .render import markdown_to_html
+from .statements import Prepared
 from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
 from .tokens import TokenError, make_token, read_token
 from .vault import truncate_ip, vault
@@ -125,18 +125,18 @@ def _insert(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     The hot path of posting: the ORM's unit of work would cost more than the SQL.
     """
     if row["parent_id"] is not None:  # a reply: root_id is its parent's
-        new_id = connection.execute(_INSERT_REPLY, row).scalar_one()
+        new_id = _INSERT_REPLY.scalar(connection, row)
         return {**row, "id": new_id}
     params = {f"p_{name}": value for name, value in row.items() if name != "root_id"}
-    new_id = connection.execute(_insert_own_root(connection.dialect.name), params).scalar_one()
+    new_id = _insert_own_root(connection.dialect.name).scalar(connection, params)
     return {**row, "id": new_id, "root_id": new_id}
 
 
-_INSERT_REPLY = insert(_COMMENTS).returning(_COMMENTS.c.id)
+_INSERT_REPLY = Prepared(insert(_COMMENTS).returning(_COMMENTS.c.id), columns=_COMMENT_COLUMNS)
 
 
 @cache
-def _insert_own_root(dialect_name: str) -> Insert:
+def _insert_own_root(dialect_name: str) -> Prepared:
     """INSERT of a top-level comment, its own root: the id is drawn inside the statement.
 
     PostgreSQL draws it from the column's sequence; SQLite lets one writer at a time in, so
@@ -155,7 +155,7 @@ def _insert_own_root(dialect_name: str) -> Insert:
     params: list[Any] = [bindparam(f"p_{name}", type_=_COMMENTS.c[name].type) for name in names]
     if postgres:
         params = [sql_cast(param, param.type) for param in params]
-    return (
+    return Prepared(
         insert(_COMMENTS)
         .from_select(["id", "root_id", *names], select(new.c.id, new.c.id, *params))
         .returning(_COMMENTS.c.id)

@@ -48,6 +48,7 @@ from .models import (
     utcnow,
 )
 from .serializers import comment_json, thread_json, to_json
+from .statements import Prepared
 from .text import unsafe_in_line
 
 Model = TypeVar("Model", bound=Base)
@@ -73,7 +74,7 @@ class PageThread:
     has_webhooks: bool = True  # False lets a post skip looking for the site's hooks (most sites)
 
 
-_PAGE_THREAD = (
+_PAGE_THREAD = Prepared(
     select(
         *_SITES.c,
         *[column.label(f"thread_{column.name}") for column in _THREADS.c],
@@ -100,7 +101,7 @@ def find_page_thread(site_name: str | None, key: str) -> PageThread:
     """
     row = None
     if site_name:
-        row = db.session.connection().execute(_PAGE_THREAD, {"name": site_name, "key": key}).first()
+        row = _PAGE_THREAD.first(db.session.connection(), {"name": site_name, "key": key})
     if row is None:
         raise NotFound("Unknown site.")
     width = len(_SITE_COLUMNS)
@@ -243,9 +244,9 @@ def refresh_thread(thread_id: int, delta: int | None = None) -> None:
     """
     if delta is not None:  # the hot path: one cached statement on the connection
         connection = db.session.connection()
-        connection.execute(_MOVE_COUNT, {"p_thread": thread_id, "p_delta": delta})
+        _MOVE_COUNT.execute(connection, {"p_thread": thread_id, "p_delta": delta})
         if delta:
-            connection.execute(_COUNTS_MOVED, {"p_thread": thread_id})
+            _COUNTS_MOVED.execute(connection, {"p_thread": thread_id})
         return
     public = (
         select(func.count(Comment.id))
@@ -258,11 +259,11 @@ def refresh_thread(thread_id: int, delta: int | None = None) -> None:
         .values(comment_count=public, version=Thread.version + 1)
         .execution_options(synchronize_session=False)
     )
-    db.session.connection().execute(_COUNTS_MOVED, {"p_thread": thread_id})
+    _COUNTS_MOVED.execute(db.session.connection(), {"p_thread": thread_id})
 
 
 #: A count of the site moved: its cached counts answers (`counts()`) are stale.
-_COUNTS_MOVED = (
+_COUNTS_MOVED = Prepared(
     update(_SITES)
     .where(
         _SITES.c.id
@@ -273,7 +274,7 @@ _COUNTS_MOVED = (
     .values(counts_version=_SITES.c.counts_version + 1)
 )
 
-_MOVE_COUNT = (
+_MOVE_COUNT = Prepared(
     update(_THREADS)
     .where(_THREADS.c.id == bindparam("p_thread"))
     .values(
