@@ -79,9 +79,13 @@ def page_number(raw: str | None) -> int:
 
 
 def _paged(query: Select[*tuple[Any, ...]], number: int, size: int = PAGE_SIZE) -> Page[Any]:
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    total = int(
+        db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    )
+    # Past the end (its last rows were just moderated away, or an old link): the last page.
+    number = min(number, max(1, ceil(total / size)))
     rows = db.session.execute(query.limit(size).offset((number - 1) * size)).all()
-    return Page(list(rows), int(total or 0), number, size)
+    return Page(list(rows), total, number, size)
 
 
 def _site_in(scope: Scope, column: Any = Site.id) -> ColumnElement[bool]:
