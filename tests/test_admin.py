@@ -294,6 +294,34 @@ def test_a_reply_from_the_queue_is_published_with_the_role_and_approves_the_held
     assert refused.status_code == 422
 
 
+def test_a_reply_sent_twice_is_published_once(app: Flask, api: Api, admin: FlaskClient) -> None:
+    """A double click on "Reply" (or a resent form) must not publish the answer twice; the
+    same words a minute later, or to another comment, are a new reply."""
+    question = post(api, body="Is there a part two?")
+    token = csrf(admin, "/admin/")
+    said = []
+    for _ in range(2):
+        sent = admin.post(
+            f"/admin/comments/{question['id']}/reply",
+            data={"csrf_token": token, "body": "Yes, next week."},
+        )
+        assert sent.status_code == 302
+        said += re.findall(
+            r"published \(comment #(\d+)\)", page_of(admin, sent.headers["Location"])
+        )
+    ids = set(said)
+    assert len(said) == 2 and len(ids) == 1  # both say the same comment
+    (shown,) = api.thread().get_json()["comments"]
+    assert [r["html"] for r in shown["replies"]] == ["<p>Yes, next week.</p>"]
+    app.extensions["parley_clock"].advance(61)
+    admin.post(
+        f"/admin/comments/{question['id']}/reply",
+        data={"csrf_token": token, "body": "Yes, next week."},
+    )
+    (shown,) = api.thread().get_json()["comments"]
+    assert len(shown["replies"]) == 2
+
+
 def test_restoring_what_its_reader_deleted_is_a_message_not_a_500(
     api: Api, admin: FlaskClient
 ) -> None:

@@ -20,7 +20,18 @@ from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFaile
 from .extensions import db
 from .forms import NewComment
 from .limits import MAX_ID
-from .models import APPROVED, DELETED, PENDING, SPAM, AdminUser, Comment, Site, Thread, utcnow
+from .models import (
+    APPROVED,
+    DELETED,
+    PENDING,
+    SPAM,
+    AdminUser,
+    Comment,
+    ModerationEvent,
+    Site,
+    Thread,
+    utcnow,
+)
 from .render import markdown_to_html
 from .statements import Prepared
 from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
@@ -86,6 +97,9 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     """
     body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
+    again = _same_reply_just_now(actor, thread, body, parent_id)
+    if again is not None:  # a double click, or the form sent twice: one reply
+        return again
     held_parent = db.session.get(Comment, parent_id) if parent_id and parent_id <= MAX_ID else None
     if held_parent is not None and held_parent.thread_id == thread.id:
         if held_parent.status == PENDING:
@@ -113,6 +127,28 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     moderation.on_posted(comment, thread.site)
     db.session.commit()
     return comment
+
+
+#: An admin's identical reply within this long is the same reply sent twice.
+REPLY_REPEAT_WINDOW = timedelta(seconds=60)
+
+
+def _same_reply_just_now(
+    actor: str, thread: Thread, body: str, parent_id: int | None
+) -> Comment | None:
+    return db.session.scalar(
+        select(Comment)
+        .join(ModerationEvent, ModerationEvent.comment_id == Comment.id)
+        .where(
+            ModerationEvent.actor == actor,
+            ModerationEvent.action == "reply",
+            Comment.thread_id == thread.id,
+            Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
+            Comment.body == body,
+            Comment.created_at > utcnow() - REPLY_REPEAT_WINDOW,
+        )
+        .limit(1)
+    )
 
 
 _COMMENTS = cast(Table, Comment.__table__)
