@@ -16,7 +16,17 @@ from sqlalchemy import func, select
 
 from widget import moderation
 from widget.extensions import db
-from widget.models import Comment, Delivery, ModerationEvent, Site, Thread, Vote
+from widget.models import (
+    Address,
+    Comment,
+    Delivery,
+    ModerationEvent,
+    Site,
+    Subscription,
+    Thread,
+    Vote,
+)
+from widget.tokens import manage_token, never_token, unsubscribe_token
 
 from .conftest import Api
 from .seed import confirmed_subscribers
@@ -343,3 +353,67 @@ def test_erasing_nobody_changes_nothing(policy: str, api: Api, runner: FlaskCliR
     output = invoke(runner, "readers", "erase", ALICE, "--yes")
     assert "Erased 0 comments and 0 subscriptions." in output
     assert api.thread().get_json()["thread"]["count"] == 1
+
+
+# --- ids that come back -----------------------------------------------------------------
+
+
+def test_an_erased_readers_edit_token_opens_nothing_of_the_next_comment(
+    app: Flask, api: Api, runner: FlaskCliRunner, backend: str
+) -> None:
+    """SQLite gives a removed comment's id to the next comment. The erased reader's browser
+    still holds that id's edit token: it must not edit, delete or vouch for the newcomer."""
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    answer = api.post(author="Mallory", email="mallory@example.org", body="Soon gone.")
+    mallory = answer.get_json()
+    invoke(runner, "readers", "erase", "mallory@example.org", "--yes")
+    app.extensions["parley_clock"].advance(2)
+    bob = post(api, "Bob", "Bob's own words.")
+    if backend == "sqlite":
+        assert bob == mallory["comment"]["id"]  # the id came back: the case at hand
+    bearer = {"Authorization": f"Bearer {mallory['edit_token']}"}
+    edited = api.client.patch(f"/api/comments/{bob}", json={"body": "SCAM"}, headers=bearer)
+    deleted = api.client.delete(f"/api/comments/{bob}", headers=bearer)
+    assert edited.status_code == deleted.status_code == 403
+    assert "another comment" in edited.get_json()["message"]
+    [shown] = api.thread().get_json()["comments"]
+    assert shown["html"] == "<p>Bob's own words.</p>" and shown["author"] == "Bob"
+    # Nor does her author token pass for proof that she wrote Bob's (approved) comment.
+    invoke(runner, "sites", "set", "default", "--moderation", "first-time")
+    again = api.post(
+        author="Bob",
+        email="bob@example.org",
+        body="Me, honest.",
+        author_token=mallory["author_token"],
+    )
+    assert again.get_json()["status"] == "pending"
+
+
+def test_an_erased_readers_mail_links_open_nothing_of_the_next_reader(
+    app: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    """Erasing deletes the address and its subscriptions; a later reader may get their ids.
+    Links in mail the erased reader kept (they never expire, RFC 8058) stay theirs alone."""
+    kim = api.post(author="Kim", email="kim@example.org", body="Tell me more.", notify=True)
+    assert kim.status_code == 201
+    subscription = db.session.scalars(select(Subscription)).one()
+    links = {
+        "unsubscribe": unsubscribe_token(subscription.id),
+        "never": never_token(subscription.address_id),
+        "manage": manage_token(subscription.address_id, 0),
+    }
+    invoke(runner, "readers", "erase", "kim@example.org", "--yes")
+    app.extensions["parley_clock"].advance(2)
+    lee = api.post(author="Lee", email="lee@example.org", body="Me too.", notify=True)
+    assert lee.status_code == 201
+    [lees] = db.session.scalars(select(Subscription)).all()
+    taken = api.client.post(
+        f"/unsubscribe/{links['unsubscribe']}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert taken.status_code == 200  # Kim is told she gets nothing: true
+    assert api.client.get(f"/subscriptions/never/{links['never']}").status_code == 404
+    manage = api.client.get(f"/subscriptions/{links['manage']}")
+    assert manage.status_code == 404 and "Me too" not in manage.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Subscription, lees.id).active  # type: ignore[union-attr]
+    assert db.session.get(Address, lees.address_id).suppressed_at is None  # type: ignore[union-attr]

@@ -35,7 +35,7 @@ from .models import (
 from .render import markdown_to_html
 from .statements import Prepared
 from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
-from .tokens import TokenError, make_token, read_token
+from .tokens import TokenError, existed_when_issued, make_token, read_token_issued
 from .vault import truncate_ip, vault
 
 # --- writing -----------------------------------------------------------------
@@ -228,7 +228,7 @@ def comment_for_author(comment_id: int, authorization: str | None) -> Comment:
         raise Unauthorized("Send the edit token as 'Authorization: Bearer <token>'.")
     window = int(current_app.config["EDIT_WINDOW"])
     try:
-        payload = read_token("edit", authorization[7:].strip(), max_age=window)
+        payload, issued = read_token_issued("edit", authorization[7:].strip(), max_age=window)
     except TokenError as exc:
         if exc.expired:
             raise Forbidden("The time to edit or delete this comment has passed.") from exc
@@ -237,6 +237,8 @@ def comment_for_author(comment_id: int, authorization: str | None) -> Comment:
     if comment is None or comment.status == DELETED:
         raise NotFound("No such comment.")
     if not isinstance(payload, dict) or payload.get("c") != comment.id:
+        raise Forbidden("This edit token is for another comment.")
+    if not existed_when_issued(comment.created_at, issued):  # its id was another's before
         raise Forbidden("This edit token is for another comment.")
     if comment.created_at + timedelta(seconds=window) < utcnow():
         raise Forbidden("The time to edit or delete this comment has passed.")

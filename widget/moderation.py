@@ -29,7 +29,7 @@ from .models import (
 from .render import markdown_to_html
 from .spam import Verdict
 from .threads import refresh_thread
-from .tokens import TokenError, read_token
+from .tokens import TokenError, created_by, read_token_issued
 from .vault import vault
 from .wording import mask_email
 
@@ -63,13 +63,19 @@ def holds_proof(site: Site, email_hash: str, author_tokens: str | None) -> bool:
     approved comment by this address on this site. A typed address alone proves nothing."""
     for token in (author_tokens or "").split()[:5]:
         try:
-            payload = read_token("author", token)
+            payload, issued = read_token_issued("author", token)
         except TokenError:
             continue
         comment_id = payload.get("c") if isinstance(payload, dict) else None
         if not isinstance(comment_id, int) or not 0 < comment_id <= MAX_ID:
             continue
-        params = {"site_id": site.id, "email_hash": email_hash, "comment_id": comment_id}
+        params = {
+            "site_id": site.id,
+            "email_hash": email_hash,
+            "comment_id": comment_id,
+            # The comment the token was made for, not a later one that got its id.
+            "issued_before": created_by(issued),
+        }
         if db.session.connection().execute(_APPROVED_BY_AUTHOR, params).first() is not None:
             return True
     return False
@@ -77,7 +83,9 @@ def holds_proof(site: Site, email_hash: str, author_tokens: str | None) -> bool:
 
 # The "first-time" mode asks this of every comment it receives that carries a token.
 _APPROVED_BY_AUTHOR = author_comment_on_site(
-    Comment.status == APPROVED, Comment.id == bindparam("comment_id")
+    Comment.status == APPROVED,
+    Comment.id == bindparam("comment_id"),
+    Comment.created_at < bindparam("issued_before"),
 )
 
 

@@ -52,10 +52,12 @@ from .text import xml_safe
 from .tokens import (
     TokenError,
     author_token,
+    existed_when_issued,
     manage_token,
     privacy_token,
     read_privacy_token,
     read_token,
+    read_token_issued,
 )
 
 bp = Blueprint("pages", __name__)
@@ -503,12 +505,14 @@ def moderate_link(token: str) -> str | tuple[str, int]:
     """The owner's mail link: the article, the comment (every link's target shown) and only
     the actions that change it; a GET never acts (mail scanners follow links)."""
     try:
-        payload = read_token(
+        payload, issued = read_token_issued(
             "moderate", token, max_age=int(current_app.config["MODERATION_LINK_MAX_AGE"])
         )
     except TokenError as exc:
         return render_template("error.html", status=404, message=exc.message), 404
     comment = db.session.get(Comment, payload.get("c") if isinstance(payload, dict) else None)
+    if comment is not None and not existed_when_issued(comment.created_at, issued):
+        comment = None  # its id was another comment's, which is gone
     thread = db.session.get(Thread, comment.thread_id) if comment is not None else None
     if comment is None or thread is None:
         raise NotFound("This comment no longer exists.")

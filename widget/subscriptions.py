@@ -32,7 +32,7 @@ from .models import (
     utcnow,
 )
 from .threads import get_or_create_thread
-from .tokens import LINK_MAX_AGE, TokenError, read_token
+from .tokens import LINK_MAX_AGE, TokenError, existed_when_issued, read_token_issued
 from .vault import vault
 
 #: Confirmation mails a stranger can have sent to an address that never confirmed anything:
@@ -265,14 +265,17 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
     address's generation moves on ("unsubscribe from everything" moves it).
     """
     try:
-        payload = read_token(purpose, token, max_age=LINK_MAX_AGE.get(purpose))
+        payload, issued = read_token_issued(purpose, token, max_age=LINK_MAX_AGE.get(purpose))
     except TokenError as exc:
         raise NotFound(exc.message) from exc
     if not isinstance(payload, dict):
         raise NotFound("This link is not valid.")
-    subscription = _subscription_or_alias(payload["s"]) if "s" in payload else None
+    subscription = _subscription_or_alias(payload["s"], issued) if "s" in payload else None
     address_id = subscription.address_id if subscription else payload.get("a")
     address = db.session.get(Address, address_id) if isinstance(address_id, int) else None
+    if address is not None and "s" not in payload:
+        if not existed_when_issued(address.created_at, issued):
+            address = None  # its id was an erased reader's: the link was for them
     if address is None or ("s" in payload and subscription is None):
         raise NotFound("This subscription no longer exists.")
     if "g" in payload and payload["g"] != address.generation:
@@ -280,11 +283,14 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
     return address, subscription
 
 
-def _subscription_or_alias(subscription_id: object) -> Subscription | None:
-    """The subscription a link names, or the one it was merged into (`threads merge`)."""
+def _subscription_or_alias(subscription_id: object, issued: datetime) -> Subscription | None:
+    """The subscription a link made at `issued` names, or the one it was merged into
+    (`threads merge`); never a later subscription that got the id of an erased one."""
     if not isinstance(subscription_id, int) or not 0 < subscription_id <= MAX_ID:
         return None
     found = db.session.get(Subscription, subscription_id)
+    if found is not None and not existed_when_issued(found.created_at, issued):
+        found = None
     if found is None:
         alias = db.session.get(SubscriptionAlias, subscription_id)
         found = db.session.get(Subscription, alias.subscription_id) if alias else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -104,12 +105,34 @@ def make_token(purpose: str, payload: Any) -> str:
 
 def read_token(purpose: str, token: str, max_age: int | None = None) -> Any:
     """Return the payload, or raise TokenError."""
+    return read_token_issued(purpose, token, max_age)[0]
+
+
+def read_token_issued(purpose: str, token: str, max_age: int | None = None) -> tuple[Any, datetime]:
+    """Return (payload, when it was made, naive UTC), or raise TokenError."""
     try:
-        return _serializer(purpose).loads(token, max_age=max_age)
+        payload, issued = _serializer(purpose).loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as exc:
         raise TokenError("This link has expired.", expired=True) from exc
     except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
         raise TokenError("This link is not valid.") from exc
+    return payload, issued.replace(tzinfo=None)
+
+
+def created_by(issued: datetime) -> datetime:
+    """Rows a token made at `issued` can name were created before this.
+
+    A token is made for a row that exists. Ids of deleted rows can come back (SQLite gives
+    the largest free id again, and erasing a reader deletes rows): a token older than its
+    row was made for the row that had the id before, and opens nothing of this one.
+    Tokens carry whole seconds, hence the second's grace.
+    """
+    return issued + timedelta(seconds=1)
+
+
+def existed_when_issued(created_at: datetime, issued: datetime) -> bool:
+    """Was the row a token names by id already there when the token was made?"""
+    return created_at < created_by(issued)
 
 
 def token_age(purpose: str, token: str) -> tuple[Any, float]:
