@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from widget import moderation
+from widget import comments, moderation
 from widget.extensions import db
 from widget.models import (
     Address,
@@ -417,3 +417,42 @@ def test_an_erased_readers_mail_links_open_nothing_of_the_next_reader(
     db.session.expire_all()
     assert db.session.get(Subscription, lees.id).active  # type: ignore[union-attr]
     assert db.session.get(Address, lees.address_id).suppressed_at is None  # type: ignore[union-attr]
+
+
+def test_a_reply_written_while_its_parent_is_erased_is_placed_or_refused(
+    app: Flask, api: Api, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader answers a comment while its author's erasure runs: the reply lands where
+    the conversation now is, or gets a 409 when what it answers is gone; never a reply
+    counted but shown nowhere, never a 500."""
+    invoke(runner, "sites", "set", "default", "--erase-policy", "remove")
+    top = post(api, "Dora", "Dora starts.")
+    alice = post(api, "Alice", "Alice answers Dora.", parent_id=top)
+    bob = post(api, "Bob", "Bob answers Alice.", parent_id=alice)
+    checked = comments._check_parent
+
+    def erased_meanwhile(thread: Thread, parent_id: int | None) -> Comment | None:
+        found = checked(thread, parent_id)  # read before the erasure...
+        with db.engine.begin() as other:  # ...which another request commits now
+            other.execute(delete(Comment).where(Comment.id == alice))
+            other.execute(update(Comment).where(Comment.id == bob).values(parent_id=top, depth=1))
+        return found
+
+    monkeypatch.setattr(comments, "_check_parent", erased_meanwhile)
+    gone = api.post(author="Carol", email="carol@example.org", body="To Alice.", parent_id=alice)
+    assert gone.status_code == 409 and "just removed" in gone.get_json()["message"]
+    # Bob's comment was moved up while Carol answered it: her reply follows it there.
+    top_2 = post(api, "Eve", "Eve starts again.")
+    moved = post(api, "Fay", "Fay answers Eve.", parent_id=top_2)
+
+    def moved_meanwhile(thread: Thread, parent_id: int | None) -> Comment | None:
+        found = checked(thread, parent_id)
+        with db.engine.begin() as other:
+            other.execute(update(Comment).where(Comment.id == moved).values(root_id=top, depth=3))
+        return found
+
+    monkeypatch.setattr(comments, "_check_parent", moved_meanwhile)
+    placed = api.post(author="Gil", email="gil@example.org", body="To Fay.", parent_id=moved)
+    assert placed.status_code == 201
+    stored = db.session.get(Comment, placed.get_json()["comment"]["id"])
+    assert stored is not None and (stored.root_id, stored.depth) == (top, 4)

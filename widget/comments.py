@@ -6,6 +6,7 @@ in `moderation`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any, cast
@@ -156,29 +157,44 @@ _COMMENT_COLUMNS = [c.name for c in _COMMENTS.columns if c.name != "id"]
 
 
 def _insert(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
-    """Write a new comment with one INSERT … RETURNING; return the row with its id.
+    """Write a new comment with one INSERT … SELECT … RETURNING; return the row with its id.
 
-    The hot path of posting: the ORM's unit of work would cost more than the SQL.
+    The hot path of posting: the ORM's unit of work would cost more than the SQL. A reply
+    takes its root and depth from its parent as the INSERT runs, not as read before: an
+    erasure may have moved the parent up meanwhile, or removed it (a 409).
     """
-    if row["parent_id"] is not None:  # a reply: root_id is its parent's
-        new_id = _INSERT_REPLY.scalar(connection, row)
-        return {**row, "id": new_id}
-    params = {f"p_{name}": value for name, value in row.items() if name != "root_id"}
-    new_id = _insert_own_root(connection.dialect.name).scalar(connection, params)
-    return {**row, "id": new_id, "root_id": new_id}
+    params = {f"p_{name}": value for name, value in row.items()}
+    statements = _insert_statements(connection.dialect.name)
+    if row["parent_id"] is None:
+        new_id = statements.own_root.scalar(connection, params)
+        return {**row, "id": new_id, "root_id": new_id}
+    written = statements.reply.first(connection, params)
+    if written is None:
+        raise Conflict("The comment you reply to was just removed.")
+    new_id, root_id, depth = written
+    return {**row, "id": new_id, "root_id": root_id, "depth": depth}
 
 
-_INSERT_REPLY = Prepared(insert(_COMMENTS).returning(_COMMENTS.c.id), columns=_COMMENT_COLUMNS)
+@dataclass(frozen=True)
+class _InsertStatements:
+    own_root: Prepared  # a top-level comment, its own root
+    reply: Prepared  # a reply, below its parent
 
 
 @cache
-def _insert_own_root(dialect_name: str) -> Prepared:
-    """INSERT of a top-level comment, its own root: the id is drawn inside the statement.
-
-    PostgreSQL draws it from the column's sequence; SQLite lets one writer at a time in, so
-    the largest id plus one is what it would have chosen itself.
-    """
+def _insert_statements(dialect_name: str) -> _InsertStatements:
+    """The two INSERTs of a new comment. Each draws what depends on other rows inside the
+    statement: a top-level comment its id (PostgreSQL from the column's sequence; SQLite
+    lets one writer at a time in, so the largest id plus one is what it would choose
+    itself), a reply its root and depth from its parent's row."""
     postgres = dialect_name == "postgresql"
+    # Parameter names differ from the columns', which an INSERT would claim for itself.
+    # PostgreSQL needs each one's type spelled out: a NULL in a SELECT list is text to it.
+    params: dict[str, Any] = {
+        name: bindparam(f"p_{name}", type_=_COMMENTS.c[name].type) for name in _COMMENT_COLUMNS
+    }
+    if postgres:
+        params = {name: sql_cast(param, param.type) for name, param in params.items()}
     drawn: Any
     if postgres:
         drawn = func.nextval(func.pg_get_serial_sequence("comments", "id"))
@@ -186,15 +202,21 @@ def _insert_own_root(dialect_name: str) -> Prepared:
         drawn = func.coalesce(select(func.max(_COMMENTS.c.id)).scalar_subquery(), 0) + 1
     new = select(drawn.label("id")).subquery("new")
     names = [name for name in _COMMENT_COLUMNS if name != "root_id"]
-    # Parameter names differ from the columns', which an INSERT would claim for itself.
-    # PostgreSQL needs each one's type spelled out: a NULL in a SELECT list is text to it.
-    params: list[Any] = [bindparam(f"p_{name}", type_=_COMMENTS.c[name].type) for name in names]
-    if postgres:
-        params = [sql_cast(param, param.type) for param in params]
-    return Prepared(
-        insert(_COMMENTS)
-        .from_select(["id", "root_id", *names], select(new.c.id, new.c.id, *params))
-        .returning(_COMMENTS.c.id)
+    own_root = insert(_COMMENTS).from_select(
+        ["id", "root_id", *names], select(new.c.id, new.c.id, *(params[n] for n in names))
+    )
+    parent = _COMMENTS.alias("parent")
+    names = [name for name in _COMMENT_COLUMNS if name not in ("root_id", "depth")]
+    reply = insert(_COMMENTS).from_select(
+        [*names, "root_id", "depth"],
+        select(*(params[n] for n in names), parent.c.root_id, parent.c.depth + 1).where(
+            parent.c.id == params["parent_id"], parent.c.thread_id == params["thread_id"]
+        ),
+    )
+    returned = (_COMMENTS.c.id, _COMMENTS.c.root_id, _COMMENTS.c.depth)
+    return _InsertStatements(
+        own_root=Prepared(own_root.returning(_COMMENTS.c.id)),
+        reply=Prepared(reply.returning(*returned)),
     )
 
 

@@ -187,8 +187,12 @@ def _remove(comment_id: int, thread_id: int) -> None:
     reply of a top-level comment becomes top-level, the root of its own replies), each one
     level less deep; its votes and queued mail go; its log entries stay, without it.
     Never commits."""
+    # Locked (on PostgreSQL; SQLite has one writer at a time): a reply being written to it
+    # waits, then finds it gone, and one written before is moved up with the others.
     parent_id, root_id, depth = db.session.execute(
-        select(Comment.parent_id, Comment.root_id, Comment.depth).where(Comment.id == comment_id)
+        select(Comment.parent_id, Comment.root_id, Comment.depth)
+        .where(Comment.id == comment_id)
+        .with_for_update()
     ).one()
     # Its tree (the thread, for a row without root_id), read afresh: an earlier removal in
     # the same erasure may have moved some of it.
