@@ -378,7 +378,7 @@ def test_an_address_block_is_shown_masked_and_every_block_is_logged(
     db.session.commit()
     html = page_of(admin, "/admin/blocks")
     assert "t•••@example.org" in html and "203.0.113.0/24" in html
-    assert "address (added before masking)" in html
+    assert "an address (not shown)" in html
     assert "troll.person" not in html and vault().lookup_hash("old@x.org") not in html
 
     admin.post(

@@ -18,6 +18,7 @@ from widget import comments, moderation
 from widget.extensions import db
 from widget.models import (
     Address,
+    Block,
     Comment,
     Delivery,
     ModerationEvent,
@@ -215,6 +216,14 @@ def test_each_site_erases_by_its_own_policy(api: Api, runner: FlaskCliRunner) ->
     reply_here = post(api, "Bob", "Bob on the default site.", parent_id=here)
     there = post(api, "Alice", "Alice on the other site.", site="other")
     reply_there = post(api, "Bob", "Bob on the other site.", site="other", parent_id=there)
+    # Her /privacy page says which site does what.
+    from widget.tokens import privacy_token
+    from widget.vault import vault
+
+    told = api.client.get(f"/privacy/{privacy_token(vault().lookup_hash(ALICE))}")
+    assert "Your comments on other are removed; on default they become" in told.get_data(
+        as_text=True
+    )
 
     output = invoke(runner, "readers", "erase", ALICE, "--yes")
     assert "Erased 2 comments and 0 subscriptions." in output
@@ -456,3 +465,34 @@ def test_a_reply_written_while_its_parent_is_erased_is_placed_or_refused(
     assert placed.status_code == 201
     stored = db.session.get(Comment, placed.get_json()["comment"]["id"])
     assert stored is not None and (stored.root_id, stored.depth) == (top, 4)
+
+
+def test_a_block_outlives_the_erasure_without_the_address(
+    app: Flask, api: Api, admin: FlaskClient
+) -> None:
+    """The owner blocked a reader, who then erases their data by the /privacy link: the
+    block still holds (by the keyed hash), but neither the blocks page nor the log shows
+    even the masked address any more, and the reader is told what is kept."""
+    from widget.tokens import privacy_token
+    from widget.vault import vault
+
+    blocked = db.session.get(Comment, post(api, "Alice", "Buy my pills."))
+    assert blocked is not None
+    moderation.block_author(blocked, "email", actor="admin:mod@blog.example")
+    assert "a•••@example.org" in page_of(admin, "/admin/blocks")
+    assert "a•••@example.org" in page_of(admin, "/admin/events")
+    link = f"/privacy/{privacy_token(vault().lookup_hash(ALICE))}"
+    token = csrf_token(api.client.get(link).get_data(as_text=True))
+    erased = api.client.post(link + "/erase", data={"csrf_token": token, "sure": "y"})
+    told = erased.get_data(as_text=True)
+    assert "keeps a keyed fingerprint of it, so that the block holds" in told
+    for page in ("/admin/blocks", "/admin/events"):
+        assert "a•••@example.org" not in page_of(admin, page)
+    assert "an address (not shown)" in page_of(admin, "/admin/blocks")
+    assert "an erased reader&#39;s address" in page_of(admin, "/admin/events")
+    block = db.session.scalars(select(Block)).one()
+    assert block.email_enc is None
+    app.config["SPAM_CHECKS"] = "on"
+    again = api.post(author="Alice", email=ALICE, body="Back again.")
+    stored = db.session.get(Comment, again.get_json()["comment"]["id"])
+    assert stored is not None and "blocked-address" in stored.reasons  # the block holds

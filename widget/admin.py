@@ -78,7 +78,6 @@ from .models import (
     PENDING,
     Address,
     AdminUser,
-    Block,
     Comment,
     DeliveryStatus,
     Role,
@@ -447,20 +446,16 @@ def blocks() -> BaseResponse | tuple[str, int]:
     html = render_template(
         "admin/blocks.html",
         page=page,
-        shown={block.id: _block_shown(block) for block, _ in page.items},
+        shown={
+            block.id: moderation.block_shown(block.kind, block.value, block.email_enc)
+            for block, _ in page.items
+        },
         sites=names,
         site_filter=site_filter,
         form=form,
         kind_words=BLOCK_KIND_WORDS,
     )
     return html, 422 if form.errors else 200
-
-
-def _block_shown(block: Block) -> str:
-    if block.kind != "email":
-        return block.value
-    email = vault().decrypt(block.email_enc) if block.email_enc else ""
-    return mask_email(email) if email else "address (added before masking)"
 
 
 @bp.post("/blocks/<int:block_id>/delete")

@@ -267,7 +267,7 @@ def block_author(comment: Comment, kind: str, actor: str) -> None:
         raise ParleyError("Nothing to block.")
     email_enc = comment.email_enc if kind == "email" else None
     _add_block(thread.site_id, kind, value, email_enc)
-    record(comment, actor, f"block-{kind}", _block_detail(kind, value, email_enc))
+    record(comment, actor, f"block-{kind}", block_shown(kind, value, email_enc))
     if comment.status != SPAM:
         apply_decision(comment, "spam", actor)
     db.session.commit()
@@ -281,7 +281,7 @@ def add_block(site: Site, kind: str, value: str, actor: str) -> None:
     email_enc = vault().encrypt(value) if kind == "email" else None
     stored = vault().lookup_hash(value) if kind == "email" else value.lower()
     _add_block(site.id, kind, stored, email_enc)
-    detail = _block_detail(kind, stored, email_enc)
+    detail = block_shown(kind, stored, email_enc)
     db.session.add(
         ModerationEvent(site_id=site.id, actor=actor, action=f"block-{kind}", detail=detail)
     )
@@ -293,7 +293,7 @@ def remove_block(block_id: int, actor: str) -> None:
     block = db.session.get(Block, block_id) if 0 < block_id <= MAX_ID else None
     if block is None:
         raise NotFound("No such block.")
-    detail = _block_detail(block.kind, block.value, block.email_enc)
+    detail = block_shown(block.kind, block.value, block.email_enc)
     db.session.add(
         ModerationEvent(
             site_id=block.site_id, actor=actor, action=f"unblock-{block.kind}", detail=detail
@@ -313,12 +313,13 @@ def _add_block(site_id: int, kind: str, value: str, email_enc: str | None = None
         exists.email_enc = email_enc  # a block from before masking learns what it shows
 
 
-def _block_detail(kind: str, value: str, email_enc: str | None) -> str:
-    """What the log says of a block: the value, an address only masked (never in full)."""
+def block_shown(kind: str, value: str, email_enc: str | None) -> str:
+    """A block as the admin and the log show it: the value, an address only masked (never
+    in full), or not at all (blocked before masking, or its reader erased)."""
     if kind != "email":
         return value
     email = vault().decrypt(email_enc) if email_enc else ""
-    return mask_email(email) if email else "address (added before masking)"
+    return mask_email(email) if email else "an address (not shown)"
 
 
 def _teach(site: Site, comment: Comment, old: str, new: str) -> None:

@@ -416,26 +416,34 @@ def privacy_erase(token: str) -> str | tuple[str, int]:
             submitted(form)  # the standard "form expired" answer
         return _privacy_page(token, email_hash, form), 422
     policies = readers.erase_policies(email_hash)
+    blocked = readers.is_blocked_somewhere(email_hash)
     erased, unsubscribed = readers.erase_by_hash(email_hash, actor="reader")
+    kept = (
+        " A site that blocked your address keeps a keyed fingerprint of it, so that the"
+        " block holds; the address itself is gone."
+        if blocked
+        else " Your address is no longer stored."
+    )
     return render_template(
         "message.html",
         title="Your data is erased",
         message=(
             f"{_erased_in_words(erased, policies)}, and {unsubscribed} subscription"
-            f"{'s are' if unsubscribed != 1 else ' is'} gone. Your address is no longer stored."
+            f"{'s are' if unsubscribed != 1 else ' is'} gone.{kept}"
         ),
         manage=None,
     )
 
 
-def _erased_in_words(erased: int, policies: set[str]) -> str:
+def _erased_in_words(erased: int, policies: dict[str, list[str]]) -> str:
     """What an erasure did to the reader's comments (each site's erase policy)."""
     comments = f"{erased} comment{'s' if erased != 1 else ''}"
     if ErasePolicy.REMOVE not in policies:
         return f"{comments} now read “[deleted]” without your name or website"
     if ErasePolicy.PLACEHOLDER not in policies:
         return f"{comments} removed (replies by others stay)"
-    return f"{comments} removed or, on some sites, left as “[deleted]” without your name or website"
+    kept = ", ".join(policies[ErasePolicy.PLACEHOLDER])
+    return f"{comments} removed, but on {kept} left as “[deleted]” without your name or website"
 
 
 def _privacy_page(token: str, email_hash: str, form: EraseForm) -> str:

@@ -15,6 +15,7 @@ from .models import (
     DELETED,
     PRIVACY,
     Address,
+    Block,
     Comment,
     Delivery,
     ErasePolicy,
@@ -28,6 +29,7 @@ from .models import (
 from .serializers import iso
 from .threads import refresh_thread
 from .vault import vault
+from .wording import mask_email
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,7 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
     IP removed; replies stay under it) or is removed (replies by others keep their text and
     move up to its parent); its subscriptions, queued mail and the address record go.
     Logged without the address. Returns (comments, subscriptions). Commits."""
+    _forget_blocked_address(email_hash)
     erased = 0
     rows = db.session.execute(
         select(Comment, Site.erase_policy)
@@ -172,6 +175,49 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
     db.session.commit()
     log.info("Erased a reader's data: %s", detail)
     return erased, subscriptions
+
+
+#: What the moderation log says instead of an erased reader's masked address.
+ERASED_ADDRESS = "an erased reader's address"
+
+
+def _forget_blocked_address(email_hash: str) -> None:
+    """The site's blocks of this address hold (they match its keyed hash, which is all
+    that stays); the address they kept to show masked goes, and so does the log's masked
+    mention of it. Call before the comments are blanked. Never commits."""
+    sealed = (
+        db.session.scalars(
+            select(Address.email_enc).where(Address.email_hash == email_hash)
+        ).first()
+        or db.session.scalars(
+            select(Comment.email_enc).where(
+                Comment.email_hash == email_hash, Comment.email_enc != ""
+            )
+        ).first()
+    )
+    blocks = select(Block.id).where(Block.kind == "email", Block.value == email_hash)
+    for block in db.session.scalars(select(Block).where(Block.id.in_(blocks))):
+        sealed = sealed or block.email_enc
+        block.email_enc = None
+    email = vault().decrypt(sealed) if sealed else ""
+    if email:
+        db.session.execute(
+            update(ModerationEvent)
+            .where(
+                ModerationEvent.action.in_(("block-email", "unblock-email")),
+                ModerationEvent.detail == mask_email(email),
+            )
+            .values(detail=ERASED_ADDRESS)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def is_blocked_somewhere(email_hash: str) -> bool:
+    """Does a site block this address (a block outlives the address's erasure)? Reads only."""
+    found = db.session.scalar(
+        select(Block.id).where(Block.kind == "email", Block.value == email_hash).limit(1)
+    )
+    return found is not None
 
 
 def _blank(comment: Comment) -> None:
@@ -276,15 +322,18 @@ def stored_about(email_hash: str) -> tuple[int, int]:
     return int(comments or 0), int(subscriptions or 0)
 
 
-def erase_policies(email_hash: str) -> set[str]:
-    """The erase policies of the sites this address commented on (what erasing it does to
-    its comments). Reads only."""
-    return set(
-        db.session.scalars(
-            select(Site.erase_policy)
-            .distinct()
-            .join(Thread, Thread.site_id == Site.id)
-            .join(Comment, Comment.thread_id == Thread.id)
-            .where(Comment.email_hash == email_hash)
-        )
+def erase_policies(email_hash: str) -> dict[str, list[str]]:
+    """Each erase policy of the sites this address commented on, with those sites' names
+    (what erasing it does to its comments, and where). Reads only."""
+    rows = db.session.execute(
+        select(Site.erase_policy, Site.name)
+        .distinct()
+        .join(Thread, Thread.site_id == Site.id)
+        .join(Comment, Comment.thread_id == Thread.id)
+        .where(Comment.email_hash == email_hash)
+        .order_by(Site.name)
     )
+    policies: dict[str, list[str]] = {}
+    for policy, site in rows:
+        policies.setdefault(policy, []).append(site)
+    return policies
