@@ -82,6 +82,8 @@ class Prepared:
         except dialect.loaded_dbapi.Error as exc:
             # As Core would: the error as SQLAlchemy's own class (a lost or locked database
             # is a 503, not a 500), a lost connection out of the pool, no values in the log.
+            if cursor is not None:
+                cursor.close()
             if dialect.is_disconnect(exc, driver, cursor):
                 connection.invalidate(exc)
             raise DBAPIError.instance(
