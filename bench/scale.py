@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 
-from harness import PYTHON, ROOT, fresh_sqlite, gunicorn, load, machine, parley_env
+from harness import PYTHON, ROOT, flask, fresh_sqlite, gunicorn, load, machine, parley_env
 
 SIZES = (100, 1_000, 10_000, 100_000)
 THREADS = 100_000
@@ -61,7 +61,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
     env = parley_env(args.database_url, PARLEY_THREAD_CACHE_SIZE="0")
-    if not args.database_url:
+    if args.database_url:
+        flask(env, "db", "upgrade")  # an empty database of your own: the seed needs tables
+    else:
         fresh_sqlite(env)
     subprocess.run(
         [PYTHON, "-c", SEED, ",".join(map(str, SIZES)), str(THREADS)], cwd=ROOT, env=env, check=True
