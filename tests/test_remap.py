@@ -255,3 +255,31 @@ def test_after_a_merge_the_dropped_subscriptions_links_act_on_the_kept_one(
     api.post(thread="/c", body="after the merge", email="w@example.org")
     run_worker()
     assert len(mails_to(smtp, "both@example.org", "New comment")) == 1
+
+
+def test_a_merge_after_sqlite_gave_a_merged_away_id_again(
+    app: Any, runner: FlaskCliRunner, api: Api
+) -> None:
+    """A merged-away subscription's id can come back (SQLite reuses the largest): merging
+    that newer subscription away too works, and the first reader's old links, made before
+    the newcomer's subscription existed, act on nothing of the newcomer's."""
+    from widget.tokens import unsubscribe_token
+
+    subscribe_confirmed(api, "fay@example.org", thread="/n1")
+    unconfirmed = {"site": "default", "thread": "/n2", "email": "fay@example.org"}
+    assert api.client.post("/api/subscriptions", json=unconfirmed).status_code == 202
+    dropped = db.session.scalars(select(func.max(Subscription.id))).one()
+    old_link = f"/unsubscribe/{unsubscribe_token(dropped)}"  # in mail she kept
+    assert run(runner, "threads", "merge", "default", "/n2", "--into", "/n1")[0] == 0
+    assert db.session.get(Subscription, dropped) is None  # merged away: its id is free
+    app.extensions["parley_clock"].advance(2)
+    subscribe_confirmed(api, "gus@example.org", thread="/p1")
+    subscribe_confirmed(api, "gus@example.org", thread="/p2")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert db.session.get(Subscription, dropped) is not None  # Gus's, by the same id
+    code, output = run(runner, "threads", "merge", "default", "/p1", "--into", "/p2")
+    assert code == 0, output
+    assert api.client.post(old_link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    db.session.expire_all()
+    [guss] = db.session.scalars(select(Subscription).join(Thread).where(Thread.key == "/p2")).all()
+    assert guss.active  # her link stopped (on PostgreSQL) her own kept subscription at most

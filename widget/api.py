@@ -110,7 +110,7 @@ def create_comment() -> Response:
         "comment": comment_json(comment),
         "status": comments.pending_status_label(comment),
         "edit_token": edit_token,
-        "author_token": author_token(comment.id),
+        "author_token": author_token(comment.id, comment.created_at),
         "edit_window": int(current_app.config["EDIT_WINDOW"]),
     }
     return json_response(body, 201)

@@ -15,6 +15,7 @@ from flask import current_app
 from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from . import moderation, spam
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -36,7 +37,7 @@ from .models import (
 from .render import markdown_to_html
 from .statements import Prepared
 from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
-from .tokens import TokenError, existed_when_issued, make_token, read_token_issued
+from .tokens import TokenError, comment_token, names_row, read_token_issued
 from .vault import truncate_ip, vault
 
 # --- writing -----------------------------------------------------------------
@@ -86,7 +87,7 @@ def post_comment(page: PageThread, new: NewComment) -> tuple[Comment, str]:
         moderation.on_published(comment, notify=page.has_subscribers)
     moderation.on_posted(comment, site, has_webhooks=page.has_webhooks)
     db.session.commit()
-    return comment, make_token("edit", {"c": comment.id})
+    return comment, comment_token("edit", comment.id, comment.created_at)
 
 
 def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | None) -> Comment:
@@ -146,6 +147,7 @@ def _same_reply_just_now(
             Comment.thread_id == thread.id,
             Comment.parent_id.is_(None) if parent_id is None else Comment.parent_id == parent_id,
             Comment.body == body,
+            Comment.status == APPROVED,  # a reply deleted meanwhile is sent anew
             Comment.created_at > utcnow() - REPLY_REPEAT_WINDOW,
         )
         .limit(1)
@@ -168,7 +170,10 @@ def _insert(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     if row["parent_id"] is None:
         new_id = statements.own_root.scalar(connection, params)
         return {**row, "id": new_id, "root_id": new_id}
-    written = statements.reply.first(connection, params)
+    try:
+        written = statements.reply.first(connection, params)
+    except IntegrityError as exc:  # PostgreSQL: read before the removal, checked after it
+        raise Conflict("The comment you reply to was just removed.") from exc
     if written is None:
         raise Conflict("The comment you reply to was just removed.")
     new_id, root_id, depth = written
@@ -260,7 +265,7 @@ def comment_for_author(comment_id: int, authorization: str | None) -> Comment:
         raise NotFound("No such comment.")
     if not isinstance(payload, dict) or payload.get("c") != comment.id:
         raise Forbidden("This edit token is for another comment.")
-    if not existed_when_issued(comment.created_at, issued):  # its id was another's before
+    if not names_row(payload, issued, comment.created_at):  # its id was another's before
         raise Forbidden("This edit token is for another comment.")
     if comment.created_at + timedelta(seconds=window) < utcnow():
         raise Forbidden("The time to edit or delete this comment has passed.")

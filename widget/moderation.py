@@ -29,7 +29,7 @@ from .models import (
 from .render import markdown_to_html
 from .spam import Verdict
 from .threads import refresh_thread
-from .tokens import TokenError, created_by, read_token_issued
+from .tokens import TokenError, created_window, read_token_issued
 from .vault import vault
 from .wording import mask_email
 
@@ -69,12 +69,14 @@ def holds_proof(site: Site, email_hash: str, author_tokens: str | None) -> bool:
         comment_id = payload.get("c") if isinstance(payload, dict) else None
         if not isinstance(comment_id, int) or not 0 < comment_id <= MAX_ID:
             continue
+        # The comment the token was made for, not a later one that got its id.
+        created_from, created_until = created_window(payload, issued)
         params = {
             "site_id": site.id,
             "email_hash": email_hash,
             "comment_id": comment_id,
-            # The comment the token was made for, not a later one that got its id.
-            "issued_before": created_by(issued),
+            "created_from": created_from,
+            "created_until": created_until,
         }
         if db.session.connection().execute(_APPROVED_BY_AUTHOR, params).first() is not None:
             return True
@@ -85,7 +87,8 @@ def holds_proof(site: Site, email_hash: str, author_tokens: str | None) -> bool:
 _APPROVED_BY_AUTHOR = author_comment_on_site(
     Comment.status == APPROVED,
     Comment.id == bindparam("comment_id"),
-    Comment.created_at < bindparam("issued_before"),
+    Comment.created_at >= bindparam("created_from"),
+    Comment.created_at < bindparam("created_until"),
 )
 
 

@@ -52,8 +52,8 @@ from .text import xml_safe
 from .tokens import (
     TokenError,
     author_token,
-    existed_when_issued,
     manage_token,
+    names_row,
     privacy_token,
     read_privacy_token,
     read_token,
@@ -202,7 +202,10 @@ def _post_from_page(page: threads.PageThread, key: str, form: CommentFields) -> 
     new.author_token = " ".join(session.get("authored", [])) or None
     comment, _token = comments.post_comment(page, new)
     # This browser's proof of its comments, for first-time moderation (as the widget keeps).
-    session["authored"] = [author_token(comment.id), *session.get("authored", [])][:5]
+    session["authored"] = [
+        author_token(comment.id, comment.created_at),
+        *session.get("authored", []),
+    ][:5]
     if comment.status == APPROVED:
         flash("Your comment is published.", "ok")
     else:
@@ -442,8 +445,12 @@ def _erased_in_words(erased: int, policies: dict[str, list[str]]) -> str:
         return f"{comments} now read “[deleted]” without your name or website"
     if ErasePolicy.PLACEHOLDER not in policies:
         return f"{comments} removed (replies by others stay)"
+    removed = ", ".join(policies[ErasePolicy.REMOVE])
     kept = ", ".join(policies[ErasePolicy.PLACEHOLDER])
-    return f"{comments} removed, but on {kept} left as “[deleted]” without your name or website"
+    return (
+        f"{comments} erased: removed on {removed}; on {kept} left as “[deleted]” without"
+        " your name or website"
+    )
 
 
 def _privacy_page(token: str, email_hash: str, form: EraseForm) -> str:
@@ -519,7 +526,7 @@ def moderate_link(token: str) -> str | tuple[str, int]:
     except TokenError as exc:
         return render_template("error.html", status=404, message=exc.message), 404
     comment = db.session.get(Comment, payload.get("c") if isinstance(payload, dict) else None)
-    if comment is not None and not existed_when_issued(comment.created_at, issued):
+    if comment is not None and not names_row(payload, issued, comment.created_at):
         comment = None  # its id was another comment's, which is gone
     thread = db.session.get(Thread, comment.thread_id) if comment is not None else None
     if comment is None or thread is None:

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from .extensions import db
 from .models import (
@@ -196,16 +196,25 @@ def _forget_blocked_address(email_hash: str) -> None:
         ).first()
     )
     blocks = select(Block.id).where(Block.kind == "email", Block.value == email_hash)
+    sites = set()
     for block in db.session.scalars(select(Block).where(Block.id.in_(blocks))):
         sealed = sealed or block.email_enc
         block.email_enc = None
+        sites.add(block.site_id)
     email = vault().decrypt(sealed) if sealed else ""
     if email:
+        # Other addresses mask alike ("x•••@example.com"): only entries about this one's
+        # comments, or on a site that blocks it.
+        theirs = select(Comment.id).where(Comment.email_hash == email_hash)
         db.session.execute(
             update(ModerationEvent)
             .where(
                 ModerationEvent.action.in_(("block-email", "unblock-email")),
                 ModerationEvent.detail == mask_email(email),
+                or_(
+                    ModerationEvent.comment_id.in_(theirs),
+                    and_(ModerationEvent.comment_id.is_(None), ModerationEvent.site_id.in_(sites)),
+                ),
             )
             .values(detail=ERASED_ADDRESS)
             .execution_options(synchronize_session=False)
@@ -233,8 +242,8 @@ def _remove(comment_id: int, thread_id: int) -> None:
     reply of a top-level comment becomes top-level, the root of its own replies), each one
     level less deep; its votes and queued mail go; its log entries stay, without it.
     Never commits."""
-    # Locked (on PostgreSQL; SQLite has one writer at a time): a reply being written to it
-    # waits, then finds it gone, and one written before is moved up with the others.
+    # Locked (on PostgreSQL; SQLite has one writer at a time): a reply written before is
+    # moved up with the others; one being written meanwhile fails its foreign key (a 409).
     parent_id, root_id, depth = db.session.execute(
         select(Comment.parent_id, Comment.root_id, Comment.depth)
         .where(Comment.id == comment_id)

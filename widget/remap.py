@@ -322,7 +322,8 @@ def _move_subscription(sub: Subscription, target_id: int, report: RemapReport) -
         .where(SubscriptionAlias.subscription_id == drop.id)
         .values(subscription_id=keep.id)
     )
-    db.session.add(SubscriptionAlias(old_id=drop.id, subscription_id=keep.id))
+    # An alias of the same id can be there already: SQLite gave a merged-away id again.
+    db.session.merge(SubscriptionAlias(old_id=drop.id, subscription_id=keep.id))
     db.session.delete(drop)
     db.session.flush()
     keep.thread_id = target_id

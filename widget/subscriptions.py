@@ -294,6 +294,8 @@ def _subscription_or_alias(subscription_id: object, issued: datetime) -> Subscri
     if found is None:
         alias = db.session.get(SubscriptionAlias, subscription_id)
         found = db.session.get(Subscription, alias.subscription_id) if alias else None
+        if found is not None and not existed_when_issued(found.created_at, issued):
+            found = None  # merged into after the link was made: another reader's, maybe
     return found
 
 

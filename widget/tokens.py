@@ -135,6 +135,36 @@ def existed_when_issued(created_at: datetime, issued: datetime) -> bool:
     return created_at < created_by(issued)
 
 
+_EPOCH = datetime(1970, 1, 1)
+
+
+def row_stamp(created_at: datetime) -> int:
+    """A row's creation time in whole microseconds: with its id, it names that row and not
+    one created later that got the id again (within the second a token's own time allows)."""
+    return (created_at - _EPOCH) // timedelta(microseconds=1)
+
+
+def created_window(payload: Any, issued: datetime) -> tuple[datetime, datetime]:
+    """[from, until): when the row a comment's token names was created. Tokens carry that
+    time ("t") since ids can come back; older ones only bound it by their own time."""
+    stamp = payload.get("t") if isinstance(payload, dict) else None
+    if isinstance(stamp, int) and not isinstance(stamp, bool):
+        exact = _EPOCH + timedelta(microseconds=stamp)
+        return exact, exact + timedelta(microseconds=1)
+    return datetime.min, created_by(issued)
+
+
+def names_row(payload: Any, issued: datetime, created_at: datetime) -> bool:
+    """Is the row created at `created_at` the one this token was made for?"""
+    start, until = created_window(payload, issued)
+    return start <= created_at < until
+
+
+def comment_token(purpose: str, comment_id: int, created_at: datetime) -> str:
+    """A token for one comment (edit, author, moderate): its id and creation time."""
+    return make_token(purpose, {"c": comment_id, "t": row_stamp(created_at)})
+
+
 def token_age(purpose: str, token: str) -> tuple[Any, float]:
     """Return (payload, age in seconds) of a timed token, or raise TokenError."""
     try:
@@ -181,7 +211,7 @@ def read_privacy_token(token: str) -> str:
     return email_hash
 
 
-def author_token(comment_id: int) -> str:
+def author_token(comment_id: int, created_at: datetime) -> str:
     """Given with every post: once that comment is approved, proof that this browser wrote
     it (first-time moderation then trusts the same address from this browser)."""
-    return make_token("author", {"c": comment_id})
+    return comment_token("author", comment_id, created_at)

@@ -34,8 +34,8 @@ from ..models import (
 from ..render import plain_text
 from ..threads import reading_url
 from ..tokens import (
+    comment_token,
     confirm_token,
-    make_token,
     manage_token,
     never_token,
     privacy_token,
@@ -288,7 +288,7 @@ def article_link(thread: Thread) -> str:
 
 def moderation_url(comment: Comment, action: str = "") -> str:
     """The mail's link to the confirmation page of one comment (a GET changes nothing)."""
-    url = _public(f"/moderate/{make_token('moderate', {'c': comment.id})}")
+    url = _public(f"/moderate/{comment_token('moderate', comment.id, comment.created_at)}")
     return f"{url}?action={action}" if action else url
 
 
