@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,16 @@ from widget.importers import isso
 from widget.importers.base import ImportError_, Report
 from widget.importers.clean import web_url
 from widget.limits import AUTHOR_MAX, THREAD_KEY_MAX, TITLE_MAX
-from widget.models import APPROVED, DELETED, PENDING, SPAM, Comment, Subscription, Thread
+from widget.models import (
+    APPROVED,
+    DELETED,
+    PENDING,
+    SPAM,
+    Comment,
+    Subscription,
+    SubscriptionAlias,
+    Thread,
+)
 
 from .conftest import SECRET, Api
 from .export_files import (
@@ -298,12 +308,24 @@ def test_export_import_export_is_identical(
     parent = api.post(body="Parent", email="p@example.org", notify=True).get_json()
     api.post(body="Child", parent_id=parent["comment"]["id"], email="c@example.org")
     api.post(thread="/other", body="Other thread 🦊", website="https://ada.example")
+    # What a reader chose and what voided their old links travel too: the mode, a pause,
+    # the address's generation ("never" moved it), and ids merged into the subscription.
+    subscription = db.session.scalars(select(Subscription)).one()
+    subscription.mode = "replies"
+    subscription.address.generation, subscription.address.confirmations_sent = 2, 3
+    subscription.address.paused_until = datetime(2030, 1, 2, 3, 4, 5)
+    db.session.add(SubscriptionAlias(old_id=99, subscription_id=subscription.id))
+    db.session.commit()
     first = tmp_path / "first.json"
     code, output = run(runner, "export", str(first))
     assert code == 0, output
     backup = json.loads(first.read_text())
     assert backup["format"] == "parley-backup"
     assert {a["email"] for a in backup["addresses"]} == {"p@example.org"}
+    [address] = backup["addresses"]
+    assert (address["generation"], address["confirmations_sent"]) == (2, 3)
+    [saved] = [s for t in backup["sites"][0]["threads"] for s in t["subscriptions"]]
+    assert saved["mode"] == "replies" and saved["aliases"] == [99]
     db.session.rollback()  # the next app empties the same database
     fresh = make_app(backend, db_folder)
     with fresh.app_context():
@@ -315,6 +337,9 @@ def test_export_import_export_is_identical(
         run(fresh_runner, "export", str(second))
         assert second.read_text() == first.read_text()
         assert db.session.scalar(select(func.count(Subscription.id))) == 1
+        restored = db.session.scalars(select(Subscription)).one()
+        assert restored.mode == "replies" and restored.address.generation == 2
+        assert db.session.get(SubscriptionAlias, 99) is not None
         api2 = Api(fresh.test_client())
         assert api2.post(body="New after restore").status_code == 201
         code, output = run(fresh_runner, "import", "parley", str(first))

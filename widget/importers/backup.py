@@ -22,14 +22,17 @@ from ..limits import AUTHOR_MAX, MAX_ID, THREAD_KEY_MAX, TITLE_MAX
 from ..models import (
     COMMENT_STATES,
     ERASE_POLICIES,
+    MAIL_MODES,
     ROLES,
     Address,
     Block,
     Comment,
     ErasePolicy,
+    MailMode,
     Site,
     SpamToken,
     Subscription,
+    SubscriptionAlias,
     Thread,
 )
 from ..render import markdown_to_html, sanitize
@@ -92,6 +95,9 @@ SUBSCRIPTION_FIELDS = (
     "unsubscribed_at",
 )
 ADDRESS_DATES = ("confirmed_at", "confirmation_sent_at", "suppressed_at", "created_at")
+#: Added after version 1 was defined: a backup without them restores the defaults.
+OPTIONAL_ADDRESS_FIELDS = ("generation", "confirmations_sent", "paused_until")
+OPTIONAL_SUBSCRIPTION_FIELDS = ("mode",)
 #: The largest id a column holds (PostgreSQL's integer).
 
 
@@ -133,7 +139,10 @@ def export_to(path: Path, site_name: str | None) -> dict[str, int]:
             handle.write(",\n" if i else "")
             _dump(
                 handle,
-                {**_pick(address, ADDRESS_FIELDS), "email": vault().decrypt(address.email_enc)},
+                {
+                    **_pick(address, ADDRESS_FIELDS + OPTIONAL_ADDRESS_FIELDS),
+                    "email": vault().decrypt(address.email_enc),
+                },
             )
         handle.write("\n]}\n")
     return counts
@@ -186,7 +195,7 @@ def _export_site(
             {
                 **_pick(thread, THREAD_FIELDS),
                 "comments": comments,
-                "subscriptions": [_pick(s, SUBSCRIPTION_FIELDS) for s in subs],
+                "subscriptions": [_subscription_out(s) for s in subs],
             },
         )
         counts["threads"] += 1
@@ -194,6 +203,20 @@ def _export_site(
         counts["subscriptions"] += len(subs)
         db.session.expunge_all()
     handle.write("\n]}")
+
+
+def _subscription_out(subscription: Subscription) -> dict[str, Any]:
+    """A subscription with the ids merged into it (`threads merge`): mail already sent
+    carries their links, which must go on acting on it after a restore."""
+    aliases = db.session.scalars(
+        select(SubscriptionAlias.old_id)
+        .where(SubscriptionAlias.subscription_id == subscription.id)
+        .order_by(SubscriptionAlias.old_id)
+    )
+    return {
+        **_pick(subscription, SUBSCRIPTION_FIELDS + OPTIONAL_SUBSCRIPTION_FIELDS),
+        "aliases": list(aliases),
+    }
 
 
 def import_from(path: Path, dry_run: bool = False) -> Report:
@@ -275,6 +298,15 @@ def _when(value: object, required: bool = True) -> datetime | None:
     return moment
 
 
+def _count(value: object) -> int:
+    """A counter (0 when a backup from before it has none)."""
+    if value is None:
+        return 0
+    if type(value) is not int or not 0 <= value <= MAX_ID:
+        raise BadRow("a bad count")
+    return value
+
+
 def _claim(seen: set[tuple[str, Any]], *taken: tuple[str, Any]) -> None:
     if any(entry in seen for entry in taken):
         raise BadRow("an id or key used twice")
@@ -293,6 +325,10 @@ def _address_row(data: object, seen: set[tuple[str, Any]]) -> dict[str, Any]:
     }
     row.update(
         id=_id(a.get("id")),
+        # Links of an older generation stay dead ("never", "unsubscribe from everything").
+        generation=_count(a.get("generation")),
+        confirmations_sent=_count(a.get("confirmations_sent")),
+        paused_until=_when(a.get("paused_until"), required=False),
         suppression_reason=as_text(a.get("suppression_reason")),
         email_hash=vault().lookup_hash(email),
         email_enc=vault().encrypt(email),
@@ -351,7 +387,12 @@ def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, 
         "subscriptions",
     )
     if subs:
+        aliases = [
+            {"old_id": old, "subscription_id": s["id"]} for s in subs for old in s.pop("aliases")
+        ]
         db.session.execute(insert(Subscription), subs)
+        if aliases:
+            db.session.execute(insert(SubscriptionAlias), aliases)
     report.loops += set_roots([thread["id"]])
     refresh_thread(thread["id"])
 
@@ -463,7 +504,7 @@ def _subscription_row(data: object, thread_id: int, seen: set[tuple[str, Any]]) 
     address_id = _id(s.get("address_id"))
     if ("address", address_id) not in seen:
         raise BadRow("an address the backup does not hold (or that was refused)")
-    row = {
+    row: dict[str, Any] = {
         "id": _id(s.get("id")),
         "thread_id": thread_id,
         "address_id": address_id,
@@ -471,8 +512,18 @@ def _subscription_row(data: object, thread_id: int, seen: set[tuple[str, Any]]) 
         "confirmed_at": _when(s.get("confirmed_at"), required=False),
         "created_at": _when(s.get("created_at")),
         "unsubscribed_at": _when(s.get("unsubscribed_at"), required=False),
+        "mode": s.get("mode") if s.get("mode") in MAIL_MODES else MailMode.ALL,
     }
-    _claim(seen, ("subscription", row["id"]), ("follower", (thread_id, address_id)))
+    aliases = s.get("aliases") or []
+    if not isinstance(aliases, list):
+        raise BadRow("bad aliases")
+    row["aliases"] = [_id(old) for old in aliases]
+    _claim(
+        seen,
+        ("subscription", row["id"]),
+        ("follower", (thread_id, address_id)),
+        *(("alias", old) for old in row["aliases"]),
+    )
     return row
 
 
