@@ -8,6 +8,7 @@ import ast
 import json
 import os
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,24 @@ def test_a_reply_sent_twice_is_published_once(app: Flask, api: Api, admin: Flask
     )
     (shown,) = api.thread().get_json()["comments"]
     assert len(shown["replies"]) == 2
+    # Two copies sent at the same moment (a double click on a slow line): one reply.
+    for attempt in range(5):
+        start = threading.Barrier(2)
+
+        def send(words: str = f"At once {attempt}.", start: Any = start) -> None:
+            start.wait()
+            admin.post(
+                f"/admin/comments/{question['id']}/reply",
+                data={"csrf_token": token, "body": words},
+            )
+
+        senders = [threading.Thread(target=send) for _ in range(2)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        (shown,) = api.thread().get_json()["comments"]
+        assert len(shown["replies"]) == 3 + attempt, attempt
 
 
 def test_restoring_what_its_reader_deleted_is_a_message_not_a_500(

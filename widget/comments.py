@@ -36,7 +36,14 @@ from .models import (
 )
 from .render import markdown_to_html
 from .statements import Prepared
-from .threads import PageThread, detached, get_or_create_thread, is_closed, refresh_thread
+from .threads import (
+    PageThread,
+    detached,
+    get_or_create_thread,
+    is_closed,
+    lock_thread,
+    refresh_thread,
+)
 from .tokens import TokenError, comment_token, names_row, read_token_issued
 from .vault import truncate_ip, vault
 
@@ -99,6 +106,7 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     """
     body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
+    lock_thread(thread.id)  # two copies sent at once: the second sees the first
     again = _same_reply_just_now(actor, thread, body, parent_id)
     if again is not None:  # a double click, or the form sent twice: one reply
         return again

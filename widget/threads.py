@@ -284,6 +284,17 @@ _MOVE_COUNT = Prepared(
 )
 
 
+def lock_thread(thread_id: int) -> None:
+    """Hold the thread's row until commit (SQLite: its write lock): a check that must see
+    another request's write, then act, runs one request at a time. Never commits."""
+    db.session.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(version=Thread.version)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def is_closed(thread: Thread, site: Site) -> bool:
     """Closed by a moderator, or by the site's auto-close: `close_after_days` after the
     page's publication date when known, else after the thread's first comment. A thread a
