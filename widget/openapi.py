@@ -36,7 +36,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "No edit token",
         403: "Origin not allowed, token invalid or edit window over",
         404: "Unknown site, thread or comment",
-        409: "Comments are closed on this thread",
+        409: "Comments are closed on this thread, or the comment replied to was just removed",
         413: "Request body too large",
         415: "Not JSON",
         422: "Field errors",
