@@ -408,13 +408,22 @@ class Vote(Base):
 
 
 class SubscriptionAlias(Base):
-    """A subscription merged into another (`threads merge`): links made for the old id —
-    one-click unsubscribe above all — act on the one that took its place."""
+    """A subscription merged into another (`threads merge`): links made for the old id
+    while it lived — one-click unsubscribe above all — act on the one that took its place.
+
+    SQLite gives a merged-away id again, so an id can have several aliases: each carries
+    only links made between its subscription's creation and the merge.
+    """
 
     __tablename__ = "subscription_aliases"
 
-    old_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    old_id: Mapped[int] = mapped_column(Integer, index=True)
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    #: When the merged-away subscription was made (None: merged before this was kept).
+    old_created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: When it was merged away: links made after are another subscription's.
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class UsedFormToken(Base):

@@ -33,6 +33,7 @@ from .models import (
     Subscription,
     SubscriptionAlias,
     Thread,
+    utcnow,
 )
 from .threads import check_thread_key, refresh_thread
 
@@ -322,8 +323,14 @@ def _move_subscription(sub: Subscription, target_id: int, report: RemapReport) -
         .where(SubscriptionAlias.subscription_id == drop.id)
         .values(subscription_id=keep.id)
     )
-    # An alias of the same id can be there already: SQLite gave a merged-away id again.
-    db.session.merge(SubscriptionAlias(old_id=drop.id, subscription_id=keep.id))
+    db.session.add(
+        SubscriptionAlias(
+            old_id=drop.id,
+            subscription_id=keep.id,
+            old_created_at=drop.created_at,
+            created_at=utcnow(),
+        )
+    )
     db.session.delete(drop)
     db.session.flush()
     keep.thread_id = target_id

@@ -32,7 +32,13 @@ from .models import (
     utcnow,
 )
 from .threads import get_or_create_thread
-from .tokens import LINK_MAX_AGE, TokenError, existed_when_issued, read_token_issued
+from .tokens import (
+    LINK_MAX_AGE,
+    TokenError,
+    created_by,
+    existed_when_issued,
+    read_token_issued,
+)
 from .vault import vault
 
 #: Confirmation mails a stranger can have sent to an address that never confirmed anything:
@@ -289,13 +295,23 @@ def _subscription_or_alias(subscription_id: object, issued: datetime) -> Subscri
     if not isinstance(subscription_id, int) or not 0 < subscription_id <= MAX_ID:
         return None
     found = db.session.get(Subscription, subscription_id)
-    if found is not None and not existed_when_issued(found.created_at, issued):
-        found = None
-    if found is None:
-        alias = db.session.get(SubscriptionAlias, subscription_id)
-        found = db.session.get(Subscription, alias.subscription_id) if alias else None
-        if found is not None and not existed_when_issued(found.created_at, issued):
-            found = None  # merged into after the link was made: another reader's, maybe
+    if found is not None and existed_when_issued(found.created_at, issued):
+        return found
+    # Merged away: the alias of the subscription that had this id when the link was made.
+    kept = db.session.scalar(
+        select(SubscriptionAlias.subscription_id)
+        .where(
+            SubscriptionAlias.old_id == subscription_id,
+            SubscriptionAlias.created_at >= issued,  # made before the merge
+            or_(
+                SubscriptionAlias.old_created_at.is_(None),
+                SubscriptionAlias.old_created_at < created_by(issued),
+            ),
+        )
+        .order_by(SubscriptionAlias.created_at)
+        .limit(1)
+    )
+    found = db.session.get(Subscription, kept) if kept is not None else None
     return found
 
 

@@ -98,6 +98,7 @@ ADDRESS_DATES = ("confirmed_at", "confirmation_sent_at", "suppressed_at", "creat
 #: Added after version 1 was defined: a backup without them restores the defaults.
 OPTIONAL_ADDRESS_FIELDS = ("generation", "confirmations_sent", "paused_until")
 OPTIONAL_SUBSCRIPTION_FIELDS = ("mode",)
+ALIAS_FIELDS = ("old_id", "old_created_at", "created_at")
 #: The largest id a column holds (PostgreSQL's integer).
 
 
@@ -209,13 +210,13 @@ def _subscription_out(subscription: Subscription) -> dict[str, Any]:
     """A subscription with the ids merged into it (`threads merge`): mail already sent
     carries their links, which must go on acting on it after a restore."""
     aliases = db.session.scalars(
-        select(SubscriptionAlias.old_id)
+        select(SubscriptionAlias)
         .where(SubscriptionAlias.subscription_id == subscription.id)
-        .order_by(SubscriptionAlias.old_id)
+        .order_by(SubscriptionAlias.id)
     )
     return {
         **_pick(subscription, SUBSCRIPTION_FIELDS + OPTIONAL_SUBSCRIPTION_FIELDS),
-        "aliases": list(aliases),
+        "aliases": [_pick(alias, ALIAS_FIELDS) for alias in aliases],
     }
 
 
@@ -388,7 +389,7 @@ def _restore_thread(site: Site, data: Any, report: Report, seen: set[tuple[str, 
     )
     if subs:
         aliases = [
-            {"old_id": old, "subscription_id": s["id"]} for s in subs for old in s.pop("aliases")
+            {**alias, "subscription_id": s["id"]} for s in subs for alias in s.pop("aliases")
         ]
         db.session.execute(insert(Subscription), subs)
         if aliases:
@@ -512,19 +513,32 @@ def _subscription_row(data: object, thread_id: int, seen: set[tuple[str, Any]]) 
         "confirmed_at": _when(s.get("confirmed_at"), required=False),
         "created_at": _when(s.get("created_at")),
         "unsubscribed_at": _when(s.get("unsubscribed_at"), required=False),
-        "mode": s.get("mode") if s.get("mode") in MAIL_MODES else MailMode.ALL,
+        "mode": _mode(s.get("mode")),
     }
     aliases = s.get("aliases") or []
     if not isinstance(aliases, list):
         raise BadRow("bad aliases")
-    row["aliases"] = [_id(old) for old in aliases]
-    _claim(
-        seen,
-        ("subscription", row["id"]),
-        ("follower", (thread_id, address_id)),
-        *(("alias", old) for old in row["aliases"]),
-    )
+    row["aliases"] = [_alias_row(alias) for alias in aliases]
+    _claim(seen, ("subscription", row["id"]), ("follower", (thread_id, address_id)))
     return row
+
+
+def _mode(value: object) -> str:
+    if value is None:  # a backup from before modes: every comment, as then
+        return MailMode.ALL
+    if value not in MAIL_MODES:
+        raise BadRow("a bad mail mode")
+    return str(value)
+
+
+def _alias_row(data: object) -> dict[str, Any]:
+    """A merged-away id: since when and until when its links lived (see SubscriptionAlias)."""
+    a = _fields(data)
+    return {
+        "old_id": _id(a.get("old_id")),
+        "old_created_at": _when(a.get("old_created_at"), required=False),
+        "created_at": _when(a.get("created_at")),
+    }
 
 
 def _reset_sequences() -> None:
