@@ -369,7 +369,9 @@ class TestThroughTls:
         with deployment.app.app_context():
             site = db.session.scalars(select(Site).where(Site.name == "default")).one()
             subscription = subscriptions.subscribe_to_page(site, "/x", "follower@example.org")
-            token = confirm_token(subscription.id, subscription.address.generation)
+            token = confirm_token(
+                subscription.id, subscription.address.generation, subscription.created_at
+            )
         page.goto(f"{deployment.origin}/subscriptions/confirm/{token}")
         page.click("text=Confirm subscription")
         submitted_fine(page, "Subscription confirmed")

@@ -243,7 +243,7 @@ def test_the_manage_page_switches_modes_and_pauses_in_a_browser(page: Any, live:
         subscription.confirmed_at = utcnow()
         db.session.commit()
         address = db.session.scalars(select(Address)).one()
-        token = manage_token(address.id, address.generation)
+        token = manage_token(address.id, address.generation, address.created_at)
     page.goto(f"{live.api}/subscriptions/{token}")
     page.select_option("select[name=mode]", "digest")
     page.click("button:has-text('Save')")

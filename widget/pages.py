@@ -294,7 +294,7 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
             "message.html",
             title="Subscription confirmed",
             message=f"You will get {mode}.",
-            manage=manage_token(address.id, address.generation),
+            manage=manage_token(address.id, address.generation, address.created_at),
         )
     return render_template("confirm.html", form=form, thread=subscription.thread, mode=mode)
 
@@ -340,7 +340,7 @@ def _unsubscribed(address: Address, everything: bool) -> str:
         "message.html",
         title="Unsubscribed",
         message=f"You will get no more mail about {what}.",
-        manage=manage_token(address.id, address.generation),
+        manage=manage_token(address.id, address.generation, address.created_at),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, bindparam, case, func, literal, or_, select
+from sqlalchemy import DateTime, Integer, and_, bindparam, case, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -35,8 +35,8 @@ from .threads import get_or_create_thread
 from .tokens import (
     LINK_MAX_AGE,
     TokenError,
-    created_by,
-    existed_when_issued,
+    created_window,
+    names_row,
     read_token_issued,
 )
 from .vault import vault
@@ -276,11 +276,11 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
         raise NotFound(exc.message) from exc
     if not isinstance(payload, dict):
         raise NotFound("This link is not valid.")
-    subscription = _subscription_or_alias(payload["s"], issued) if "s" in payload else None
+    subscription = _subscription_or_alias(payload, issued) if "s" in payload else None
     address_id = subscription.address_id if subscription else payload.get("a")
     address = db.session.get(Address, address_id) if isinstance(address_id, int) else None
     if address is not None and "s" not in payload:
-        if not existed_when_issued(address.created_at, issued):
+        if not names_row(payload, issued, address.created_at):
             address = None  # its id was an erased reader's: the link was for them
     if address is None or ("s" in payload and subscription is None):
         raise NotFound("This subscription no longer exists.")
@@ -289,15 +289,17 @@ def address_from_token(purpose: str, token: str) -> tuple[Address, Subscription 
     return address, subscription
 
 
-def _subscription_or_alias(subscription_id: object, issued: datetime) -> Subscription | None:
+def _subscription_or_alias(payload: dict[str, Any], issued: datetime) -> Subscription | None:
     """The subscription a link made at `issued` names, or the one it was merged into
     (`threads merge`); never a later subscription that got the id of an erased one."""
+    subscription_id = payload["s"]
     if not isinstance(subscription_id, int) or not 0 < subscription_id <= MAX_ID:
         return None
     found = db.session.get(Subscription, subscription_id)
-    if found is not None and existed_when_issued(found.created_at, issued):
+    if found is not None and names_row(payload, issued, found.created_at):
         return found
     # Merged away: the alias of the subscription that had this id when the link was made.
+    created_from, created_until = created_window(payload, issued)
     kept = db.session.scalar(
         select(SubscriptionAlias.subscription_id)
         .where(
@@ -305,7 +307,10 @@ def _subscription_or_alias(subscription_id: object, issued: datetime) -> Subscri
             SubscriptionAlias.created_at >= issued,  # made before the merge
             or_(
                 SubscriptionAlias.old_created_at.is_(None),
-                SubscriptionAlias.old_created_at < created_by(issued),
+                and_(
+                    SubscriptionAlias.old_created_at >= created_from,
+                    SubscriptionAlias.old_created_at < created_until,
+                ),
             ),
         )
         .order_by(SubscriptionAlias.created_at)

@@ -145,8 +145,8 @@ def row_stamp(created_at: datetime) -> int:
 
 
 def created_window(payload: Any, issued: datetime) -> tuple[datetime, datetime]:
-    """[from, until): when the row a comment's token names was created. Tokens carry that
-    time ("t") since ids can come back; older ones only bound it by their own time."""
+    """[from, until): when the row a token names by id was created. Tokens carry that time
+    ("t") since ids can come back; older ones only bound it by their own time."""
     stamp = payload.get("t") if isinstance(payload, dict) else None
     if isinstance(stamp, int) and not isinstance(stamp, bool):
         exact = _EPOCH + timedelta(microseconds=stamp)
@@ -177,24 +177,26 @@ def token_age(purpose: str, token: str) -> tuple[Any, float]:
 # --- the links in a reader's mail ------------------------------------------------------
 
 
-def confirm_token(subscription_id: int, generation: int) -> str:
+def confirm_token(subscription_id: int, generation: int, created_at: datetime) -> str:
     """Confirms exactly one subscription; dies with the address's generation, or in 7 days."""
-    return make_token("confirm", {"s": subscription_id, "g": generation})
+    return make_token(
+        "confirm", {"s": subscription_id, "g": generation, "t": row_stamp(created_at)}
+    )
 
 
-def manage_token(address_id: int, generation: int) -> str:
+def manage_token(address_id: int, generation: int, created_at: datetime) -> str:
     """Opens the address's subscriptions page for 90 days (every mail carries a new one)."""
-    return make_token("manage", {"a": address_id, "g": generation})
+    return make_token("manage", {"a": address_id, "g": generation, "t": row_stamp(created_at)})
 
 
-def unsubscribe_token(subscription_id: int) -> str:
+def unsubscribe_token(subscription_id: int, created_at: datetime) -> str:
     """Stops one subscription; works for as long as mail carrying it can exist."""
-    return make_token("unsubscribe", {"s": subscription_id})
+    return make_token("unsubscribe", {"s": subscription_id, "t": row_stamp(created_at)})
 
 
-def never_token(address_id: int) -> str:
+def never_token(address_id: int, created_at: datetime) -> str:
     """ "Never email me again", in every confirmation mail."""
-    return make_token("never", {"a": address_id})
+    return make_token("never", {"a": address_id, "t": row_stamp(created_at)})
 
 
 def privacy_token(email_hash: str) -> str:

@@ -67,6 +67,14 @@ def mail_domain() -> str:
         return "localhost"
 
 
+def _subscription_links(subscription: Subscription) -> tuple[str, str]:
+    """The one-click unsubscribe and the manage page of a subscriber's mail."""
+    address = subscription.address
+    unsubscribe = unsubscribe_token(subscription.id, subscription.created_at)
+    manage = manage_token(address.id, address.generation, address.created_at)
+    return _public(f"/unsubscribe/{unsubscribe}"), _public(f"/subscriptions/{manage}")
+
+
 def comment_message_id(comment_id: int) -> str:
     return f"<comment-{comment_id}@{mail_domain()}>"
 
@@ -129,8 +137,7 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
     site = db.session.get(Site, thread.site_id)
     address = subscription.address
     title = thread_title(thread)
-    unsubscribe_url = _public(f"/unsubscribe/{unsubscribe_token(subscription.id)}")
-    manage_url = _public(f"/subscriptions/{manage_token(address.id, address.generation)}")
+    unsubscribe_url, manage_url = _subscription_links(subscription)
     ancestors = _ancestors(comment)
     theirs = next((c for c in reversed(ancestors) if c.email_hash == address.email_hash), None)
     author = clean_text(comment.author, 80) or "Someone"
@@ -188,10 +195,8 @@ def build_digest(subscription: Subscription, comments: list[Comment], to: str) -
     """One mail for the comments a digest subscriber (or a busy thread's reader past the
     daily cap) has not heard of yet, in order."""
     thread = subscription.thread
-    address = subscription.address
     title = thread_title(thread)
-    unsubscribe_url = _public(f"/unsubscribe/{unsubscribe_token(subscription.id)}")
-    manage_url = _public(f"/subscriptions/{manage_token(address.id, address.generation)}")
+    unsubscribe_url, manage_url = _subscription_links(subscription)
     count = len(comments)
     subject = f"{count} new comment{'s' if count != 1 else ''} on {title}"
     message = _base_message(to, subject)
@@ -230,10 +235,9 @@ def build_digest(subscription: Subscription, comments: list[Comment], to: str) -
 def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMessage:
     subscription = db.session.get(Subscription, delivery.subscription_id)
     assert subscription is not None
-    confirm_url = _public(
-        f"/subscriptions/confirm/{confirm_token(subscription.id, address.generation)}"
-    )
-    never_url = _public(f"/subscriptions/never/{never_token(address.id)}")
+    confirm = confirm_token(subscription.id, address.generation, subscription.created_at)
+    confirm_url = _public(f"/subscriptions/confirm/{confirm}")
+    never_url = _public(f"/subscriptions/never/{never_token(address.id, address.created_at)}")
     title = thread_title(subscription.thread)
     message = _base_message(to, f"Confirm your subscription to {title}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
