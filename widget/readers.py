@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Select, and_, delete, func, or_, select, update
 
 from .extensions import db
 from .models import (
@@ -195,9 +195,8 @@ def _forget_blocked_address(email_hash: str) -> None:
             )
         ).first()
     )
-    blocks = select(Block.id).where(Block.kind == "email", Block.value == email_hash)
     sites = set()
-    for block in db.session.scalars(select(Block).where(Block.id.in_(blocks))):
+    for block in db.session.scalars(_email_blocks(email_hash)):
         sealed = sealed or block.email_enc
         block.email_enc = None
         sites.add(block.site_id)
@@ -223,10 +222,12 @@ def _forget_blocked_address(email_hash: str) -> None:
 
 def is_blocked_somewhere(email_hash: str) -> bool:
     """Does a site block this address (a block outlives the address's erasure)? Reads only."""
-    found = db.session.scalar(
-        select(Block.id).where(Block.kind == "email", Block.value == email_hash).limit(1)
-    )
-    return found is not None
+    return db.session.scalar(_email_blocks(email_hash).limit(1)) is not None
+
+
+def _email_blocks(email_hash: str) -> Select[Block]:
+    """The sites' blocks of this address (an email block holds its keyed hash)."""
+    return select(Block).where(Block.kind == "email", Block.value == email_hash)
 
 
 def _blank(comment: Comment) -> None:

@@ -316,8 +316,7 @@ def _subscription_or_alias(payload: dict[str, Any], issued: datetime) -> Subscri
         .order_by(SubscriptionAlias.created_at)
         .limit(1)
     )
-    found = db.session.get(Subscription, kept) if kept is not None else None
-    return found
+    return db.session.get(Subscription, kept) if kept is not None else None
 
 
 def confirm(subscription: Subscription) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -119,22 +119,6 @@ def read_token_issued(purpose: str, token: str, max_age: int | None = None) -> t
     return payload, issued.replace(tzinfo=None)
 
 
-def created_by(issued: datetime) -> datetime:
-    """Rows a token made at `issued` can name were created before this.
-
-    A token is made for a row that exists. Ids of deleted rows can come back (SQLite gives
-    the largest free id again, and erasing a reader deletes rows): a token older than its
-    row was made for the row that had the id before, and opens nothing of this one.
-    Tokens carry whole seconds, hence the second's grace.
-    """
-    return issued + timedelta(seconds=1)
-
-
-def existed_when_issued(created_at: datetime, issued: datetime) -> bool:
-    """Was the row a token names by id already there when the token was made?"""
-    return created_at < created_by(issued)
-
-
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -145,13 +129,18 @@ def row_stamp(created_at: datetime) -> int:
 
 
 def created_window(payload: Any, issued: datetime) -> tuple[datetime, datetime]:
-    """[from, until): when the row a token names by id was created. Tokens carry that time
-    ("t") since ids can come back; older ones only bound it by their own time."""
+    """[from, until): when the row a token names by id was created.
+
+    Ids of deleted rows can come back (SQLite gives the largest free id again, and erasing
+    a reader deletes rows), so tokens carry their row's creation time ("t"). Older ones
+    were made for a row that existed then: created before the token's own time, which is
+    in whole seconds, hence the second's grace.
+    """
     stamp = payload.get("t") if isinstance(payload, dict) else None
     if isinstance(stamp, int) and not isinstance(stamp, bool):
         exact = _EPOCH + timedelta(microseconds=stamp)
         return exact, exact + timedelta(microseconds=1)
-    return datetime.min, created_by(issued)
+    return datetime.min, issued + timedelta(seconds=1)
 
 
 def names_row(payload: Any, issued: datetime, created_at: datetime) -> bool:
@@ -168,10 +157,10 @@ def comment_token(purpose: str, comment_id: int, created_at: datetime) -> str:
 def token_age(purpose: str, token: str) -> tuple[Any, float]:
     """Return (payload, age in seconds) of a timed token, or raise TokenError."""
     try:
-        payload, issued = _serializer(purpose).loads(token, return_timestamp=True)
-    except (BadSignature, UnicodeError, ValueError, TypeError) as exc:
+        payload, issued = read_token_issued(purpose, token)
+    except TokenError as exc:
         raise TokenError("The form token is not valid.") from exc
-    return payload, clock().time() - issued.timestamp()
+    return payload, clock().time() - issued.replace(tzinfo=UTC).timestamp()
 
 
 # --- the links in a reader's mail ------------------------------------------------------
