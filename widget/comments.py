@@ -106,11 +106,17 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     """
     body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
+    # Locks in the order every other writer takes them, the comment before its thread: a
+    # moderator approving this parent meanwhile waits instead of deadlocking with us.
+    held_parent = (
+        db.session.get(Comment, parent_id, with_for_update=True)
+        if parent_id and parent_id <= MAX_ID
+        else None
+    )
     lock_thread(thread.id)  # two copies sent at once: the second sees the first
     again = _same_reply_just_now(actor, thread, body, parent_id)
     if again is not None:  # a double click, or the form sent twice: one reply
         return again
-    held_parent = db.session.get(Comment, parent_id) if parent_id and parent_id <= MAX_ID else None
     if held_parent is not None and held_parent.thread_id == thread.id:
         if held_parent.status == PENDING:
             moderation.apply_decision(held_parent, "approve", actor)
