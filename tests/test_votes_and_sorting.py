@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from typing import Any
 
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from widget.extensions import db
 from widget.models import Vote
@@ -50,6 +51,35 @@ def test_one_network_votes_with_a_few_keys_only(api: Api) -> None:
     answers = [vote(api, comment_id, 1, voter()).status_code for _ in range(5)]
     assert answers == [200, 200, 200, 429, 429]
     assert vote(api, comment_id, 1, voter(), ip="203.0.113.9").status_code == 200
+
+
+def test_votes_sent_at_once_keep_the_network_limit_and_the_score(api: Api) -> None:
+    """Votes on one comment are counted one at a time: a script sending many keys at once
+    gets no more than a network's few, and a voter changing her mind quickly leaves the
+    score equal to the votes stored."""
+    comment_id = api.post().get_json()["comment"]["id"]
+
+    def at_once(votes: list[tuple[int, str, str]]) -> list[int]:
+        start, statuses = threading.Barrier(len(votes)), []
+
+        def send(value: int, key: str, ip: str) -> None:
+            start.wait()
+            statuses.append(vote(api, comment_id, value, key, ip=ip).status_code)
+
+        senders = [threading.Thread(target=send, args=one) for one in votes]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        return statuses
+
+    statuses = at_once([(1, voter(), "198.51.100.7") for _ in range(12)])
+    assert sorted(statuses) == [200] * 3 + [429] * 9
+    ann = voter()
+    assert at_once([(1 if n % 2 else -1, ann, "203.0.113.9") for n in range(8)]) == [200] * 8
+    stored = db.session.scalar(select(func.sum(Vote.value)).where(Vote.comment_id == comment_id))
+    score = api.thread().get_json()["comments"][0]["score"]
+    assert score == stored and stored in (2, 4)
 
 
 def test_votes_are_refused_when_a_site_turns_them_off(api: Api, runner: FlaskCliRunner) -> None:

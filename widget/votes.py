@@ -22,7 +22,10 @@ def cast_vote(site: Site, comment_id: int, voter_key: str, value: int, ip: str) 
     returns the new score. Commits."""
     if not site.votes:
         raise Conflict("Votes are off on this site.")
-    comment = db.session.get(Comment, comment_id) if 0 < comment_id <= MAX_ID else None
+    if not 0 < comment_id <= MAX_ID:
+        raise NotFound("No such comment.")
+    _lock_comment(comment_id)
+    comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != APPROVED:
         raise NotFound("No such comment.")
     voter_hash = vault().keyed_hash("voter", voter_key)
@@ -85,6 +88,18 @@ def _apply(comment: Comment, voter_hash: str, ip_hash: str, value: int) -> int:
     except IntegrityError:  # the same voter twice at once: the other request counted it
         return 0
     return value
+
+
+def _lock_comment(comment_id: int) -> None:
+    """Hold the comment's row until commit (SQLite: the write lock): votes on one comment
+    run one at a time, so a network's count and a voter's own change see the others'.
+    The comment before its thread, as every writer takes them."""
+    db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id)
+        .values(score=Comment.score)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _network_votes(comment_id: int, ip_hash: str) -> int:
