@@ -185,6 +185,7 @@ def test_a_lone_surrogate_in_any_string_is_a_422(api: Api, field: str) -> None:
     [
         "/api/comments?site=default&thread=/a%00b",
         "/api/counts?site=def%00ault&thread=/a",
+        "/api/counts?site=default&thread=/a&thread=/a%00b",  # a repeated key's later value
         "/threads?site=default&thread=/a%00",
         "/feeds/comments.atom?site=default&thread=%00",
         "/api/comments?site=default&thread=/2026/hello&cursor=MjAyNi0wMS0wMVQwMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5",

@@ -237,7 +237,8 @@ class ConfirmForm(FlaskForm):
 def check_query_arguments() -> None:
     """Refuse a request whose query string holds NUL or a lone surrogate (a 400, not a
     database error): registered before every blueprint's views."""
-    if not all(query_value_ok(value) for value in request.args.values()):
+    # Every value of every key: a repeated key (?thread=a&thread=b) is read whole by getlist.
+    if not all(query_value_ok(value) for _, value in request.args.items(multi=True)):
         raise ParleyError("A query parameter contains characters that are not allowed.")
 
 
