@@ -432,6 +432,23 @@ def test_a_non_ascii_mailbox_needs_smtputf8_and_stops_nothing_without_it(
         capable.stop()
 
 
+def test_letters_that_casefold_apart_stay_distinct_domains_and_mailboxes(
+    api: Api, smtp: SmtpServer
+) -> None:
+    """faß.de and fass.de are two domains (IDNA 2008): mail for one never goes to the other;
+    Straße and STRASSE are two spellings of two mailboxes, only case is folded."""
+    assert subscribe(api, "reader@xn--fa-hia.de", "/one").status_code == 202
+    assert subscribe(api, "reader@fass.de", "/one").status_code == 202
+    run_worker()
+    assert len(smtp.recorder.raw_to("reader@xn--fa-hia.de")) == 1  # ß kept, sent as IDNA
+    assert len(smtp.recorder.raw_to("reader@fass.de")) == 1
+    [raw] = smtp.recorder.raw_to("reader@xn--fa-hia.de")
+    assert b"fass.de" not in raw
+    assert db.session.scalar(select(func.count(Address.id))) == 2
+    assert subscribe(api, "Reader@XN--FA-HIA.DE", "/two").status_code == 202  # one address
+    assert db.session.scalar(select(func.count(Address.id))) == 2
+
+
 # --- what the attacker review found -------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ class AddressRefused(ValueError):
 
 @dataclass(frozen=True)
 class MailAddress:
-    #: The one spelling Parley keeps, hashes, blocks, counts and sends to (NFKC, casefolded,
+    #: The one spelling Parley keeps, hashes, blocks, counts and sends to (NFKC, lower case,
     #: the domain as IDNA normalises it).
     canonical: str
     #: The all-ASCII form for an SMTP server without SMTPUTF8 (None: the local part is not
@@ -49,7 +49,7 @@ def _normalized(text: str, check_deliverability: bool) -> MailAddress:
         first = validate_email(text, check_deliverability=check_deliverability)
         # One mailbox, one spelling: fullwidth or other compatibility forms and case fold
         # into the same address, which is then validated again as it will be used.
-        folded = unicodedata.normalize("NFKC", first.normalized).casefold()
+        folded = fold_address(first.normalized)
         # (Most addresses are already in that form: nothing new to validate.)
         final = (
             first
@@ -72,4 +72,16 @@ def canonical_email(raw: str) -> str:
     try:
         return normalize_address(raw).canonical
     except AddressRefused:
-        return unicodedata.normalize("NFKC", raw.strip()).casefold()
+        return fold_address(raw.strip())
+
+
+def fold_address(address: str) -> str:
+    """The local part in NFKC and lower case; the domain as IDNA (UTS 46) spells it.
+
+    Lower case, not casefold(): casefolding turns ß into ss and ς into σ, and "faß.de" and
+    "fass.de" are two domains (as "straße@" and "strasse@" may be two mailboxes).
+    """
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return unicodedata.normalize("NFKC", address).lower()
+    return f"{unicodedata.normalize('NFKC', local).lower()}@{domain.lower()}"
