@@ -59,6 +59,18 @@ def run_flask(
         ({"PARLEY_SECRTE_KEY": "x" * 40}, "Unknown setting PARLEY_SECRTE_KEY; known: "),
         ({"PARLEY_SECRET_KEY": "too-short"}, "PARLEY_SECRET_KEY has 9 bytes, at least 32"),
         ({"PARLEY_PROXY_HOPS": "one"}, "PARLEY_PROXY_HOPS is the number of proxies"),
+        ({"PARLEY_EDIT_WINDOW": "abc"}, "PARLEY_EDIT_WINDOW must be a whole number of at least 0"),
+        ({"PARLEY_EDIT_WINDOW": "-5"}, "PARLEY_EDIT_WINDOW must be a whole number of at least 0"),
+        ({"PARLEY_PAGE_SIZE": "0"}, "PARLEY_PAGE_SIZE must be a whole number of at least 1"),
+        ({"PARLEY_SMTP_TIMEOUT": "soon"}, "PARLEY_SMTP_TIMEOUT must be a number of seconds"),
+        ({"PARLEY_RATE_LIMITS": "maybe"}, "PARLEY_RATE_LIMITS is a switch: on or off"),
+        ({"PARLEY_DEMO": "yes please"}, "PARLEY_DEMO is a switch: on or off"),
+        (
+            {"PARLEY_SMTP_URL": "ftp://user:hunter2@mail.example"},
+            "PARLEY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// (got ftp://…)",
+        ),
+        ({"PARLEY_MAIL_FROM": "notanaddress"}, "PARLEY_MAIL_FROM must be an address"),
+        ({"PARLEY_DATABASE_URL": "mysql://db/parley"}, "must be a sqlite:/// or postgresql://"),
     ],
 )
 def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
@@ -70,6 +82,14 @@ def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr  # no traceback
     assert lines[0].startswith("Parley cannot start: ") and message in lines[0], lines[0]
+    assert "hunter2" not in done.stderr  # a password in a URL is not repeated
+
+
+def test_settings_given_as_text_are_read_as_numbers_and_switches(tmp_path: Path) -> None:
+    app = create_app(
+        {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path), "EDIT_WINDOW": "600", "DEMO": "off"}
+    )
+    assert app.config["EDIT_WINDOW"] == 600 and app.config["WEBHOOK_TIMEOUT"] == 10.0
 
 
 def test_unknown_variable_lists_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,10 +130,13 @@ def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
             "PARLEY_PROXY_HOPS": "1",
             "PARLEY_RATE_LIMIT_STORAGE_URL": "memory://",
         }
+        fresh = run_flask(env, "check")  # where the README has it: before db upgrade
         assert run_flask(env, "db", "upgrade").returncode == 0
         done = run_flask(env, "check")
     finally:
         smtp.stop()
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    assert "reachable, schema empty: run db upgrade" in fresh.stdout
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "database: sqlite:///" in out and "reachable, schema 0" in out

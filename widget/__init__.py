@@ -32,7 +32,7 @@ from . import admin, api, cli, pages, threads
 from .auth import LoginThrottle
 from .clock import Clock
 from .compression import compress
-from .config import load_config
+from .config import ConfigError, load_config
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, migrate
 from .fastpath import FastPath
@@ -69,7 +69,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     load_config(app, test_config)
-    parse_sender(app.config["MAIL_FROM"])  # refuse a From that would break every mail
+    try:
+        parse_sender(app.config["MAIL_FROM"])  # refuse a From that would break every mail
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     _trust_proxies(app, app.config["PROXY_HOPS"])
     app.session_interface = CookieSessions()
     logging.basicConfig(

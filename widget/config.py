@@ -118,6 +118,69 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     # same-origin` (widget/__init__.py).
     app.config["WTF_CSRF_SSL_STRICT"] = True
     app.config["PROXY_HOPS"] = _proxy_hops(app.config["PROXY_HOPS"])
+    _check_values(app.config)
+
+
+#: Whole-number settings and the least each may be (a page of 0 comments shows nothing).
+_COUNTS = {
+    "EDIT_WINDOW": 0,
+    "FORM_TOKEN_MIN_AGE": 0,
+    "FORM_TOKEN_MAX_AGE": 1,
+    "PAGE_SIZE": 1,
+    "MAX_DEPTH": 0,
+    "MAX_PAGE_SIZE": 1,
+    "MAX_CONTENT_LENGTH": 1024,
+    "MAIL_MAX_ATTEMPTS": 1,
+    "MAIL_BACKOFF_BASE": 0,
+    "MAIL_BATCH_SIZE": 1,
+    "MAIL_LEASE_SECONDS": 1,
+    "MODERATION_LINK_MAX_AGE": 1,
+    "THREAD_CACHE_SIZE": 0,
+}
+#: Settings in seconds that may have a fraction.
+_SECONDS = ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT")
+_SWITCHES = ("RATE_LIMITS", "SPAM_CHECKS", "DEMO", "CHECK_DELIVERABILITY")
+_SWITCH_WORDS = {"on", "off", "true", "false", "yes", "no", "1", "0", ""}
+SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+
+
+def _check_values(config: Any) -> None:
+    """Refuse at start what would fail later (a 500 on the first post, a worker that never
+    sends): each mistake as one line naming the variable. Numbers are stored as numbers."""
+    for name, least in _COUNTS.items():
+        config[name] = _number(name, config[name], int, least)
+    for name in _SECONDS:
+        config[name] = _number(name, config[name], float, 0)
+    config["CLOCK_OFFSET"] = _number("CLOCK_OFFSET", config["CLOCK_OFFSET"], float, None)
+    for name in _SWITCHES:
+        value = config[name]
+        if not isinstance(value, bool) and str(value).strip().lower() not in _SWITCH_WORDS:
+            raise ConfigError(f"PARLEY_{name} is a switch: on or off (got {value!r}).")
+    smtp = config["SMTP_URL"]
+    if smtp and urlsplit(str(smtp)).scheme not in SMTP_SCHEMES:
+        raise ConfigError(
+            "PARLEY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
+            f"(got {urlsplit(str(smtp)).scheme or 'no scheme'}://…)."
+        )
+    database = config["SQLALCHEMY_DATABASE_URI"]
+    if not str(database).startswith(("sqlite:", "postgresql")):
+        raise ConfigError(
+            "PARLEY_DATABASE_URL must be a sqlite:/// or postgresql:// URL "
+            f"(got {urlsplit(str(database)).scheme or 'no scheme'}://…)."
+        )
+
+
+def _number(name: str, value: Any, kind: type[int] | type[float], least: float | None) -> Any:
+    try:
+        number = kind(value)
+        whole = kind is float or float(value) == number
+    except (TypeError, ValueError):
+        whole, number = False, 0
+    if not whole or isinstance(value, bool) or (least is not None and number < least):
+        what = "a whole number" if kind is int else "a number of seconds"
+        at_least = f" of at least {least:g}" if least is not None else ""
+        raise ConfigError(f"PARLEY_{name} must be {what}{at_least} (got {value!r}).")
+    return number
 
 
 def is_on(value: Any) -> bool:
