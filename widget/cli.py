@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
 from .config import is_on
@@ -84,7 +85,9 @@ def check(timeout: float) -> None:
     click.echo(f"instance folder: {current_app.instance_path}")
     try:
         db.session.execute(text("SELECT 1"))
-        revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision = None  # a new database has no tables yet: it answers, and needs db upgrade
+        if sa_inspect(db.session.connection()).has_table("alembic_version"):
+            revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         state = f"reachable, schema {revision or 'empty: run db upgrade'}"
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         db.session.rollback()
@@ -149,13 +152,14 @@ def readers_export(email: str, file: str) -> None:
 
 @readers.command("erase")
 @click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--yes", is_flag=True, help="Do not ask (asked only at a terminal).")
 def readers_erase(email: str, yes: bool) -> None:
     """Erase EMAIL: comments become "[deleted]" or go (each site's --erase-policy);
-    subscriptions and the address go."""
+    subscriptions and the address go. Asks first when run at a terminal; a script (or a
+    data request handled by cron) runs it as typed."""
     from .readers import erase_reader
 
-    if not yes:
+    if not yes and sys.stdin.isatty():
         click.confirm("Erase this reader's comments and subscriptions for good?", abort=True)
     comments, subscriptions = erase_reader(email)
     click.echo(f"Erased {comments} comments and {subscriptions} subscriptions.")
