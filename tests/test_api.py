@@ -292,6 +292,25 @@ def test_unknown_site_thread_and_comment_are_404(api: Api) -> None:
     ).status_code in (403, 404)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/comments?thread=/a",
+        "/api/comments?site=&thread=/a",
+        "/api/recent",
+        "/api/form-token",
+        "/api/counts?thread=/a",
+        "/threads?thread=/a",
+        "/feeds/comments.atom",
+    ],
+)
+def test_a_request_that_names_no_site_is_a_400_that_says_so(api: Api, path: str) -> None:
+    response = api.client.get(path)
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+    if path.startswith("/api/"):
+        assert response.get_json()["message"] == "Name the site: site=NAME."
+
+
 def test_wrong_method_is_405(api: Api) -> None:
     response = api.client.put("/api/comments", json={})
     assert response.status_code == 405

@@ -83,8 +83,11 @@ def test_votes_sent_at_once_keep_the_network_limit_and_the_score(api: Api) -> No
 
 
 def test_votes_are_refused_when_a_site_turns_them_off(api: Api, runner: FlaskCliRunner) -> None:
-    comment_id = api.post().get_json()["comment"]["id"]
+    posted = api.post().get_json()
+    comment_id = posted["comment"]["id"]
+    assert posted["comment"]["score"] == 0  # as in the thread's answer, while votes are on
     assert runner.invoke(args=["sites", "set", "default", "--votes", "off"]).exit_code == 0
+    assert "score" not in api.post(body="later").get_json()["comment"]
     assert vote(api, comment_id, 1, voter()).status_code == 409
     page = api.thread().get_json()
     assert page["thread"]["votes"] is False and "score" not in page["comments"][0]

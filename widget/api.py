@@ -107,7 +107,7 @@ def create_comment() -> Response:
     )
     comment, edit_token = comments.post_comment(page, new)
     body = {
-        "comment": comment_json(comment),
+        "comment": comment_json(comment, votes=page.site.votes),
         "status": comments.pending_status_label(comment),
         "edit_token": edit_token,
         "author_token": author_token(comment.id, comment.created_at),
@@ -122,8 +122,12 @@ def edit_comment(comment_id: int) -> Response:
     allow_origin(comment.thread.site)
     form = json_form(EditForm)
     comment = comments.edit_comment(comment, form.body.data)
+    votes = comment.thread.site.votes
     return json_response(
-        {"comment": comment_json(comment), "status": comments.pending_status_label(comment)}
+        {
+            "comment": comment_json(comment, votes=votes),
+            "status": comments.pending_status_label(comment),
+        }
     )
 
 

@@ -94,14 +94,18 @@ _SITE_COLUMNS = [column.name for column in _SITES.c]
 _THREAD_COLUMNS = [column.name for column in _THREADS.c]
 
 
+#: A request that names no site at all: a 400 (an unknown name is a 404).
+SITE_MISSING = "Name the site: site=NAME."
+
+
 def find_page_thread(site_name: str | None, key: str) -> PageThread:
     """The named site (or a 404) and its thread for `key`: one Core query for reads and posts.
 
     Loading both through the ORM cost a fifth of a post; the snapshots below cost little.
     """
-    row = None
-    if site_name:
-        row = _PAGE_THREAD.first(db.session.connection(), {"name": site_name, "key": key})
+    if not site_name:
+        raise ParleyError(SITE_MISSING)
+    row = _PAGE_THREAD.first(db.session.connection(), {"name": site_name, "key": key})
     if row is None:
         raise NotFound("Unknown site.")
     width = len(_SITE_COLUMNS)
@@ -117,7 +121,9 @@ def find_page_thread(site_name: str | None, key: str) -> PageThread:
 
 def find_site(name: str | None) -> Site:
     """The named site (or a 404) as a read-only snapshot, for requests that only read it."""
-    row = db.session.connection().execute(_SITE_BY_NAME, {"name": name}).first() if name else None
+    if not name:
+        raise ParleyError(SITE_MISSING)
+    row = db.session.connection().execute(_SITE_BY_NAME, {"name": name}).first()
     if row is None:
         raise NotFound("Unknown site.")
     return _site_snapshot(tuple(row))
