@@ -254,6 +254,15 @@ def test_german_from_data_lang(page: Any, live: Live) -> None:
     page.goto(url)
     page.wait_for_selector("button:has-text('Kommentar senden')")
     assert "nicht veröffentlicht" in page.locator("#n-email").inner_text()
+    # On the script tag, beside data-site, it is every thread's default.
+    on_script = live.articles.add(
+        "/fr",
+        article_html(live.api, "/fr").replace(
+            'data-site="default"', 'data-site="default" data-lang="fr"'
+        ),
+    )
+    page.goto(on_script)
+    page.wait_for_selector("button:has-text('Publier le commentaire')")
 
 
 def test_subscribe_without_commenting(page: Any, live: Live) -> None:

@@ -6,7 +6,8 @@ import { mountThread } from "./view.js";
 
 const script = document.currentScript; // a classic script: set while it runs
 const base = new URL(script.src).origin;
-const defaults = { site: script.dataset.site || "default" };
+// The script's own data-* (data-lang, data-theme…) are every thread's defaults.
+const defaults = { site: "default", ...script.dataset };
 // The server inlines its field limits (widget/limits.py) and the minified embed.css here.
 const LIMITS = "__PARLEY_LIMITS__";
 const CSS = "__PARLEY_CSS__";
