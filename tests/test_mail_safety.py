@@ -191,15 +191,26 @@ def test_a_thread_title_cannot_add_headers_or_a_body(api: Api, smtp: SmtpServer)
 # --- 3. headers on the wire ----------------------------------------------------------------
 
 
-def test_list_and_threading_headers_go_out_as_plain_ascii(api: Api, smtp: SmtpServer) -> None:
+def wire_lines(raw: bytes) -> list[str]:
+    """The header block's physical lines, folds not joined."""
+    return raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+
+
+def test_list_and_threading_headers_go_out_as_plain_ascii(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    app.config["MAIL_FROM"] = "Die Bücherei am Marktplatz – Kommentare und Antworten <c@parley.test>"
     title = "Über die Grenzen des Wachstums — eine sehr lange Überschrift " * 3
     api.post(title=title, body="first")
     subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
     root = api.post(title=title, body="second").get_json()["comment"]["id"]
-    api.post(title=title, body="a reply", parent_id=root)
+    api.post(title=title, body="a reply", parent_id=root, author="Zoë Ångström-Øster " * 3)
     run_worker()
     notes = mails_to(smtp, "fan@example.org", "New comment")
     assert len(notes) == 2
+    for raw in smtp.recorder.raw_to("fan@example.org"):  # the confirmation too
+        for line in wire_lines(raw):  # RFC 2047: 76 at most on a line with an encoded word
+            assert "=?" not in line or len(line) <= 76, line
     for raw in notes:
         unsubscribe = raw_header(raw, "List-Unsubscribe")
         assert re.fullmatch(r"<http://parley\.test/unsubscribe/[A-Za-z0-9_.-]+>", unsubscribe)
@@ -219,6 +230,43 @@ def test_list_and_threading_headers_go_out_as_plain_ascii(api: Api, smtp: SmtpSe
     api.post(body="third")
     run_worker()
     assert len(mails_to(smtp, "fan@example.org", "New comment")) == 2
+
+
+def test_the_confirmation_mail_can_be_left_in_one_click_and_threads_with_the_rest(
+    api: Api, smtp: SmtpServer
+) -> None:
+    """A confirmation nobody asked for carries List-Unsubscribe too: its one-click POST is
+    "never email me again"; it groups with the thread's later mails."""
+    api.post(thread="/t", title="A page", body="first")
+    assert subscribe(api, "target@example.org", "/t").status_code == 202
+    run_worker()
+    [confirmation] = mails_to(smtp, "target@example.org", "Confirm")
+    never = raw_header(confirmation, "List-Unsubscribe")
+    assert re.fullmatch(r"<http://parley\.test/subscriptions/never/[A-Za-z0-9_.-]+>", never)
+    assert raw_header(confirmation, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    assert raw_header(confirmation, "List-Id").endswith(".default.parley.test>")
+    thread_id = raw_header(confirmation, "In-Reply-To")
+    assert re.fullmatch(r"<thread-\d+@parley\.test>", thread_id)
+    assert raw_header(confirmation, "References") == thread_id
+    # What a mail provider sends: the token alone, no form, no cookie.
+    url = never[1:-1].split("parley.test", 1)[1]
+    assert api.client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert api.client.post(url, data={}).status_code == 400  # the page's button needs CSRF
+    assert subscribe(api, "target@example.org", "/other").status_code == 202
+    run_worker()
+    assert len(mails_to(smtp, "target@example.org")) == 1
+
+
+def test_an_unsubscribe_link_used_already_says_so(api: Api, smtp: SmtpServer) -> None:
+    subscribe_by_mail(api, smtp, "fan@example.org", "/t")
+    api.post(thread="/t", body="news", email="writer@example.org")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    url = raw_header(note, "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    assert "Unsubscribe" in api.client.get(url).get_data(as_text=True)
+    api.client.post(url, data={"List-Unsubscribe": "One-Click"})
+    again = api.client.get(url).get_data(as_text=True)
+    assert "You are unsubscribed: you get no mail about this thread." in again
 
 
 # --- 4. consent per subscription ----------------------------------------------------------

@@ -18,8 +18,11 @@ from email.utils import parseaddr
 #: Characters never copied into a header, even encoded: controls, bidi and other format
 #: characters, line and paragraph separators.
 _DROPPED = {"Cc", "Cf", "Zl", "Zp", "Co", "Cs"}
-#: Bytes of UTF-8 per encoded word: "=?utf-8?b?" + 60 base64 characters + "?=" = 72.
-_WORD_BYTES = 45
+#: Bytes of UTF-8 per encoded word: "=?utf-8?b?" + 52 base64 characters + "?=" = 64, so
+#: that one fits on a line after "List-Id: " or "Subject: " within RFC 2047's 76.
+_WORD_BYTES = 39
+#: RFC 2047: a line holding an encoded word is at most 76 characters, its header name included.
+LINE_MAX = 76
 _PLAIN = re.compile(r"[\x21-\x7e]+")
 _URL_SAFE = re.compile(r"[\x21-\x7e]+")
 
@@ -51,16 +54,16 @@ def clean_text(value: str, limit: int = 200) -> str:
 _SPECIALS = set('()<>[]:;@\\,."')
 
 
-def encoded_text(value: str, limit: int = 200, phrase: bool = False) -> str:
+def encoded_text(value: str, limit: int = 200, phrase: bool = False, name: str = "") -> str:
     """`value` as header text: plain words when it is printable ASCII with nothing that looks
     like an encoded word (and, in a phrase, no specials), else RFC 2047 base64 encoded
-    words; folded at spaces only."""
+    words; folded at spaces only, the first line after "`name`: "."""
     text = clean_text(value, limit)
     words = text.split(" ")
     plain = all(_PLAIN.fullmatch(word) and "=?" not in word for word in words if word)
     if plain and not (phrase and _SPECIALS & set(text)):
-        return _fold_words(words)
-    return _fold_words(_encoded_words(text))
+        return _fold_words(words, name)
+    return _fold_words(_encoded_words(text), name)
 
 
 def _encoded_words(text: str) -> list[str]:
@@ -77,13 +80,16 @@ def _encoded_words(text: str) -> list[str]:
     return [f"=?utf-8?b?{base64.b64encode(c.encode()).decode()}?=" for c in chunks]
 
 
-def _fold_words(words: list[str], width: int = 76) -> str:
+def _fold_words(words: list[str], name: str = "") -> str:
+    """Words on lines of at most LINE_MAX characters (the first after "`name`: ", each
+    folded one after a space); a word is never split."""
     lines: list[str] = []
     line = ""
+    used = len(name) + 2 if name else 0  # what the first line holds before the value
     for word in words:
-        if line and len(line) + 1 + len(word) > width:
+        if line and used + len(line) + 1 + len(word) > LINE_MAX:
             lines.append(line)
-            line = word
+            line, used = word, 1
         else:
             line = f"{line} {word}" if line else word
     lines.append(line)
@@ -91,14 +97,15 @@ def _fold_words(words: list[str], width: int = 76) -> str:
 
 
 def text_header(name: str, value: str, limit: int = 200) -> WireHeader:
-    return WireHeader(name, encoded_text(value, limit))
+    return WireHeader(name, encoded_text(value, limit, name=name))
 
 
 def list_id_header(description: str, label: str) -> WireHeader:
     """List-Id (RFC 2919): the description as text we encode, then `<label>`."""
     if not re.fullmatch(r"[A-Za-z0-9.-]+", label):
         raise ValueError(f"not a list label: {label!r}")
-    return WireHeader("List-Id", f"{encoded_text(description, 80, phrase=True)}\r\n <{label}>")
+    text = encoded_text(description, 80, phrase=True, name="List-Id")
+    return WireHeader("List-Id", f"{text}\r\n <{label}>")
 
 
 def url_header(name: str, *urls: str) -> WireHeader:
@@ -114,7 +121,7 @@ def ids_header(name: str, *ids: str) -> WireHeader:
     for message_id in ids:
         if not re.fullmatch(r"<[\x21-\x3d\x3f-\x7e]+@[A-Za-z0-9.-]+>", message_id):
             raise ValueError(f"not a message id: {message_id!r}")
-    return WireHeader(name, _fold_words(list(ids)))
+    return WireHeader(name, _fold_words(list(ids), name))
 
 
 def address_header(name: str, address: str, display_name: str = "") -> WireHeader:
@@ -124,14 +131,15 @@ def address_header(name: str, address: str, display_name: str = "") -> WireHeade
         raise ValueError("not an address that can go into a header")
     if not display_name:
         return WireHeader(name, address)
-    return WireHeader(name, f"{_phrase(display_name)} <{address}>")
+    return WireHeader(name, _fold_words([*_phrase(display_name), f"<{address}>"], name))
 
 
-def _phrase(display_name: str) -> str:
+def _phrase(display_name: str) -> list[str]:
+    """A display name as the words of a phrase: one quoted string, or encoded words."""
     text = clean_text(display_name, 100)
     if re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ .-]+", text) and "=?" not in text:
-        return '"' + text + '"'
-    return " ".join(_encoded_words(text))
+        return ['"' + text + '"']
+    return _encoded_words(text)
 
 
 def sender_header(name: str, configured: str) -> WireHeader:
