@@ -63,9 +63,10 @@ def test_replies_mode_mails_only_replies_below_my_comments(api: Api, smtp: SmtpS
     subjects = [str(parsed(m)["Subject"]) for m in notes]
     assert subjects == [
         "Yu replied to your comment on Hello world",
-        "Zo replied to your comment on Hello world",
+        "Zo replied below your comment on Hello world",  # Zo answered Yu, under mine
     ]
     assert "> My opinion." in text_of(notes[0])
+    assert "Zo replied below your comment on" in text_of(notes[1])
     assert "replies to your comments" in text_of(notes[0])
 
 

@@ -199,7 +199,7 @@ def wire_lines(raw: bytes) -> list[str]:
 def test_list_and_threading_headers_go_out_as_plain_ascii(
     app: Flask, api: Api, smtp: SmtpServer
 ) -> None:
-    app.config["MAIL_FROM"] = "Die Bücherei am Marktplatz – Kommentare und Antworten <c@parley.test>"
+    app.config["MAIL_FROM"] = "Die Bücherei am Markt – Kommentare und Antworten <c@parley.test>"
     title = "Über die Grenzen des Wachstums — eine sehr lange Überschrift " * 3
     api.post(title=title, body="first")
     subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")

@@ -326,6 +326,8 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
         submitted(form)
         subscriptions.unsubscribe(address, subscription, everything=bool(form.everything.data))
         return _unsubscribed(address, everything=bool(form.everything.data))
+    if subscription is not None and not subscription.active:  # done already (one click)
+        return _unsubscribed(address, everything=False, already=True)
     return render_template(
         "unsubscribe.html",
         form=UnsubscribeForm(),
@@ -333,13 +335,16 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
     )
 
 
-def _unsubscribed(address: Address, everything: bool) -> str:
+def _unsubscribed(address: Address, everything: bool, already: bool = False) -> str:
     """The page after an unsubscribe, with a fresh link to the address's subscriptions."""
     what = "any thread" if everything else "this thread"
+    said = f"You will get no more mail about {what}."
+    if already:
+        said = f"You are unsubscribed: you get no mail about {what}."
     return render_template(
         "message.html",
         title="Unsubscribed",
-        message=f"You will get no more mail about {what}.",
+        message=said,
         manage=manage_token(address.id, address.generation, address.created_at),
     )
 
@@ -483,12 +488,16 @@ MODE_CHOICES = (
 
 
 @bp.route("/subscriptions/never/<token>", methods=["GET", "POST"])
+@csrf.exempt
 def never_mail(token: str) -> str:
-    """ "Never email me again", from a confirmation mail the reader did not ask for."""
+    """ "Never email me again", from a confirmation mail the reader did not ask for: its
+    button (with CSRF), or the mail provider's RFC 8058 one-click POST (the token alone),
+    as it is the confirmation mail's List-Unsubscribe."""
     address, _ = subscriptions.address_from_token("never", token)
     form = ConfirmForm()
     if request.method == "POST":
-        submitted(form)
+        if request.form.get("List-Unsubscribe") != "One-Click":
+            submitted(form)
         subscriptions.never_mail(address)
         return render_template(
             "message.html",

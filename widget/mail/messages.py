@@ -75,6 +75,27 @@ def _subscription_links(subscription: Subscription) -> tuple[str, str]:
     return _public(f"/unsubscribe/{unsubscribe}"), _public(f"/subscriptions/{manage}")
 
 
+def _thread_list_headers(
+    message: EmailMessage,
+    thread: Thread,
+    site_name: str,
+    unsubscribe_url: str,
+    replying_to: list[str] | None = None,
+) -> None:
+    """What groups a thread's mails together and lets a reader leave in one click:
+    In-Reply-To and References (the thread, then the comments `replying_to`), List-Id,
+    List-Unsubscribe with its RFC 8058 one-click POST."""
+    root = thread_message_id(thread)
+    chain = replying_to or []
+    message["In-Reply-To"] = ids_header("In-Reply-To", chain[-1] if chain else root)
+    message["References"] = ids_header("References", root, *chain)
+    label = f"thread-{thread.id}.{_dot_atom(site_name.lower())}.{mail_domain()}"
+    title = thread_title(thread)
+    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
+    message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
 def comment_message_id(comment_id: int) -> str:
     return f"<comment-{comment_id}@{mail_domain()}>"
 
@@ -141,23 +162,19 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
     ancestors = _ancestors(comment)
     theirs = next((c for c in reversed(ancestors) if c.email_hash == address.email_hash), None)
     author = clean_text(comment.author, 80) or "Someone"
-    subject = (
-        f"{author} replied to your comment on {title}" if theirs else f"New comment on {title}"
-    )
+    # "to" their comment when it answers it; "below" when it answers a reply further down.
+    direct = bool(ancestors) and ancestors[-1] is theirs
+    replied = "replied to your comment" if direct else "replied below your comment"
+    subject = f"{author} {replied} on {title}" if theirs else f"New comment on {title}"
     message = _base_message(to, subject)
     message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment.id))
-    root = thread_message_id(thread)
-    parent = comment_message_id(ancestors[-1].id) if ancestors else root
-    message["In-Reply-To"] = ids_header("In-Reply-To", parent)
-    message["References"] = ids_header(
-        "References", root, *[comment_message_id(c.id) for c in ancestors]
+    _thread_list_headers(
+        message,
+        thread,
+        site.name if site else "site",
+        unsubscribe_url,
+        replying_to=[comment_message_id(c.id) for c in ancestors],
     )
-    label = (
-        f"thread-{thread.id}.{_dot_atom((site.name if site else 'site').lower())}.{mail_domain()}"
-    )
-    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
-    message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Precedence"] = "list"
     context = {
         "author": author,
@@ -165,6 +182,7 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
         "text": plain_text(comment.html),
         "html": _mail_html(comment.html),
         "quote": _quote(theirs),
+        "replied": replied,
         "link": comment_link(thread, comment),
         "unsubscribe_url": unsubscribe_url,
         "manage_url": manage_url,
@@ -201,13 +219,7 @@ def build_digest(subscription: Subscription, comments: list[Comment], to: str) -
     subject = f"{count} new comment{'s' if count != 1 else ''} on {title}"
     message = _base_message(to, subject)
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    root = thread_message_id(thread)
-    message["In-Reply-To"] = ids_header("In-Reply-To", root)
-    message["References"] = ids_header("References", root)
-    label = f"thread-{thread.id}.{_dot_atom(thread.site.name.lower())}.{mail_domain()}"
-    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
-    message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    _thread_list_headers(message, thread, thread.site.name, unsubscribe_url)
     message["Precedence"] = "list"
     items = [
         {
@@ -241,6 +253,9 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     title = thread_title(subscription.thread)
     message = _base_message(to, f"Confirm your subscription to {title}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    # Unsubscribing from a mail one did not ask for is "never email me again" (one click).
+    thread = subscription.thread
+    _thread_list_headers(message, thread, thread.site.name, never_url)
     context = {
         "title": title,
         "confirm_url": confirm_url,
