@@ -75,8 +75,7 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 def documented_server_block(port: int, cert: Path, key: Path, upstream: str) -> str:
     """The nginx server block of docs/operations.md, on our port, certificate and gunicorn:
     the test runs the very configuration the documentation gives."""
-    text = (ROOT / "docs/operations.md").read_text()
-    block = text.split("```nginx\n", 1)[1].split("```", 1)[0]
+    block = _nginx_block("server {")
     for documented, ours in {
         "listen 443 ssl;": f"listen 127.0.0.1:{port} ssl;",
         "server_name comments.example.com;": "server_name 127.0.0.1;",
@@ -87,6 +86,21 @@ def documented_server_block(port: int, cert: Path, key: Path, upstream: str) -> 
         assert documented in block, f"docs/operations.md no longer has {documented!r}"
         block = block.replace(documented, ours)
     return block
+
+
+def _nginx_block(holding: str) -> str:
+    """The ```nginx block of docs/operations.md that holds `holding`."""
+    text = (ROOT / "docs/operations.md").read_text()
+    blocks = [part.split("```", 1)[0] for part in text.split("```nginx\n")[1:]]
+    return next(block for block in blocks if holding in block)
+
+
+def documented_log_block(folder: Path) -> str:
+    """The access log of docs/operations.md that leaves mail links' tokens out, into
+    `folder`/parley.log."""
+    block = _nginx_block("log_format parley")
+    assert "/var/log/nginx/parley.log" in block
+    return block.replace("/var/log/nginx/parley.log", str(folder / "parley.log"))
 
 
 def nginx_conf(folder: Path, server_block: str) -> str:
@@ -103,6 +117,7 @@ events {{ worker_connections 256; }}
 http {{
     access_log {folder / "access.log"};
 {temp}
+{documented_log_block(folder)}
 {server_block}
 }}
 """

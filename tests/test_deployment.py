@@ -207,6 +207,7 @@ class Deployment:
     env: dict[str, str]
     app: Flask  # in-process, same database and secret: seeds data, makes mail tokens
     pending: list[int]
+    folder: Path  # nginx's logs
     admin: str = "admin@blog.example"
 
 
@@ -287,7 +288,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         ):
             assert Reader().get(f"{origin}/healthz").status == 200
             assert Reader().get(f"{direct}/healthz").status == 200
-            yield Deployment(origin, direct, env, app, pending)
+            yield Deployment(origin, direct, env, app, pending, folder)
 
 
 @pytest.fixture
@@ -364,6 +365,10 @@ class TestThroughTls:
         page.goto(f"{deployment.origin}/moderate/{token}")
         page.click("button[value=approve]")
         submitted_fine(page, "Approved: the comment is published.")
+        # The documented access log has the request, not the link's token.
+        logged = (deployment.folder / "parley.log").read_text()
+        assert '"GET /moderate/..." 200' in logged and '"POST /moderate/..." 200' in logged
+        assert token not in logged and token.split(".")[0] not in logged
 
     def test_confirm_and_manage_a_subscription(self, page: Any, deployment: Deployment) -> None:
         with deployment.app.app_context():

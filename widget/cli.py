@@ -200,7 +200,10 @@ def _site_options(func):  # type: ignore[no-untyped-def]
     func = click.option(
         "--close-after-days",
         type=click.IntRange(0, 3650),
-        help="Close threads N days after their first comment (0: never).",
+        help=(
+            "Close threads N days after the page's publication date when known, else "
+            "after their first comment (0: never)."
+        ),
     )(func)
     func = click.option(
         "--approval-mail",
