@@ -130,8 +130,13 @@ class SmtpSession:
 
 
 def _log_message(message: EmailMessage) -> None:
-    """Development mode: one line per mail, its subject and a hash of its recipient; never
-    the address, the body or the links in it (they act on a reader's behalf)."""
+    """No SMTP server (`make run`, a first try): the mail is printed to the log, its text
+    with the links a reader would click (to confirm, to moderate), so that a site can be
+    tried without one. The recipient is a keyed hash, never the address; no mail's text
+    holds an address."""
     subject = str(make_header(decode_header(str(message["Subject"]))))
     recipient = vault().lookup_hash(str(message["To"]))[:12]  # keyed: no guess confirms it
-    log.info("mail (no PARLEY_SMTP_URL set) to #%s: %s", recipient, subject)
+    part = message.get_body(("plain",))
+    text = part.get_content() if isinstance(part, EmailMessage) else ""
+    body = "\n".join(f"    {line}" for line in text.strip().splitlines())
+    log.info("mail (no PARLEY_SMTP_URL set) to #%s: %s\n%s", recipient, subject, body)
