@@ -130,6 +130,28 @@ def test_links_per_address_are_capped_and_expire_after_a_day(
     assert api.client.get("/privacy/forged-token").status_code == 404
 
 
+def test_an_address_only_a_subscribe_request_made_gets_few_links(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """A stranger types someone's address into a subscribe form, then asks /privacy for it
+    again and again: once a day and three times ever, like the confirmation mail itself."""
+    victim = "victim@example.org"
+    assert (
+        api.client.post(
+            "/api/subscriptions", json={"site": "default", "thread": "/t", "email": victim}
+        ).status_code
+        == 202
+    )
+    sent = []
+    for _ in range(4):
+        for _ in range(3):
+            assert _ask(api, victim).status_code == 200
+        run_worker()
+        sent.append(len(mails_to(smtp, victim, "Your data")))
+        advance(app, 25 * 3600)
+    assert sent == [1, 2, 3, 3]
+
+
 def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:
     subscribe_by_mail(api, smtp, READER, "/2026/hello")
     api.post(email="someone@example.org", author="Cy", body="New comment.")

@@ -288,6 +288,15 @@ def _remove(comment_id: int, thread_id: int) -> None:
 
 #: Links one address can ask for in a day: enough for a lost mail, too few to flood it.
 PRIVACY_LINKS_PER_DAY = 3
+#: For an address that neither commented nor confirmed anything (anyone can type it into a
+#: subscribe form): as many as confirmation mails to it, once a day and three times ever.
+UNCONFIRMED_LINKS_PER_DAY = 1
+UNCONFIRMED_LINKS_EVER = 3
+
+
+def _confirmed(address_id: int | None) -> bool:
+    confirmed = db.session.scalar(select(Address.confirmed_at).where(Address.id == address_id))
+    return confirmed is not None
 
 
 def request_privacy_link(email: str) -> None:
@@ -301,12 +310,16 @@ def request_privacy_link(email: str) -> None:
     if address_id is None and comment_id is None:
         return
     mine = Delivery.address_id == address_id if address_id else Delivery.comment_id == comment_id
-    sent_today = db.session.scalar(
-        select(func.count(Delivery.id)).where(
-            Delivery.kind == PRIVACY, mine, Delivery.created_at > utcnow() - timedelta(days=1)
-        )
-    )
-    if (sent_today or 0) >= PRIVACY_LINKS_PER_DAY:
+    sent = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY, mine)
+    sent_today = db.session.scalar(sent.where(Delivery.created_at > utcnow() - timedelta(days=1)))
+    per_day, ever = PRIVACY_LINKS_PER_DAY, None
+    if comment_id is None and not _confirmed(address_id):
+        # Only a subscription request made it, perhaps a stranger's: the caps of a
+        # confirmation mail to an address that never confirmed anything.
+        per_day, ever = UNCONFIRMED_LINKS_PER_DAY, UNCONFIRMED_LINKS_EVER
+    if (sent_today or 0) >= per_day or (
+        ever is not None and (db.session.scalar(sent) or 0) >= ever
+    ):
         return
     db.session.add(
         Delivery(
