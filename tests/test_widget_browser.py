@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from widget.extensions import db
-from widget.models import Site, Subscription
+from widget.models import Comment, Site, Subscription
 
 from .axe import AXE
 from .axe import axe_violations as _axe_violations
@@ -69,6 +69,48 @@ def test_held_comment_is_shown_to_its_author_only(page: Any, live: Live, browser
     other.wait_for_selector("#f-author")
     assert other.locator("text=Please approve me.").count() == 0
     other.context.close()
+
+
+def test_no_edit_tools_once_a_moderator_approved_the_held_comment(page: Any, live: Live) -> None:
+    live.reset(moderation="all")
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Please approve me.")
+    page.click(POST)
+    page.wait_for_selector("text=Awaiting moderation")
+    assert page.locator("article button:has-text('Edit')").count() == 1  # held: still mine
+    with live.app.app_context():
+        from widget.moderation import moderate
+
+        moderate(db.session.scalars(select(Comment)).one(), "approve", "admin:test")
+    page.reload()
+    page.wait_for_selector("text=Please approve me.")
+    assert page.locator("text=Awaiting moderation").count() == 0
+    assert page.locator("article button:has-text('Edit')").count() == 0
+    assert page.locator("article button:has-text('Delete')").count() == 0
+    screenshot(page, "approved-no-tools.png")
+
+
+def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:
+    """Approved at first look after it was published: the widget cannot know until the
+    server says so; then the tools go."""
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Published at once.")
+    page.click(POST)
+    page.wait_for_selector("article button:has-text('Edit')")
+    with live.app.app_context():
+        from widget.moderation import moderate
+
+        moderate(db.session.scalars(select(Comment)).one(), "approve", "admin:test")
+    page.click("article button:has-text('Edit')")
+    page.fill("article textarea", "Changed.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=This is no longer possible.")
+    screenshot(page, "edit-refused.png")
+    page.reload()
+    page.wait_for_selector("text=Published at once.")
+    assert page.locator("article button:has-text('Edit')").count() == 0
 
 
 def test_author_edits_then_deletes_own_comment(page: Any, live: Live) -> None:

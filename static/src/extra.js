@@ -74,7 +74,7 @@ export async function send(view, parts, retried) {
 function posted(view, data, payload, pending) {
   const { store, state, api } = view;
   const c = { ...data.comment, pending, body: payload.body };
-  store.set("t:" + c.id, { t: data.edit_token, b: payload.body, x: Date.now() + (data.edit_window || 900) * 1e3 });
+  store.set("t:" + c.id, { t: data.edit_token, b: payload.body, x: Date.now() + (data.edit_window || 900) * 1e3, h: pending });
   if (data.author_token) store.set("a:" + api.site, [data.author_token, ...(store.get("a:" + api.site) || [])].slice(0, 5));
   if (pending) store.set(view.pendingKey, [...(store.get(view.pendingKey) || []), { c, x: Date.now() + 6048e5 }]);
   else {
@@ -203,7 +203,11 @@ export function edit(view, c, own, body, tools) {
   const close = () => { area.remove(); view.render(); view.focusComment(c.id); };
   const save = h("button", { type: "button", class: "s", text: t("save"), onclick: async () => {
     const res = await view.api.request("PATCH", "comments/" + c.id, { body: area.value }, own.t).catch(() => null);
-    if (!res || res.status !== 200) { note.textContent = res ? errorText(view, res.data) : t("offline"); return area.focus(); }
+    if (!res || res.status !== 200) {
+      if (res && res.status === 403) view.store.set("t:" + c.id, null); // reviewed or too late: no tools after this
+      note.textContent = res ? errorText(view, res.data) : t("offline");
+      return area.focus();
+    }
     Object.assign(c, res.data.comment, { body: area.value });
     view.store.set("t:" + c.id, { ...own, b: area.value });
     if (res.data.status !== "approved") c.pending = true;
@@ -230,8 +234,9 @@ export function remove(view, c, own, body, tools) {
     return;
   }
   view.api.request("DELETE", "comments/" + c.id, null, own.t).then((res) => {
-    if (res.status === 204) removed(view, c);
-    else body.append(view.h("p", { class: "err", text: errorText(view, res.data) }));
+    if (res.status === 204) return removed(view, c);
+    if (res.status === 403) view.store.set("t:" + c.id, null);
+    body.append(view.h("p", { class: "err", text: errorText(view, res.data) }));
   }, () => body.append(view.h("p", { class: "err", text: t("offline") })));
 }
 
@@ -311,8 +316,9 @@ function removed(view, c) {
   c.author = "";
   c.website = "";
   if (!c.pending) view.state.total -= 1;
-  view.forgetHeld(c.id);
-  view.store.set("t:" + c.id, null);
+  const { store, pendingKey } = view; // this browser's copy of a held one goes too
+  store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== c.id));
+  store.set("t:" + c.id, null);
   view.render();
   view.say(view.t("removed"));
   view.heading.focus();

@@ -54,11 +54,12 @@ async function start(host, opts, env, key, handle) {
     extra: () => (extra = extra || import(env.base + "/embed-extra.js")),
     held: () => (store.get(pendingKey) || []).filter((p) => live(p)).map((p) => p.c),
     heldUnder: (parentId) => view.held().filter((c) => c.parent_id === parentId && !state.byId.has(c.id)),
-    forgetHeld: (id) => store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== id)),
     myVote: (id) => store.get("v:" + id) || 0,
     focusComment: (id) => box.querySelector("#parley-" + id)?.focus(),
     ownTools(c, tools, body) {
       const own = live(store.get("t:" + c.id));
+      // Held when posted and public now: a moderator approved it, which ends editing.
+      if (own?.h && !c.pending) return store.set("t:" + c.id, null);
       if (!own) return;
       expires = Math.min(expires, own.x); // the tools go when the edit window ends
       const use = (name) => () => view.extra().then((m) => m[name](view, c, own, body, tools));
