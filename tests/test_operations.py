@@ -24,7 +24,8 @@ from sqlalchemy import func, select
 from widget import create_app
 from widget.config import ConfigError
 from widget.extensions import db
-from widget.models import Block, Comment, Site, Subscription, Thread
+from widget.models import Address, Block, Comment, Site, Subscription, Thread
+from widget.vault import vault
 
 from .conftest import BASE_CONFIG, SECRET, Api
 from .smtp import SmtpServer, run_worker
@@ -233,11 +234,23 @@ def test_sites_remove_refuses_while_comments_exist(
     api: Api, runner: FlaskCliRunner, app: Flask
 ) -> None:
     api.post(body="Keep me.")
-    api.client.post(
-        "/api/subscriptions",
-        json={"site": "default", "thread": "/2026/hello", "email": "s@example.org"},
+    for email in ("s@example.org", "both@example.org", "never@example.org"):
+        api.client.post(
+            "/api/subscriptions",
+            json={"site": "default", "thread": "/2026/hello", "email": email},
+        )
+    assert (
+        runner.invoke(args=["sites", "add", "other", "--origin", "https://o.example"]).exit_code
+        == 0
     )
-    site = db.session.scalars(select(Site)).one()
+    api.client.post(
+        "/api/subscriptions", json={"site": "other", "thread": "/x", "email": "both@example.org"}
+    )
+    never = db.session.scalars(
+        select(Address).where(Address.email_hash == vault().lookup_hash("never@example.org"))
+    ).one()
+    never.suppressed_at = never.created_at  # "never email me again": the wish is kept
+    site = db.session.scalars(select(Site).where(Site.name == "default")).one()
     db.session.add(Block(site_id=site.id, kind="word", value="casino"))
     db.session.commit()
     refused = runner.invoke(args=["sites", "remove", "default"])
@@ -248,8 +261,12 @@ def test_sites_remove_refuses_while_comments_exist(
     done = runner.invoke(args=["sites", "remove", "default", "--delete-comments", "--yes"])
     assert done.exit_code == 0, done.output
     assert "Removed site default and its 1 comments." in done.output
-    for model in (Site, Thread, Comment, Subscription, Block):
-        assert _rows(model) == 0, model
+    for model in (Thread, Comment, Subscription, Block):
+        assert _rows(model) == 1 if model in (Thread, Subscription) else _rows(model) == 0, model
+    # The readers only this site knew are forgotten; one subscribed elsewhere, and one who
+    # asked never to be mailed, are kept. The commenter's address was never stored.
+    kept = {vault().lookup_hash(e) for e in ("both@example.org", "never@example.org")}
+    assert set(db.session.scalars(select(Address.email_hash))) == kept
     missing = runner.invoke(args=["sites", "remove", "nope"])
     assert missing.exit_code == 1 and "No site named 'nope'" in missing.output
 

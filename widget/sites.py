@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 
 from .addresses import AddressRefused, normalize_address
 from .errors import NotFound, ParleyError
@@ -15,6 +15,7 @@ from .models import (
     OWNER_DIGEST_MODES,
     OWNER_NOTIFY_MODES,
     SPAM_CHECKS,
+    Address,
     AdminSite,
     AdminUser,
     Block,
@@ -212,6 +213,9 @@ def remove_site(name: str, *, delete_comments: bool = False) -> int:
     threads = select(Thread.id).where(Thread.site_id == site_id)
     subs = select(Subscription.id).where(Subscription.thread_id.in_(threads))
     comments = select(Comment.id).where(Comment.thread_id.in_(threads))
+    subscribers = list(
+        db.session.scalars(select(Subscription.address_id).where(Subscription.id.in_(subs)))
+    )
     # Children first, so the same holds with or without the database's ON DELETE CASCADE.
     for statement in (
         delete(Delivery).where(
@@ -234,5 +238,25 @@ def remove_site(name: str, *, delete_comments: bool = False) -> int:
         delete(Site).where(Site.id == site_id),
     ):
         db.session.execute(statement.execution_options(synchronize_session=False))
+    _forget_addresses_left_with_nothing(subscribers)
     db.session.commit()
     return count
+
+
+def _forget_addresses_left_with_nothing(address_ids: list[int]) -> None:
+    """This site's subscribers whose address nothing else needs any more: no subscription,
+    no comment, no mail queued elsewhere. One who asked for no mail at all keeps the
+    address (and so the wish)."""
+    if not address_ids:
+        return
+    db.session.execute(
+        delete(Address)
+        .where(
+            Address.id.in_(address_ids),
+            Address.suppressed_at.is_(None),
+            ~exists().where(Subscription.address_id == Address.id),
+            ~exists().where(Delivery.address_id == Address.id),
+            ~exists().where(Comment.email_hash == Address.email_hash),
+        )
+        .execution_options(synchronize_session=False)
+    )
