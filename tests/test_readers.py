@@ -11,6 +11,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
 
+from widget import cli
 from widget.extensions import db
 from widget.models import Address, Comment, Delivery, ModerationEvent, Subscription, Thread
 
@@ -61,7 +62,11 @@ def test_export_writes_everything_stored_about_the_address(
 
 
 def test_erase_leaves_deleted_placeholders_and_no_trace_of_the_address(
-    api: Api, runner: FlaskCliRunner, app: Flask, caplog: pytest.LogCaptureFixture
+    api: Api,
+    runner: FlaskCliRunner,
+    app: Flask,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     mine, reply = _seed(api)
     before = {
@@ -73,6 +78,7 @@ def test_erase_leaves_deleted_placeholders_and_no_trace_of_the_address(
         "deliveries": _count(Delivery),
     }
     assert before["comments with the address"] == 2 and before["subscriptions"] == 1
+    monkeypatch.setattr(cli, "at_a_terminal", lambda: True)  # a person types the command
     refused = runner.invoke(args=["readers", "erase", EMAIL], input="n\n")
     assert refused.exit_code == 1
     with caplog.at_level(logging.INFO):

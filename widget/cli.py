@@ -150,6 +150,11 @@ def readers_export(email: str, file: str) -> None:
     )
 
 
+def at_a_terminal() -> bool:
+    """Is a person typing (a prompt can be answered), not a script or cron?"""
+    return sys.stdin.isatty()
+
+
 @readers.command("erase")
 @click.argument("email")
 @click.option("--yes", is_flag=True, help="Do not ask (asked only at a terminal).")
@@ -159,7 +164,7 @@ def readers_erase(email: str, yes: bool) -> None:
     data request handled by cron) runs it as typed."""
     from .readers import erase_reader
 
-    if not yes and sys.stdin.isatty():
+    if not yes and at_a_terminal():
         click.confirm("Erase this reader's comments and subscriptions for good?", abort=True)
     comments, subscriptions = erase_reader(email)
     click.echo(f"Erased {comments} comments and {subscriptions} subscriptions.")
