@@ -368,6 +368,27 @@ def test_a_stranger_can_have_an_unconfirmed_address_mailed_once_a_day_three_time
     assert sent_per_day == [1, 2, 3, 3, 3]
 
 
+def test_spellings_of_one_mailbox_share_a_strangers_caps(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """victim+1@, victim+2@… (and Gmail's dotted forms) reach one inbox: a stranger gets it
+    mailed once a day and three times ever, however many spellings they invent."""
+    spellings = [f"victim+{n}@example.org" for n in range(6)] + ["victim@example.org"]
+    gmail = ["v.ictim@gmail.com", "vic.tim@googlemail.com", "victim+x@gmail.com"]
+    sent_per_day = []
+    for day in range(4):
+        for n, spelling in enumerate(spellings + gmail):
+            subscribe(api, spelling, f"/day{day}/p{n}")
+        assert subscribe(api, "other+1@example.org", f"/day{day}").status_code == 202
+        run_worker()
+        to_victim = [r for r, _ in smtp.recorder.raw if r.startswith("victim")]
+        to_gmail = [r for r, _ in smtp.recorder.raw if r.endswith(("gmail.com", "googlemail.com"))]
+        sent_per_day.append((len(to_victim), len(to_gmail)))
+        advance(app, DAY + 1)
+    assert sent_per_day == [(1, 1), (2, 2), (3, 3), (3, 3)]
+    assert len(mails_to(smtp, "other+1@example.org")) == 3  # another mailbox: its own caps
+
+
 def test_never_email_me_again_stops_every_later_mail(api: Api, smtp: SmtpServer) -> None:
     subscribe(api, "target@example.org", "/one")
     run_worker()
@@ -434,17 +455,19 @@ def test_unsubscribe_from_everything_revokes_every_earlier_link(api: Api, smtp: 
     assert api.client.get(confirm).status_code == 404
 
 
-def test_development_mail_log_shows_subject_and_hash_only(
+def test_without_smtp_the_mail_is_printed_to_the_log_without_its_address(
     app: Flask, api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """What `make run` shows: the mail's text with its links (to confirm, to moderate), the
+    recipient as a keyed hash."""
     app.config["SMTP_URL"] = None
     caplog.set_level(logging.INFO)
-    subscribe(api, "reader@example.org")
+    subscribe(api, "Reader@Example.org")
     run_worker()
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert "Confirm your subscription" in logged
-    assert "reader@example.org" not in logged and "/subscriptions/" not in logged
-    assert re.search(r"to #[0-9a-f]{12}", logged)
+    assert re.search(r"mail \(no PARLEY_SMTP_URL set\) to #[0-9a-f]{12}: Confirm your", logged)
+    assert re.search(r"http://parley\.test/subscriptions/confirm/[\w.-]+", logged), logged
+    assert "reader@" not in logged.lower()
 
 
 # --- addresses beyond ASCII -----------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import logging
 import os
 import re
 import shlex
@@ -28,7 +27,7 @@ from widget.models import Address, Block, Comment, Site, Subscription, Thread
 from widget.vault import vault
 
 from .conftest import BASE_CONFIG, SECRET, Api
-from .smtp import SmtpServer, run_worker
+from .smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -157,25 +156,6 @@ def test_check_in_log_mode_says_mail_is_not_sent(runner: FlaskCliRunner) -> None
     assert result.exit_code == 0, result.output
     assert "mail: written to the log" in result.output
     assert SECRET not in result.output
-
-
-def test_without_smtp_the_mail_is_printed_to_the_log_with_its_links(
-    api: Api, caplog: pytest.LogCaptureFixture
-) -> None:
-    """What `make run` shows: the confirmation's text and link, never the address."""
-    assert (
-        api.client.post(
-            "/api/subscriptions",
-            json={"site": "default", "thread": "/t", "email": "Follower@Example.org"},
-        ).status_code
-        == 202
-    )
-    caplog.set_level(logging.INFO, logger="widget.mail")
-    assert run_worker() == 1
-    logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert "mail (no PARLEY_SMTP_URL set) to #" in logged and "Confirm your subscription" in logged
-    assert re.search(r"http://parley\.test/subscriptions/confirm/[\w.-]+", logged), logged
-    assert "follower" not in logged.lower()
 
 
 # --- no demo in production -------------------------------------------------------------------

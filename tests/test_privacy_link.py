@@ -150,6 +150,17 @@ def test_an_address_only_a_subscribe_request_made_gets_few_links(
         sent.append(len(mails_to(smtp, victim, "Your data")))
         advance(app, 25 * 3600)
     assert sent == [1, 2, 3, 3]
+    # Another spelling of the same inbox shares those caps.
+    assert (
+        api.client.post(
+            "/api/subscriptions",
+            json={"site": "default", "thread": "/t", "email": "victim+2@example.org"},
+        ).status_code
+        == 202
+    )
+    _ask(api, "victim+2@example.org")
+    run_worker()
+    assert mails_to(smtp, "victim+2@example.org", "Your data") == []
 
 
 def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:

@@ -85,3 +85,19 @@ def fold_address(address: str) -> str:
     if not at:
         return unicodedata.normalize("NFKC", address).lower()
     return f"{unicodedata.normalize('NFKC', local).lower()}@{domain.lower()}"
+
+
+#: Domains whose mailboxes ignore dots in the local part (Gmail's own rule).
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox_of(canonical: str) -> str:
+    """The mailbox a canonical address reaches: without a +tag ("ada+news@" is "ada@"), and
+    at Gmail without dots. Many spellings, one inbox: caps on what a stranger can have
+    mailed to it count here, not per spelling."""
+    local, _, domain = canonical.rpartition("@")
+    if "+" in local[1:]:
+        local = local[: local.index("+", 1)]
+    if domain in _DOTLESS:
+        local, domain = local.replace(".", ""), _DOTLESS[domain]
+    return f"{local}@{domain}"

@@ -247,6 +247,9 @@ class Address(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email_hash: Mapped[str] = mapped_column(String(64), unique=True)
     email_enc: Mapped[str] = mapped_column(Text)
+    #: Keyed hash of the mailbox behind the address (addresses.mailbox_of: no +tag, Gmail's
+    #: dots ignored): what a stranger's caps count, however many spellings they type.
+    mailbox_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Confirmation mails ever queued: an address that never confirmed gets only a few.

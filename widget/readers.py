@@ -294,6 +294,17 @@ UNCONFIRMED_LINKS_PER_DAY = 1
 UNCONFIRMED_LINKS_EVER = 3
 
 
+def _unconfirmed_spellings(address_id: int | None) -> Any:
+    """The address and the never-confirmed addresses of the same mailbox."""
+    mailbox = select(Address.mailbox_hash).where(Address.id == address_id).scalar_subquery()
+    return select(Address.id).where(
+        or_(
+            Address.id == address_id,
+            and_(Address.mailbox_hash == mailbox, Address.confirmed_at.is_(None)),
+        )
+    )
+
+
 def _confirmed(address_id: int | None) -> bool:
     confirmed = db.session.scalar(select(Address.confirmed_at).where(Address.id == address_id))
     return confirmed is not None
@@ -310,13 +321,15 @@ def request_privacy_link(email: str) -> None:
     if address_id is None and comment_id is None:
         return
     mine = Delivery.address_id == address_id if address_id else Delivery.comment_id == comment_id
-    sent = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY, mine)
-    sent_today = db.session.scalar(sent.where(Delivery.created_at > utcnow() - timedelta(days=1)))
     per_day, ever = PRIVACY_LINKS_PER_DAY, None
     if comment_id is None and not _confirmed(address_id):
         # Only a subscription request made it, perhaps a stranger's: the caps of a
-        # confirmation mail to an address that never confirmed anything.
+        # confirmation mail to an address that never confirmed anything, shared by every
+        # such spelling of its mailbox ("ada+1@", "ada+2@"…).
         per_day, ever = UNCONFIRMED_LINKS_PER_DAY, UNCONFIRMED_LINKS_EVER
+        mine = Delivery.address_id.in_(_unconfirmed_spellings(address_id))
+    sent = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY, mine)
+    sent_today = db.session.scalar(sent.where(Delivery.created_at > utcnow() - timedelta(days=1)))
     if (sent_today or 0) >= per_day or (
         ever is not None and (db.session.scalar(sent) or 0) >= ever
     ):

@@ -57,8 +57,15 @@ def get_or_create_address(email: str) -> Address:
     email_hash = vault().lookup_hash(email)
     address = db.session.scalar(select(Address).where(Address.email_hash == email_hash))
     if address is not None:
+        if address.mailbox_hash is None:  # stored before mailboxes were counted
+            address.mailbox_hash = vault().mailbox_hash(email)
         return address
-    address = Address(email_hash=email_hash, email_enc=vault().encrypt(email), created_at=utcnow())
+    address = Address(
+        email_hash=email_hash,
+        email_enc=vault().encrypt(email),
+        mailbox_hash=vault().mailbox_hash(email),
+        created_at=utcnow(),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(address)
@@ -133,9 +140,10 @@ def _queue_confirmation(address: Address, subscription: Subscription, thread: Th
 
 def _may_send_confirmation(address: Address) -> bool:
     proven = address.confirmed_at is not None
-    if not proven and (address.confirmations_sent or 0) >= UNCONFIRMED_CONFIRMATIONS_EVER:
-        return False
-    per_day = CONFIRMED_CONFIRMATIONS_PER_DAY if proven else UNCONFIRMED_CONFIRMATIONS_PER_DAY
+    if not proven:
+        # Every never-confirmed spelling of one mailbox ("ada+1@", "ada+2@"…) shares the
+        # caps of one address: a stranger cannot multiply them by inventing tags.
+        return _unconfirmed_caps_allow(_spellings(address))
     sent_today = db.session.scalar(
         select(func.count(Delivery.id)).where(
             Delivery.kind == CONFIRM,
@@ -143,7 +151,34 @@ def _may_send_confirmation(address: Address) -> bool:
             Delivery.created_at > utcnow() - DAY,
         )
     )
-    return (sent_today or 0) < per_day
+    return (sent_today or 0) < CONFIRMED_CONFIRMATIONS_PER_DAY
+
+
+def _spellings(address: Address) -> Any:
+    """The ids of the never-confirmed addresses of `address`'s mailbox, itself included."""
+    if address.mailbox_hash is None:
+        return select(Address.id).where(Address.id == address.id)
+    return select(Address.id).where(
+        Address.mailbox_hash == address.mailbox_hash, Address.confirmed_at.is_(None)
+    )
+
+
+def _unconfirmed_caps_allow(spellings: Any) -> bool:
+    ever = db.session.scalar(
+        select(func.coalesce(func.sum(Address.confirmations_sent), 0)).where(
+            Address.id.in_(spellings)
+        )
+    )
+    if (ever or 0) >= UNCONFIRMED_CONFIRMATIONS_EVER:
+        return False
+    sent_today = db.session.scalar(
+        select(func.count(Delivery.id)).where(
+            Delivery.kind == CONFIRM,
+            Delivery.address_id.in_(spellings),
+            Delivery.created_at > utcnow() - DAY,
+        )
+    )
+    return (sent_today or 0) < UNCONFIRMED_CONFIRMATIONS_PER_DAY
 
 
 def fan_out(comment: Comment) -> None:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from .addresses import canonical_email
+from .addresses import canonical_email, mailbox_of
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -83,6 +83,10 @@ class Vault:
         return hmac.new(
             self._lookup_key, normalise_email(email).encode(), hashlib.sha256
         ).hexdigest()
+
+    def mailbox_hash(self, email: str) -> str:
+        """Equal for every spelling of one mailbox (addresses.mailbox_of)."""
+        return self.keyed_hash("mailbox", mailbox_of(normalise_email(email)))
 
     def keyed_hash(self, purpose: str, text: str) -> str:
         """HMAC-SHA256 of `text` under a key of its own per purpose (voters, networks)."""
