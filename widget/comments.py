@@ -41,6 +41,7 @@ from .threads import (
     detached,
     get_or_create_thread,
     is_closed,
+    lock_comments,
     lock_thread,
     refresh_thread,
 )
@@ -106,13 +107,12 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     """
     body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
-    # Locks in the order every other writer takes them, the comment before its thread: a
-    # moderator approving this parent meanwhile waits instead of deadlocking with us.
-    held_parent = (
-        db.session.get(Comment, parent_id, with_for_update=True)
-        if parent_id and parent_id <= MAX_ID
-        else None
-    )
+    # Locks in the order every writer takes them (threads.lock_comments), the comment before
+    # its thread: a moderator approving this parent meanwhile waits instead of deadlocking.
+    held_parent = None
+    if parent_id and parent_id <= MAX_ID:
+        lock_comments([parent_id])
+        held_parent = db.session.get(Comment, parent_id, populate_existing=True)
     lock_thread(thread.id)  # two copies sent at once: the second sees the first
     again = _same_reply_just_now(actor, thread, body, parent_id)
     if again is not None:  # a double click, or the form sent twice: one reply

@@ -28,7 +28,7 @@ from .models import (
 )
 from .render import markdown_to_html
 from .spam import Verdict
-from .threads import refresh_thread
+from .threads import lock_comments, lock_threads, refresh_thread
 from .tokens import TokenError, created_window, read_token_issued
 from .vault import vault
 from .wording import mask_email
@@ -166,6 +166,7 @@ def record(comment: Comment | None, actor: str, action: str, detail: str = "") -
 
 def moderate(comment: Comment, action: str, actor: str) -> Comment:
     """Apply a moderator's action and commit (a mail link, one comment in the admin)."""
+    _hold(comment)
     apply_decision(comment, action, actor)
     db.session.commit()
     return comment
@@ -175,12 +176,28 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
     """Apply one action to a selection in one transaction; returns how many were found."""
     if action not in ACTIONS:
         raise ParleyError("Unknown action.")
-    wanted = [i for i in ids if 0 < i <= MAX_ID]
-    chosen = db.session.scalars(select(Comment).where(Comment.id.in_(wanted))).all()
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})
+    lock_comments(wanted)
+    chosen = db.session.scalars(
+        select(Comment)
+        .where(Comment.id.in_(wanted))
+        .order_by(Comment.id)
+        .execution_options(populate_existing=True)  # as they are now that they are held
+    ).all()
+    lock_threads(comment.thread_id for comment in chosen)
     for comment in chosen:
         apply_decision(comment, action, actor)
     db.session.commit()
     return len(chosen)
+
+
+def _hold(comment: Comment) -> None:
+    """Lock the comment, then its thread (threads.lock_comments says why), and read it
+    again: a decision made meanwhile (a second moderator, a double click) is seen, not
+    made twice. Never commits."""
+    lock_comments([comment.id])
+    db.session.refresh(comment)
+    lock_threads([comment.thread_id])
 
 
 def apply_decision(comment: Comment, action: str, actor: str) -> None:
@@ -269,6 +286,7 @@ def block_author(comment: Comment, kind: str, actor: str) -> None:
     else:
         raise ParleyError("Nothing to block.")
     email_enc = comment.email_enc if kind == "email" else None
+    _hold(comment)
     _add_block(thread.site_id, kind, value, email_enc)
     record(comment, actor, f"block-{kind}", block_shown(kind, value, email_enc))
     if comment.status != SPAM:

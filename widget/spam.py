@@ -9,10 +9,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .config import is_on
@@ -300,27 +300,35 @@ _TOKEN_COUNTS = select(SpamToken.token, SpamToken.spam, SpamToken.ham).where(
 )
 
 
+_SITES = cast(Table, Site.__table__)
+
+
 def learn(site: Site, comment: Comment, is_spam: bool, weight: int = 1) -> None:
     """Count a moderator's decision (weight -1 forgets an earlier one)."""
-    tokens = tokens_of(comment.body, comment.author, comment.website)
+    tokens = sorted(tokens_of(comment.body, comment.author, comment.website))
     if not tokens:
         return
     column = "spam" if is_spam else "ham"
-    existing = set(
-        db.session.scalars(
-            select(SpamToken.token).where(SpamToken.site_id == site.id, SpamToken.token.in_(tokens))
-        )
+    # The site's row first, then its words (the order of threads.lock_comments): two
+    # decisions on one site count one after the other.
+    docs = _SITES.c.spam_docs if is_spam else _SITES.c.ham_docs
+    db.session.execute(
+        update(_SITES)
+        .where(_SITES.c.id == site.id)
+        .values({docs.key: case((docs + weight < 0, 0), else_=docs + weight)})
     )
-    for token in tokens - existing:
-        db.session.add(SpamToken(site_id=site.id, token=token, spam=0, ham=0))
-    db.session.flush()
+    if site in db.session:
+        db.session.expire(site, [docs.key])
+    # Words another decision is adding at this moment are there already: nothing to add.
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(SpamToken)
+        .values([{"site_id": site.id, "token": t, "spam": 0, "ham": 0} for t in tokens])
+        .on_conflict_do_nothing()
+    )
     db.session.execute(
         update(SpamToken)
         .where(SpamToken.site_id == site.id, SpamToken.token.in_(tokens))
         .values({column: getattr(SpamToken, column) + weight})
         .execution_options(synchronize_session=False)
     )
-    if is_spam:
-        site.spam_docs = max(0, site.spam_docs + weight)
-    else:
-        site.ham_docs = max(0, site.ham_docs + weight)

@@ -7,6 +7,7 @@ import base64
 import gzip
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -55,6 +56,7 @@ Model = TypeVar("Model", bound=Base)
 
 _SITES = cast(Table, Site.__table__)
 _THREADS = cast(Table, Thread.__table__)
+_COMMENTS = cast(Table, Comment.__table__)
 _THREAD_BY_KEY = select(Thread).where(
     Thread.site_id == bindparam("site_id"), Thread.key == bindparam("key")
 )
@@ -290,15 +292,39 @@ _MOVE_COUNT = Prepared(
 )
 
 
+# Writers that change more than one row take their locks in one order, so that two of them
+# wait for each other instead of deadlocking (PostgreSQL aborts one: a 503): the comments
+# (by id), then their threads (by id), then the site, then the spam filter's words. SQLite
+# has one writer at a time: there the first lock is its write lock, and later reads see
+# every write committed before it.
+
+
+def lock_comments(ids: Iterable[int]) -> None:
+    """Hold these comments' rows until commit, in id order. Never commits."""
+    _lock_rows(_COMMENTS, Comment.status, sorted(set(ids)))
+
+
+def lock_threads(ids: Iterable[int]) -> None:
+    """Hold these threads' rows until commit, in id order. Never commits."""
+    _lock_rows(_THREADS, Thread.version, sorted(set(ids)))
+
+
 def lock_thread(thread_id: int) -> None:
     """Hold the thread's row until commit (SQLite: its write lock): a check that must see
     another request's write, then act, runs one request at a time. Never commits."""
-    db.session.execute(
-        update(Thread)
-        .where(Thread.id == thread_id)
-        .values(version=Thread.version)
-        .execution_options(synchronize_session=False)
-    )
+    lock_threads([thread_id])
+
+
+def _lock_rows(table: Table, column: Any, ids: list[int]) -> None:
+    if not ids:
+        return
+    wanted = table.c.id.in_(ids)
+    if db.session.get_bind().dialect.name == "sqlite":  # no row locks: take the write lock
+        db.session.execute(update(table).where(wanted).values({column.key: column}))
+    else:  # FOR NO KEY UPDATE: a reply may still name a locked comment as its parent
+        db.session.execute(
+            select(table.c.id).where(wanted).order_by(table.c.id).with_for_update(key_share=True)
+        )
 
 
 def is_closed(thread: Thread, site: Site) -> bool:

@@ -9,7 +9,7 @@ from .errors import Conflict, NotFound, TooManyRequests
 from .extensions import db
 from .limits import MAX_ID
 from .models import APPROVED, Comment, Site, Thread, Vote, utcnow
-from .threads import refresh_thread
+from .threads import lock_comments, refresh_thread
 from .vault import truncate_ip, vault
 
 #: Distinct voter keys one network (a /24 or /48) may vote with on one comment: a reader who
@@ -24,7 +24,7 @@ def cast_vote(site: Site, comment_id: int, voter_key: str, value: int, ip: str) 
         raise Conflict("Votes are off on this site.")
     if not 0 < comment_id <= MAX_ID:
         raise NotFound("No such comment.")
-    _lock_comment(comment_id)
+    lock_comments([comment_id])  # votes on one comment count one at a time
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != APPROVED:
         raise NotFound("No such comment.")
@@ -88,18 +88,6 @@ def _apply(comment: Comment, voter_hash: str, ip_hash: str, value: int) -> int:
     except IntegrityError:  # the same voter twice at once: the other request counted it
         return 0
     return value
-
-
-def _lock_comment(comment_id: int) -> None:
-    """Hold the comment's row until commit (SQLite: the write lock): votes on one comment
-    run one at a time, so a network's count and a voter's own change see the others'.
-    The comment before its thread, as every writer takes them."""
-    db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment_id)
-        .values(score=Comment.score)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _network_votes(comment_id: int, ip_hash: str) -> int:
