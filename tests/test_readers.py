@@ -111,3 +111,20 @@ def test_erase_leaves_deleted_placeholders_and_no_trace_of_the_address(
     # Nothing left to export.
     again = runner.invoke(args=["readers", "erase", EMAIL, "--yes"])
     assert "Erased 0 comments and 0 subscriptions." in again.output
+
+
+def test_data_under_the_older_casefolded_spelling_is_pointed_out_not_taken(
+    api: Api, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """Before 2026-11-29 "Straße@faß.de" was stored as "strasse@fass.de", which is another
+    domain's address: the owner is told that data exists, and nothing acts on it unasked."""
+    api.post(email="strasse@fass.de", body="Stored under the old spelling.")
+    exported = runner.invoke(args=["readers", "export", "Straße@faß.de", str(tmp_path / "a.json")])
+    assert exported.exit_code == 0, exported.output
+    assert "Wrote 0 comments" in exported.output
+    assert "'strasse@fass.de'" in exported.output and "before 2026-11-29" in exported.output
+    erased = runner.invoke(args=["readers", "erase", "Straße@faß.de"])
+    assert "Erased 0 comments" in erased.output and "'strasse@fass.de'" in erased.output
+    assert db.session.scalar(select(func.count(Comment.id))) == 1
+    plain = runner.invoke(args=["readers", "export", "ada@example.org", str(tmp_path / "b.json")])
+    assert "Note:" not in plain.output

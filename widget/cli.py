@@ -148,6 +148,21 @@ def readers_export(email: str, file: str) -> None:
         f"Wrote {len(data['comments'])} comments and {len(data['subscriptions'])} "
         f"subscriptions to {file}."
     )
+    _note_older_spelling(email)
+
+
+def _note_older_spelling(email: str) -> None:
+    """Data stored before 2026-11-29 under a casefolded spelling is not taken as this
+    reader's (it may be another mailbox's): say it exists and how to reach it."""
+    from .readers import stored_under_older_spelling
+
+    older = stored_under_older_spelling(email)
+    if older:
+        click.echo(
+            f"Note: something is also stored under {older!r}, the spelling addresses were "
+            "folded to before 2026-11-29 (ß as ss, ς as σ). It may be this reader's or that "
+            "address's: if it is this reader's, run the same command with that spelling."
+        )
 
 
 def at_a_terminal() -> bool:
@@ -168,6 +183,7 @@ def readers_erase(email: str, yes: bool) -> None:
         click.confirm("Erase this reader's comments and subscriptions for good?", abort=True)
     comments, subscriptions = erase_reader(email)
     click.echo(f"Erased {comments} comments and {subscriptions} subscriptions.")
+    _note_older_spelling(email)
 
 
 # --- sites -----------------------------------------------------------------------

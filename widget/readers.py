@@ -111,6 +111,20 @@ def export_by_hash(email_hash: str) -> dict[str, Any]:
     }
 
 
+def stored_under_older_spelling(email: str) -> str | None:
+    """The spelling addresses were folded to before 2026-11-29 (vault.older_spelling) when
+    comments or an address are stored under it: they may be this reader's, or belong to the
+    mailbox that spelling names, so nothing acts on them without the owner's say."""
+    older = vault().older_spelling(email)
+    if older is None:
+        return None
+    email_hash = vault().lookup_hash(older)
+    found = db.session.scalar(
+        select(Address.id).where(Address.email_hash == email_hash)
+    ) or db.session.scalar(select(Comment.id).where(Comment.email_hash == email_hash).limit(1))
+    return older if found else None
+
+
 def erase_reader(email: str, actor: str = "owner") -> tuple[int, int]:
     """Erase what is stored about `email` (erase_by_hash). Commits."""
     return erase_by_hash(vault().lookup_hash(email), actor)
