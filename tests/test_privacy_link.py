@@ -161,6 +161,16 @@ def test_an_address_only_a_subscribe_request_made_gets_few_links(
     _ask(api, "victim+2@example.org")
     run_worker()
     assert mails_to(smtp, "victim+2@example.org", "Your data") == []
+    # A comment held for moderation proves nothing either: anyone can type an address.
+    app.config["SPAM_CHECKS"] = "on"
+    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
+    db.session.commit()
+    for n in range(10, 14):
+        api.post(email=f"victim+{n}@example.org", body="held")
+        for _ in range(3):
+            _ask(api, f"victim+{n}@example.org")
+    run_worker()
+    assert [r for r, _ in smtp.recorder.raw if r.startswith("victim+1")] == []
 
 
 def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:

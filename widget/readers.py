@@ -336,10 +336,15 @@ def request_privacy_link(email: str) -> None:
         return
     mine = Delivery.address_id == address_id if address_id else Delivery.comment_id == comment_id
     per_day, ever = PRIVACY_LINKS_PER_DAY, None
-    if comment_id is None and not _confirmed(address_id):
-        # Only a subscription request made it, perhaps a stranger's: the caps of a
-        # confirmation mail to an address that never confirmed anything, shared by every
-        # such spelling of its mailbox ("ada+1@", "ada+2@"…).
+    published = db.session.scalar(
+        select(Comment.id).where(Comment.email_hash == email_hash, Comment.status == APPROVED)
+    )
+    if published is None and address_id is None:
+        return  # held comments only: anyone could have typed the address; a moderator first
+    if published is None and not _confirmed(address_id):
+        # Only a subscription request or a comment nobody published made it, perhaps a
+        # stranger's: the caps of a confirmation mail to an address that never confirmed
+        # anything, shared by every such spelling of its mailbox ("ada+1@", "ada+2@"…).
         per_day, ever = UNCONFIRMED_LINKS_PER_DAY, UNCONFIRMED_LINKS_EVER
         mine = Delivery.address_id.in_(_unconfirmed_spellings(address_id))
     sent = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY, mine)
