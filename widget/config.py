@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 #: Values used when nothing else is set. Every key can be overridden by an
 #: environment variable with the ``PARLEY_`` prefix (``PARLEY_EDIT_WINDOW=600``).
@@ -138,7 +141,7 @@ _COUNTS = {
     "THREAD_CACHE_SIZE": 0,
 }
 #: Settings in seconds that may have a fraction.
-_SECONDS = ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT")
+_SECONDS = ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT")  # more than 0: 0 would never wait at all
 _SWITCHES = ("RATE_LIMITS", "SPAM_CHECKS", "DEMO", "CHECK_DELIVERABILITY")
 _SWITCH_WORDS = {"on", "off", "true", "false", "yes", "no", "1", "0", ""}
 SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
@@ -150,36 +153,84 @@ def _check_values(config: Any) -> None:
     for name, least in _COUNTS.items():
         config[name] = _number(name, config[name], int, least)
     for name in _SECONDS:
-        config[name] = _number(name, config[name], float, 0)
+        config[name] = _number(name, config[name], float, 0.001)
     config["CLOCK_OFFSET"] = _number("CLOCK_OFFSET", config["CLOCK_OFFSET"], float, None)
     for name in _SWITCHES:
         value = config[name]
         if not isinstance(value, bool) and str(value).strip().lower() not in _SWITCH_WORDS:
             raise ConfigError(f"PARLEY_{name} is a switch: on or off (got {value!r}).")
-    smtp = config["SMTP_URL"]
-    if smtp and urlsplit(str(smtp)).scheme not in SMTP_SCHEMES:
+    if config["SMTP_URL"]:
+        _check_smtp_url(str(config["SMTP_URL"]))
+    _check_database_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+
+
+def _check_smtp_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_SCHEMES:
         raise ConfigError(
             "PARLEY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
-            f"(got {urlsplit(str(smtp)).scheme or 'no scheme'}://…)."
+            f"(got {parts.scheme or 'no scheme'}://…)."
         )
-    database = config["SQLALCHEMY_DATABASE_URI"]
-    if not str(database).startswith(("sqlite:", "postgresql")):
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError("PARLEY_SMTP_URL has a port that is not a number.") from exc
+    if not parts.hostname:
+        raise ConfigError("PARLEY_SMTP_URL names no host, e.g. smtp+starttls://mail.example:587")
+
+
+#: The drivers Parley ships with (PARLEY_DATABASE_URL's postgres:// and postgresql://
+#: become postgresql+psycopg://).
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+
+
+def _check_database_url(url: str) -> None:
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number raises
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(
+            "PARLEY_DATABASE_URL is not a URL Parley can read, e.g. sqlite:////srv/parley.db "
+            "or postgresql://user@host/parley."
+        ) from exc
+    if parsed.drivername not in DATABASE_DRIVERS:
         raise ConfigError(
             "PARLEY_DATABASE_URL must be a sqlite:/// or postgresql:// URL "
-            f"(got {urlsplit(str(database)).scheme or 'no scheme'}://…)."
+            f"(got {parsed.drivername}://…)."
         )
 
 
 def _number(name: str, value: Any, kind: type[int] | type[float], least: float | None) -> Any:
-    try:
-        number = kind(value)
-        whole = kind is float or float(value) == number
-    except (TypeError, ValueError):
-        whole, number = False, 0
-    if not whole or isinstance(value, bool) or (least is not None and number < least):
+    number = _parsed_number(value, kind)
+    low = -_MOST if least is None else least
+    if number is None or not low <= number <= _MOST:
         what = "a whole number" if kind is int else "a number of seconds"
-        at_least = f" of at least {least:g}" if least is not None else ""
-        raise ConfigError(f"PARLEY_{name} must be {what}{at_least} (got {value!r}).")
+        at_least = f" from {least:g}" if least is not None else ""
+        raise ConfigError(f"PARLEY_{name} must be {what}{at_least} to {_MOST:g} (got {value!r}).")
+    return number
+
+
+#: No setting needs more (a billion seconds is 31 years): beyond, dates overflow.
+_MOST = 10**9
+
+
+def _parsed_number(value: Any, kind: type[int] | type[float]) -> int | float | None:
+    """`value` (text from the environment, or a number from a config file) as `kind`, or
+    None: not a number, not whole for a count, infinite or NaN."""
+    if isinstance(value, bool):
+        return None
+    number: int | float | None
+    try:
+        if isinstance(value, str):
+            number = int(value.strip()) if kind is int else float(value.strip())
+        elif isinstance(value, float) and kind is int:
+            number = int(value) if value.is_integer() else None
+        else:
+            number = kind(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if number is None or not math.isfinite(number):
+        return None
     return number
 
 
