@@ -219,6 +219,8 @@ def test_list_and_threading_headers_go_out_as_plain_ascii(
             assert "=?" not in raw_header(raw, name)
             assert re.fullmatch(r"(<[^<>\s]+@parley\.test>\s*)+", raw_header(raw, name))
         assert raw_header(raw, "List-Id").endswith(".default.parley.test>")
+        list_id = " ".join(str(parsed(raw)["List-Id"]).split())
+        assert re.search(r"\S comments <thread-\d+\.default\.parley\.test>$", list_id), list_id
         assert raw_header(raw, "Auto-Submitted") == "auto-generated"
         assert title.strip()[:40] in str(parsed(raw)["Subject"])
     reply = notes[1]
@@ -250,8 +252,11 @@ def test_the_confirmation_mail_can_be_left_in_one_click_and_threads_with_the_res
     assert raw_header(confirmation, "References") == thread_id
     # What a mail provider sends: the token alone, no form, no cookie.
     url = never[1:-1].split("parley.test", 1)[1]
+    assert "Never email me again" in api.client.get(url).get_data(as_text=True)
     assert api.client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert api.client.post(url, data={}).status_code == 400  # the page's button needs CSRF
+    again = api.client.get(url).get_data(as_text=True)  # opened again: says it is done
+    assert "This site will not email this address again." in again
     assert subscribe(api, "target@example.org", "/other").status_code == 202
     run_worker()
     assert len(mails_to(smtp, "target@example.org")) == 1

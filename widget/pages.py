@@ -499,12 +499,12 @@ def never_mail(token: str) -> str:
         if request.form.get("List-Unsubscribe") != "One-Click":
             submitted(form)
         subscriptions.never_mail(address)
-        return render_template(
-            "message.html",
-            title="No more mail",
-            message="This site will not email this address again.",
-        )
-    return render_template("never.html", form=form)
+    elif address.suppressed_at is None:
+        return render_template("never.html", form=form)
+    # Done (now, or already: the link opened again says so, and a GET changes nothing).
+    return render_template(
+        "message.html", title="No more mail", message="This site will not email this address again."
+    )
 
 
 # --- moderation link from the owner's mail -------------------------------------------

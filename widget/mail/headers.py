@@ -47,7 +47,7 @@ def clean_text(value: str, limit: int = 200) -> str:
     """Reader- or page-supplied text fit for a header: one line, no control or format
     characters, at most `limit` characters."""
     kept = "".join(ch for ch in value if unicodedata.category(ch) not in _DROPPED)
-    return " ".join(kept.split())[:limit]
+    return " ".join(kept.split())[:limit].rstrip()
 
 
 #: RFC 5322 specials: in a phrase (List-Id, a display name) they would change its meaning.

@@ -91,7 +91,7 @@ def _thread_list_headers(
     message["References"] = ids_header("References", root, *chain)
     label = f"thread-{thread.id}.{_dot_atom(site_name.lower())}.{mail_domain()}"
     title = thread_title(thread)
-    message["List-Id"] = list_id_header(f"{clean_text(title, 80)} comments", label)
+    message["List-Id"] = list_id_header(f"{clean_text(title, 70)} comments", label)
     message["List-Unsubscribe"] = url_header("List-Unsubscribe", unsubscribe_url)
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
