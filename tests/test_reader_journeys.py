@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .conftest import POST, Live, fill_form, screenshot
+from .live import article_html
 
 SHADOW = "document.querySelector('#parley').shadowRoot"
 
@@ -162,6 +163,26 @@ def test_the_sites_own_dark_toggle_wins(page: Any, live: Live) -> None:
     screenshot(page, "widget-dark-toggle.png")
     page.evaluate("Parley.setTheme('light')")
     assert page.evaluate(background) == light
+    # With data-theme on the script tag, a thread mounted after setTheme() follows setTheme.
+    url = live.articles.add(
+        "/themed",
+        article_html(live.api, "/themed").replace(
+            'data-site="default"', 'data-site="default" data-theme="dark"'
+        ),
+    )
+    page.goto(url)
+    page.wait_for_function(f"{SHADOW}?.querySelector('section')")
+    page.evaluate(
+        "Parley.setTheme('light'); const el = document.createElement('div');"
+        " el.id = 'later'; document.body.append(el); Parley.mount(el, {thread: '/later'})"
+    )
+    later = "document.querySelector('#later').shadowRoot"
+    page.wait_for_function(f"{later}?.querySelector('section')")
+    assert (
+        page.evaluate(f"getComputedStyle({later}.querySelector('section')).backgroundColor")
+        == light
+    )
+    assert page.evaluate(background) == light  # and so does the thread mounted before
 
 
 def test_a_reply_or_an_edit_in_progress_survives_a_vote_elsewhere(page: Any, live: Live) -> None:

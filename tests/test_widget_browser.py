@@ -53,6 +53,54 @@ def test_reply_nests_under_its_parent(page: Any, live: Live) -> None:
     assert "A reply." in nested.first.inner_text()
 
 
+def test_a_reply_edited_voted_and_deleted_in_place_stays_so(page: Any, live: Live) -> None:
+    """A reply is the thread's own object, not a copy: its edit, its vote and its deletion
+    survive the redraws that follow (they reverted to the old text before a reload); an
+    edited comment keeps its replies on screen."""
+    parent = live.seed(body="Parent here.")["comment"]["id"]
+    live.seed(body="Another reader's reply.", parent_id=parent)
+    page.goto(live.article())
+    page.click(f"#parley-{parent} button:has-text('Reply')")
+    fill_form(page, body="My reply.")
+    page.click(POST)
+    mine = page.locator("article:has-text('My reply.')")
+    mine.wait_for()
+    mine.locator("button:has-text('Edit')").click()
+    page.fill("article textarea", "My reply, edited.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=My reply, edited.")
+    page.click(f"#parley-{parent} button:has-text('Reply')")  # a redraw: still edited
+    page.click("button:has-text('Cancel')")
+    assert page.locator("text=My reply, edited.").count() == 1
+    mine = page.locator("article:has-text('My reply, edited.')")
+    mine.locator("button:has-text('Delete')").click()
+    mine.locator("button:has-text('Really delete')").click()
+    page.wait_for_selector("text=Your comment was deleted.")
+    assert page.locator("text=My reply, edited.").count() == 0
+    assert page.locator("text=Another reader's reply.").count() == 1
+    page.reload()
+    page.wait_for_selector("text=Parent here.")
+    assert page.locator("text=My reply, edited.").count() == 0
+
+
+def test_editing_a_comment_keeps_its_replies_on_screen(page: Any, live: Live) -> None:
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Mine, with answers.")
+    page.click(POST)
+    page.wait_for_selector("text=Mine, with answers.")
+    with live.app.app_context():
+        mine = db.session.scalars(select(Comment)).one().id
+    live.seed(body="An answer to it.", parent_id=mine)
+    page.reload()
+    page.wait_for_selector("text=An answer to it.")
+    page.click(f"#parley-{mine} button:has-text('Edit')")
+    page.fill("article textarea", "Mine, edited.")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("text=Mine, edited.")
+    assert page.locator("text=An answer to it.").count() == 1
+
+
 def test_held_comment_is_shown_to_its_author_only(page: Any, live: Live, browser: Any) -> None:
     live.reset(moderation="all")
     page.goto(live.article())

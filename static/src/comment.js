@@ -3,8 +3,10 @@ import { h, safeHTML } from "./dom.js";
 import { t } from "./i18n.js";
 import { when } from "./time.js";
 
-/** The <li> of comment `c` and its replies; `view` holds the thread state and actions. */
-export function renderComment(view, c) {
+/** The <li> of comment `c` and its replies; `view` holds the thread state and actions.
+ * `c` is the thread's own object (not a copy): what an edit, a delete or a vote changes
+ * in it stays after the next redraw. */
+export function renderComment(view, c, depth = 0) {
   const name = /^https?:\/\//i.test(c.website || "")
     ? h("a", { href: c.website, rel: "nofollow ugc noopener", class: "n", dir: "auto", text: c.author })
     : h("span", { class: "n", dir: "auto", text: c.author });
@@ -18,7 +20,7 @@ export function renderComment(view, c) {
         c.edited_at && h("span", { class: "ed", text: t("edited") }),
         badge && h("span", { class: "badge", text: t(badge) })),
       body, tools));
-  const replies = h("ol", { class: c.depth >= 3 ? "flat" : "" });
+  const replies = h("ol", { class: depth >= 3 ? "flat" : "" });
   if (!c.deleted && !c.pending) {
     if (view.state.votes) tools.append(voteButtons(view, c));
     if (!view.state.closed) {
@@ -27,7 +29,7 @@ export function renderComment(view, c) {
     }
   }
   if (!c.deleted) view.ownTools(c, tools, body);
-  for (const r of c.replies || []) replies.append(renderComment(view, { ...r, depth: (c.depth || 0) + 1 }));
+  for (const r of c.replies || []) replies.append(renderComment(view, r, depth + 1));
   for (const p of view.heldUnder(c.id)) replies.append(renderComment(view, p));
   return h("li", { class: c.pending ? "pend" : "" }, article, replies);
 }

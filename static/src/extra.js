@@ -208,7 +208,8 @@ export function edit(view, c, own, body, tools) {
       note.textContent = res ? errorText(view, res.data) : t("offline");
       return area.focus();
     }
-    Object.assign(c, res.data.comment, { body: area.value });
+    const { replies, ...changed } = res.data.comment; // the answer has none: keep those shown
+    Object.assign(c, changed, { body: area.value });
     view.store.set("t:" + c.id, { ...own, b: area.value });
     if (res.data.status !== "approved") c.pending = true;
     // A held comment is drawn from this browser's copy: keep the edit there too.

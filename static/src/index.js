@@ -7,7 +7,7 @@ import { mountThread } from "./view.js";
 const script = document.currentScript; // a classic script: set while it runs
 const base = new URL(script.src).origin;
 // The script's own data-* (data-lang, data-theme…) are every thread's defaults.
-const defaults = { site: "default", ...script.dataset };
+const defaults = { ...script.dataset, site: script.dataset.site || "default" };
 // The server inlines its field limits (widget/limits.py) and the minified embed.css here.
 const LIMITS = "__PARLEY_LIMITS__";
 const CSS = "__PARLEY_CSS__";
@@ -16,8 +16,8 @@ let theme = "";
 
 /** Show a thread in `host`; returns {refresh(), destroy()}. */
 function mount(host, options = {}) {
-  const opts = { ...defaults, ...host.dataset, ...options };
-  if (theme && !opts.theme) opts.theme = theme;
+  // Parley.setTheme() wins over the script's data-theme, not over the thread's own.
+  const opts = { ...defaults, ...(theme && { theme }), ...host.dataset, ...options };
   const handle = mountThread(host, opts, { base, css: CSS, limits: LIMITS, api: makeApi(base, opts.site) });
   mounted.add(handle);
   handle.onDestroy = () => mounted.delete(handle);
