@@ -295,6 +295,25 @@ def test_a_reply_from_the_queue_is_published_with_the_role_and_approves_the_held
     assert refused.status_code == 422
 
 
+def at_the_same_moment(
+    admin: FlaskClient, token: str, calls: list[tuple[str, dict[str, str]]]
+) -> list[int]:
+    """POST each (path, form) from its own thread, all released at once; the statuses,
+    sorted (which answered first is the database's choice)."""
+    start, answers = threading.Barrier(len(calls)), []
+
+    def send(path: str, data: dict[str, str]) -> None:
+        start.wait()
+        answers.append(admin.post(path, data={"csrf_token": token, **data}).status_code)
+
+    senders = [threading.Thread(target=send, args=call) for call in calls]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    return sorted(answers)
+
+
 def test_approving_twice_and_replying_at_the_same_moment_decide_once(
     api: Api, admin: FlaskClient
 ) -> None:
@@ -306,21 +325,9 @@ def test_approving_twice_and_replying_at_the_same_moment_decide_once(
     token = csrf(admin, "/admin/")
     for attempt in range(6):
         held = post(api, body=f"Is there a part {attempt}? Quite a question about bread.")
-        start, answers = threading.Barrier(3), []
-
-        def send(
-            path: str, data: dict[str, str], start: Any = start, answers: Any = answers
-        ) -> None:
-            start.wait()
-            answers.append(admin.post(path, data={"csrf_token": token, **data}).status_code)
-
         approve = ("/admin/comments", {"action": "approve", "ids": str(held["id"])})
         reply = (f"/admin/comments/{held['id']}/reply", {"body": f"Yes, soon {attempt}."})
-        senders = [threading.Thread(target=send, args=one) for one in (approve, approve, reply)]
-        for sender in senders:
-            sender.start()
-        for sender in senders:
-            sender.join()
+        answers = at_the_same_moment(admin, token, [approve, approve, reply])
         assert answers == [302, 302, 302], (attempt, answers)
         db.session.expire_all()
         decisions = db.session.scalars(
@@ -332,6 +339,28 @@ def test_approving_twice_and_replying_at_the_same_moment_decide_once(
     shown = api.thread().get_json()
     assert len(shown["comments"]) == 6 and all(len(c["replies"]) == 1 for c in shown["comments"])
     assert shown["thread"]["count"] == 12
+
+
+def test_blocking_one_author_from_two_comments_at_once_keeps_one_block(
+    api: Api, admin: FlaskClient
+) -> None:
+    """Two moderators block the same address from two of its comments at the same moment:
+    both pages answer, one block row holds it (a duplicate block was a 500 on PostgreSQL)."""
+    set_site(moderation="all")
+    token = csrf(admin, "/admin/")
+    for attempt in range(4):
+        ids = [
+            post(api, thread=f"/t{attempt}-{n}", email=f"spammer{attempt}@example.org")["id"]
+            for n in range(2)
+        ]
+        calls = [(f"/admin/comments/{i}/block", {"kind": "email"}) for i in ids]
+        calls.append(("/admin/comments", {"action": "approve", "ids": str(ids[0])}))
+        answers = at_the_same_moment(admin, token, calls)
+        assert answers == [302, 302, 302], (attempt, answers)
+        email_hash = vault().lookup_hash(f"spammer{attempt}@example.org")
+        db.session.expire_all()
+        blocks = db.session.scalars(select(Block).where(Block.value == email_hash)).all()
+        assert len(blocks) == 1 and blocks[0].email_enc is not None
 
 
 def test_a_reply_sent_twice_is_published_once(app: Flask, api: Api, admin: FlaskClient) -> None:

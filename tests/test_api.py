@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -104,6 +105,50 @@ def test_edit_inside_window_changes_html(api: Api) -> None:
     assert response.get_json()["comment"]["html"] == "<p><strong>edited</strong></p>"
     assert response.get_json()["comment"]["edited_at"]
     assert api.thread().get_json()["comments"][0]["html"] == "<p><strong>edited</strong></p>"
+
+
+def test_an_edit_sent_while_a_moderator_approves_sees_the_decision(api: Api, backend: str) -> None:
+    """The reader's edit waits for the moderator's transaction and then finds the comment
+    reviewed: a 403, not new text nobody reviewed (SQLite took the check before the wait)."""
+    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
+    db.session.commit()
+    posted = api.post(body="Please approve me.").get_json()
+    comment_id, token = posted["comment"]["id"], posted["edit_token"]
+    db.session.remove()
+    moderator = db.engine.connect()
+    if backend == "sqlite":
+        moderator.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock approving takes first
+    moderator.execute(
+        db.text("UPDATE comments SET status = 'approved' WHERE id = :id"), {"id": comment_id}
+    )
+    moderator.execute(
+        db.text(
+            "INSERT INTO moderation_events (comment_id, actor, action, detail, created_at)"
+            " VALUES (:id, 'admin:mod@blog.example', 'approve', '', CURRENT_TIMESTAMP)"
+        ),
+        {"id": comment_id},
+    )
+    answers: list[int] = []
+
+    def edit() -> None:
+        with api.client.application.app_context():
+            answers.append(
+                api.client.patch(
+                    f"/api/comments/{comment_id}",
+                    json={"body": "Changed after approval."},
+                    headers={"Authorization": f"Bearer {token}"},
+                ).status_code
+            )
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    editor.join(1.0)  # it waits on the moderator's lock
+    assert editor.is_alive()
+    moderator.commit()
+    moderator.close()
+    editor.join(30)
+    assert answers == [403]
+    assert api.thread().get_json()["comments"][0]["html"] == "<p>Please approve me.</p>"
 
 
 def test_edit_outside_window_is_refused(api: Api) -> None:

@@ -40,6 +40,7 @@ from .threads import (
     PageThread,
     detached,
     get_or_create_thread,
+    hold_comment,
     is_closed,
     lock_comments,
     lock_thread,
@@ -295,8 +296,8 @@ def edit_comment(comment: Comment, body: str) -> Comment:
     thread = db.session.get(Thread, comment.thread_id)
     site = db.session.get(Site, thread.site_id) if thread else None
     assert thread is not None and site is not None
-    # A moderator may have acted since the token was checked: look again under a row lock.
-    db.session.refresh(comment, with_for_update=True)
+    # A moderator may have acted since the token was checked: look again under the lock.
+    hold_comment(comment)
     if comment.status in (SPAM, DELETED) or moderation.decided(comment):
         raise Forbidden("A moderator has reviewed this comment; it can no longer be changed.")
     comment.body = body
@@ -318,7 +319,7 @@ def edit_comment(comment: Comment, body: str) -> Comment:
 
 def delete_comment(comment: Comment, actor: str = "reader") -> None:
     """A reader's delete: the text goes, replies stay under a "[deleted]" placeholder."""
-    db.session.refresh(comment, with_for_update=True)
+    hold_comment(comment)
     if actor == "reader" and (comment.status in (SPAM, DELETED) or moderation.decided(comment)):
         raise Forbidden("A moderator has reviewed this comment; it can no longer be changed.")
     was_public = comment.status == APPROVED

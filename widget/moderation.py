@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import notices, spam, subscriptions, webhooks
 from .errors import Conflict, NotFound, ParleyError, ValidationFailed
@@ -28,7 +29,7 @@ from .models import (
 )
 from .render import markdown_to_html
 from .spam import Verdict
-from .threads import lock_comments, lock_threads, refresh_thread
+from .threads import hold_comment, lock_comments, lock_threads, refresh_thread
 from .tokens import TokenError, created_window, read_token_issued
 from .vault import vault
 from .wording import mask_email
@@ -192,11 +193,10 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
 
 
 def _hold(comment: Comment) -> None:
-    """Lock the comment, then its thread (threads.lock_comments says why), and read it
-    again: a decision made meanwhile (a second moderator, a double click) is seen, not
-    made twice. Never commits."""
-    lock_comments([comment.id])
-    db.session.refresh(comment)
+    """The comment (read again once held), then its thread (threads.lock_comments says
+    why): a decision made meanwhile (a second moderator, a double click) is seen, not made
+    twice. Never commits."""
+    hold_comment(comment)
     lock_threads([comment.thread_id])
 
 
@@ -325,13 +325,25 @@ def remove_block(block_id: int, actor: str) -> None:
 
 
 def _add_block(site_id: int, kind: str, value: str, email_enc: str | None = None) -> None:
-    exists = db.session.scalar(
-        select(Block).where(Block.site_id == site_id, Block.kind == kind, Block.value == value)
+    # Two moderators blocking one address at once: the second finds the first's row.
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(Block)
+        .values(site_id=site_id, kind=kind, value=value, email_enc=email_enc)
+        .on_conflict_do_nothing()
     )
-    if exists is None:
-        db.session.add(Block(site_id=site_id, kind=kind, value=value, email_enc=email_enc))
-    elif email_enc and not exists.email_enc:
-        exists.email_enc = email_enc  # a block from before masking learns what it shows
+    if email_enc:  # a block from before masking learns what it shows
+        db.session.execute(
+            update(Block)
+            .where(
+                Block.site_id == site_id,
+                Block.kind == kind,
+                Block.value == value,
+                Block.email_enc.is_(None),
+            )
+            .values(email_enc=email_enc)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def block_shown(kind: str, value: str, email_enc: str | None) -> str:

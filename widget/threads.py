@@ -304,6 +304,14 @@ def lock_comments(ids: Iterable[int]) -> None:
     _lock_rows(_COMMENTS, Comment.status, sorted(set(ids)))
 
 
+def hold_comment(comment: Comment) -> None:
+    """Lock the comment and read it again (SQLite: its write lock, which a SELECT … FOR
+    UPDATE does not take): a decision committed while this request waited is seen, not
+    written over. Never commits."""
+    lock_comments([comment.id])
+    db.session.refresh(comment)
+
+
 def lock_threads(ids: Iterable[int]) -> None:
     """Hold these threads' rows until commit, in id order. Never commits."""
     _lock_rows(_THREADS, Thread.version, sorted(set(ids)))
