@@ -173,6 +173,27 @@ def test_an_address_only_a_subscribe_request_made_gets_few_links(
     assert [r for r, _ in smtp.recorder.raw if r.startswith("victim+1")] == []
 
 
+def test_published_comments_under_many_spellings_get_three_links_a_day_in_all(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """A stranger publishes a comment under target+0@ … target+3@ (no moderation) and asks
+    for each one's link again and again: the inbox behind them gets three a day."""
+    for n in range(4):
+        api.post(email=f"target+{n}@example.org", body=f"published {n}")
+    sent = []
+    for _ in range(2):
+        for _ in range(3):
+            for n in range(4):
+                _ask(api, f"target+{n}@example.org")
+        run_worker()
+        sent.append(len([r for r, _ in smtp.recorder.raw if r.startswith("target")]))
+        # Each link shows its own spelling's data: one comment, and no subscription.
+        link = link_in(smtp.recorder.raw[-1][1], "/privacy/")
+        assert "1 comment and 0 subscriptions" in api.client.get(link).get_data(as_text=True)
+        advance(app, 25 * 3600)
+    assert sent == [3, 6]
+
+
 def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:
     subscribe_by_mail(api, smtp, READER, "/2026/hello")
     api.post(email="someone@example.org", author="Cy", body="New comment.")

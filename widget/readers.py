@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 
 from .extensions import db
+from .mailboxes import get_or_create_address, spellings
 from .models import (
     APPROVED,
     DELETED,
@@ -300,23 +301,14 @@ def _remove(comment_id: int, thread_id: int) -> None:
         db.session.execute(statement.execution_options(synchronize_session=False))
 
 
-#: Links one address can ask for in a day: enough for a lost mail, too few to flood it.
+#: Links one mailbox can ask for in a day, whatever spellings it uses: enough for a lost
+#: mail, too few to flood it.
 PRIVACY_LINKS_PER_DAY = 3
-#: For an address that neither commented nor confirmed anything (anyone can type it into a
-#: subscribe form): as many as confirmation mails to it, once a day and three times ever.
+#: For a mailbox none of whose spellings has a published comment or a confirmed
+#: subscription (anyone can type an address into a form): as many as confirmation mails to
+#: it, once a day and three times ever.
 UNCONFIRMED_LINKS_PER_DAY = 1
 UNCONFIRMED_LINKS_EVER = 3
-
-
-def _unconfirmed_spellings(address_id: int | None) -> Any:
-    """The address and the never-confirmed addresses of the same mailbox."""
-    mailbox = select(Address.mailbox_hash).where(Address.id == address_id).scalar_subquery()
-    return select(Address.id).where(
-        or_(
-            Address.id == address_id,
-            and_(Address.mailbox_hash == mailbox, Address.confirmed_at.is_(None)),
-        )
-    )
 
 
 def _confirmed(address_id: int | None) -> bool:
@@ -329,39 +321,34 @@ def request_privacy_link(email: str) -> None:
     (the page says the same either way: nothing tells who comments here). Commits."""
     email_hash = vault().lookup_hash(email)
     address_id = db.session.scalar(select(Address.id).where(Address.email_hash == email_hash))
-    comment_id = db.session.scalar(
-        select(Comment.id).where(Comment.email_hash == email_hash).order_by(Comment.id).limit(1)
-    )
-    if address_id is None and comment_id is None:
-        return
-    mine = Delivery.address_id == address_id if address_id else Delivery.comment_id == comment_id
-    per_day, ever = PRIVACY_LINKS_PER_DAY, None
     published = db.session.scalar(
         select(Comment.id).where(Comment.email_hash == email_hash, Comment.status == APPROVED)
     )
     if published is None and address_id is None:
-        return  # held comments only: anyone could have typed the address; a moderator first
-    if published is None and not _confirmed(address_id):
-        # Only a subscription request or a comment nobody published made it, perhaps a
-        # stranger's: the caps of a confirmation mail to an address that never confirmed
-        # anything, shared by every such spelling of its mailbox ("ada+1@", "ada+2@"…).
-        per_day, ever = UNCONFIRMED_LINKS_PER_DAY, UNCONFIRMED_LINKS_EVER
-        mine = Delivery.address_id.in_(_unconfirmed_spellings(address_id))
-    sent = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY, mine)
-    sent_today = db.session.scalar(sent.where(Delivery.created_at > utcnow() - timedelta(days=1)))
-    if (sent_today or 0) >= per_day or (
-        ever is not None and (db.session.scalar(sent) or 0) >= ever
-    ):
+        return  # nothing, or held comments only: anyone could have typed the address
+    if address_id is None:  # a commenter's: a record, so that its mailbox is counted
+        address_id = get_or_create_address(email).id
+    if not _privacy_caps_allow(address_id, proven=published is not None or _confirmed(address_id)):
         return
-    db.session.add(
-        Delivery(
-            kind=PRIVACY,
-            address_id=address_id,
-            comment_id=None if address_id else comment_id,
-            created_at=utcnow(),
-        )
-    )
+    db.session.add(Delivery(kind=PRIVACY, address_id=address_id, created_at=utcnow()))
     db.session.commit()
+
+
+def _privacy_caps_allow(address_id: int, proven: bool) -> bool:
+    """Three links a day to one mailbox; while nothing shows its owner is the one asking
+    (a published comment, a confirmed subscription), the caps of a confirmation mail to the
+    never-confirmed spellings of that mailbox ("ada+1@", "ada+2@"…)."""
+    links = select(func.count(Delivery.id)).where(Delivery.kind == PRIVACY)
+    today = Delivery.created_at > utcnow() - timedelta(days=1)
+    mailbox = Delivery.address_id.in_(spellings(address_id))
+    if (db.session.scalar(links.where(mailbox, today)) or 0) >= PRIVACY_LINKS_PER_DAY:
+        return False
+    if proven:
+        return True
+    strangers = Delivery.address_id.in_(spellings(address_id, unconfirmed=True))
+    if (db.session.scalar(links.where(strangers, today)) or 0) >= UNCONFIRMED_LINKS_PER_DAY:
+        return False
+    return (db.session.scalar(links.where(strangers)) or 0) < UNCONFIRMED_LINKS_EVER
 
 
 def stored_about(email_hash: str) -> tuple[int, int]:

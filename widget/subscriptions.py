@@ -15,6 +15,7 @@ from sqlalchemy.orm import aliased
 from .errors import Conflict, NotFound
 from .extensions import db
 from .limits import MAX_ID
+from .mailboxes import get_or_create_address, spellings
 from .models import (
     CONFIRM,
     DIGEST,
@@ -39,7 +40,6 @@ from .tokens import (
     names_row,
     read_token_issued,
 )
-from .vault import vault
 
 #: Confirmation mails a stranger can have sent to an address that never confirmed anything:
 #: this many ever, and at most one a day.
@@ -50,28 +50,6 @@ CONFIRMED_CONFIRMATIONS_PER_DAY = 3
 DAY = timedelta(days=1)
 #: The hour (UTC) daily digests go out.
 DIGEST_HOUR = 7
-
-
-def get_or_create_address(email: str) -> Address:
-    """The stored address for `email` (canonical spelling: see addresses.py). Never commits."""
-    email_hash = vault().lookup_hash(email)
-    address = db.session.scalar(select(Address).where(Address.email_hash == email_hash))
-    if address is not None:
-        if address.mailbox_hash is None:  # stored before mailboxes were counted
-            address.mailbox_hash = vault().mailbox_hash(email)
-        return address
-    address = Address(
-        email_hash=email_hash,
-        email_enc=vault().encrypt(email),
-        mailbox_hash=vault().mailbox_hash(email),
-        created_at=utcnow(),
-    )
-    try:
-        with db.session.begin_nested():
-            db.session.add(address)
-    except IntegrityError:
-        address = db.session.scalars(select(Address).where(Address.email_hash == email_hash)).one()
-    return address
 
 
 def subscribe_to_page(site: Site, key: str, email: str, mode: str = MailMode.ALL) -> Subscription:
@@ -143,7 +121,7 @@ def _may_send_confirmation(address: Address) -> bool:
     if not proven:
         # Every never-confirmed spelling of one mailbox ("ada+1@", "ada+2@"…) shares the
         # caps of one address: a stranger cannot multiply them by inventing tags.
-        return _unconfirmed_caps_allow(_spellings(address))
+        return _unconfirmed_caps_allow(spellings(address.id, unconfirmed=True))
     sent_today = db.session.scalar(
         select(func.count(Delivery.id)).where(
             Delivery.kind == CONFIRM,
@@ -152,15 +130,6 @@ def _may_send_confirmation(address: Address) -> bool:
         )
     )
     return (sent_today or 0) < CONFIRMED_CONFIRMATIONS_PER_DAY
-
-
-def _spellings(address: Address) -> Any:
-    """The ids of the never-confirmed addresses of `address`'s mailbox, itself included."""
-    if address.mailbox_hash is None:
-        return select(Address.id).where(Address.id == address.id)
-    return select(Address.id).where(
-        Address.mailbox_hash == address.mailbox_hash, Address.confirmed_at.is_(None)
-    )
 
 
 def _unconfirmed_caps_allow(spellings: Any) -> bool:
