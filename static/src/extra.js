@@ -314,8 +314,8 @@ export async function vote(view, c, value) {
 /** After a delete: the count and the name go at once, and focus lands on the heading. */
 function removed(view, c) {
   c.deleted = true;
-  c.author = "";
-  c.website = "";
+  c.author = c.website = "";
+  c.edited_at = c.avatar = null; // as the thread's answer shows a deleted comment
   if (!c.pending) view.state.total -= 1;
   const { store, pendingKey } = view; // this browser's copy of a held one goes too
   store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== c.id));
