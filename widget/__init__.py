@@ -6,8 +6,9 @@ the ones below it:
 - blueprints: `api`, `pages`, `admin` (HTTP) and `cli`: parse, call one service, serialize;
 - services: `comments`, `moderation`, `subscriptions`, `sites`, `auth`, `mail`,
   `importers`: the logic, taking plain values, never `request`;
-- domain: `threads`, `spam`, `forms` (input shapes), `serializers` (output shapes),
-  `render`, `tokens`, `vault`, `avatars`;
+- domain: `threads` (and the lock order every writer keeps), `spam`, `mailboxes` (stored
+  addresses and the inboxes behind their spellings), `forms` (input shapes), `serializers`
+  (output shapes), `render`, `tokens`, `vault`, `avatars`;
 - base: `models`, `extensions`, `errors`, `config`, `limits`, `clock`.
 
 One transaction rule: a public service function owns its transaction and commits once at
