@@ -14,9 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import delete, func, select, update
 
-from widget import comments, moderation
+from widget import comments, moderation, readers
 from widget.extensions import db
 from widget.models import (
+    APPROVED,
     Address,
     Block,
     Comment,
@@ -28,6 +29,7 @@ from widget.models import (
     Vote,
 )
 from widget.tokens import manage_token, never_token, unsubscribe_token
+from widget.vault import vault
 
 from .conftest import Api
 from .seed import confirmed_subscribers
@@ -527,3 +529,47 @@ def test_a_reply_racing_its_parents_removal_on_postgresql_is_a_409(
     answer = api.post(author="Bob", email="bob@example.org", body="Hi", parent_id=parent)
     eraser.join()
     assert answer.status_code == 409, answer.get_json()
+
+
+def test_an_erasure_waiting_on_an_approval_keeps_the_count_and_does_not_deadlock(
+    app: Flask, api: Api, backend: str
+) -> None:
+    """A moderator approves the reader's held comment (the comment, then its thread) while
+    the reader erases her data: the erasure waits on the comment, then counts it as
+    published (the count was left one too high, and on PostgreSQL the two could deadlock:
+    the erasure took the thread before the comment)."""
+    import threading
+
+    db.session.execute(update(Site).values(moderation="all"))
+    db.session.commit()
+    held = post(api, "Alice", "Held, then approved, then erased.")
+    thread_id = db.session.get(Comment, held).thread_id  # type: ignore[union-attr]
+    db.session.remove()
+    moderator = db.engine.connect()
+    if backend == "sqlite":
+        moderator.exec_driver_sql("BEGIN IMMEDIATE")
+    moderator.execute(update(Comment).where(Comment.id == held).values(status=APPROVED))
+    outcome: list[Any] = []
+
+    def erase() -> None:
+        with app.app_context():
+            try:
+                outcome.append(readers.erase_by_hash(vault().lookup_hash(ALICE)))
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                outcome.append(exc)
+
+    eraser = threading.Thread(target=erase)
+    eraser.start()
+    eraser.join(1.0)  # waiting on the moderator's lock
+    moderator.execute(
+        update(Thread)
+        .where(Thread.id == thread_id)
+        .values(comment_count=Thread.comment_count + 1, version=Thread.version + 1)
+    )
+    moderator.commit()
+    moderator.close()
+    eraser.join(30)
+    assert outcome == [(1, 0)], outcome
+    db.session.expire_all()
+    assert db.session.get(Thread, thread_id).comment_count == 0  # type: ignore[union-attr]
+    assert api.thread().get_json()["thread"]["count"] == 0

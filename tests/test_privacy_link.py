@@ -194,6 +194,37 @@ def test_published_comments_under_many_spellings_get_three_links_a_day_in_all(
     assert sent == [3, 6]
 
 
+def test_requests_for_many_spellings_at_once_still_get_three_links(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """Six spellings of one inbox asked for at the same moment: the caps are counted one
+    request after the other (the mailbox's rows are held), so three links, not four."""
+    import threading
+
+    spellings = [f"ee+{n}@example.org" for n in range(8)]
+    for email in spellings:
+        api.post(email=email, body="published", notify="all")
+    _ask(api, spellings[0])
+    _ask(api, spellings[1])
+    page = api.client.get("/privacy")
+    token = csrf_token(page.get_data(as_text=True))
+    start = threading.Barrier(6)
+
+    def ask(email: str) -> None:
+        start.wait()
+        with app.app_context():
+            api.client.post("/privacy", data={"csrf_token": token, "email": email})
+
+    askers = [threading.Thread(target=ask, args=(email,)) for email in spellings[2:]]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join()
+    run_worker()
+    links = [r for r, raw in smtp.recorder.raw if r.startswith("ee+") and b"Your data" in raw]
+    assert len(links) == 3, links
+
+
 def test_the_manage_page_links_to_the_data(app: Flask, api: Api, smtp: SmtpServer) -> None:
     subscribe_by_mail(api, smtp, READER, "/2026/hello")
     api.post(email="someone@example.org", author="Cy", body="New comment.")

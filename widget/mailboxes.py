@@ -7,12 +7,13 @@ does not multiply them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Table, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
+from .locks import lock_rows
 from .models import Address, utcnow
 from .vault import vault
 
@@ -48,3 +49,10 @@ def spellings(address_id: int, *, unconfirmed: bool = False) -> Any:
     if unconfirmed:
         same = and_(same, Address.confirmed_at.is_(None))
     return select(Address.id).where(or_(Address.id == address_id, same))
+
+
+def lock_mailbox(address_id: int) -> None:
+    """Hold the rows of every address of `address_id`'s mailbox until commit: two requests
+    for spellings of one inbox count its caps one after the other. Never commits."""
+    ids = list(db.session.scalars(spellings(address_id)))
+    lock_rows(cast(Table, Address.__table__), Address.generation, ids)

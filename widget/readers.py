@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 
 from .extensions import db
-from .mailboxes import get_or_create_address, spellings
+from .mailboxes import get_or_create_address, lock_mailbox, spellings
 from .models import (
     APPROVED,
     DELETED,
@@ -28,7 +28,7 @@ from .models import (
     utcnow,
 )
 from .serializers import iso
-from .threads import refresh_thread
+from .threads import lock_comments, lock_threads, refresh_thread
 from .vault import vault
 from .wording import mask_email
 
@@ -137,6 +137,7 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
     IP removed; replies stay under it) or is removed (replies by others keep their text and
     move up to its parent); its subscriptions, queued mail and the address record go.
     Logged without the address. Returns (comments, subscriptions). Commits."""
+    _hold_comments_of(email_hash)
     _forget_blocked_address(email_hash)
     erased = 0
     rows = db.session.execute(
@@ -145,6 +146,7 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
         .join(Site, Site.id == Thread.site_id)
         .where(Comment.email_hash == email_hash)
         .order_by(Comment.created_at, Comment.id)
+        .execution_options(populate_existing=True)  # as they are now that they are held
     ).all()
     for comment, policy in rows:
         comment_id, thread_id = comment.id, comment.thread_id
@@ -190,6 +192,25 @@ def erase_by_hash(email_hash: str, actor: str = "reader") -> tuple[int, int]:
     db.session.commit()
     log.info("Erased a reader's data: %s", detail)
     return erased, subscriptions
+
+
+def _hold_comments_of(email_hash: str) -> None:
+    """Lock what the erasure changes in the order every writer keeps (locks.py): the
+    reader's comments (and, where they are removed, every comment of their threads, as
+    replies move up), then their threads; the site and the rest come after. A moderator's
+    decision or a vote on one of them waits, or is waited for, but is never lost."""
+    found = db.session.execute(
+        select(Comment.id, Comment.thread_id, Site.erase_policy)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .join(Site, Site.id == Thread.site_id)
+        .where(Comment.email_hash == email_hash)
+    ).all()
+    ids = {comment_id for comment_id, _, _ in found}
+    removing = {thread_id for _, thread_id, policy in found if policy == ErasePolicy.REMOVE}
+    if removing:
+        ids |= set(db.session.scalars(select(Comment.id).where(Comment.thread_id.in_(removing))))
+    lock_comments(ids)
+    lock_threads(thread_id for _, thread_id, _ in found)
 
 
 #: What the moderation log says instead of an erased reader's masked address.
@@ -328,6 +349,7 @@ def request_privacy_link(email: str) -> None:
         return  # nothing, or held comments only: anyone could have typed the address
     if address_id is None:  # a commenter's: a record, so that its mailbox is counted
         address_id = get_or_create_address(email).id
+    lock_mailbox(address_id)
     if not _privacy_caps_allow(address_id, proven=published is not None or _confirmed(address_id)):
         return
     db.session.add(Delivery(kind=PRIVACY, address_id=address_id, created_at=utcnow()))

@@ -37,6 +37,7 @@ from .compression import GZIP_MIN
 from .errors import NotFound, ParleyError
 from .extensions import Base, db
 from .limits import MAX_ID, RECENT_MAX, THREAD_KEY_MAX, TITLE_MAX
+from .locks import lock_rows
 from .models import (
     APPROVED,
     DELETED,
@@ -292,16 +293,10 @@ _MOVE_COUNT = Prepared(
 )
 
 
-# Writers that change more than one row take their locks in one order, so that two of them
-# wait for each other instead of deadlocking (PostgreSQL aborts one: a 503): the comments
-# (by id), then their threads (by id), then the site, then the spam filter's words. SQLite
-# has one writer at a time: there the first lock is its write lock, and later reads see
-# every write committed before it.
-
-
 def lock_comments(ids: Iterable[int]) -> None:
-    """Hold these comments' rows until commit, in id order. Never commits."""
-    _lock_rows(_COMMENTS, Comment.status, sorted(set(ids)))
+    """Hold these comments' rows until commit, in id order (the order is locks.py's).
+    Never commits."""
+    lock_rows(_COMMENTS, Comment.status, list(ids))
 
 
 def hold_comment(comment: Comment) -> None:
@@ -314,25 +309,13 @@ def hold_comment(comment: Comment) -> None:
 
 def lock_threads(ids: Iterable[int]) -> None:
     """Hold these threads' rows until commit, in id order. Never commits."""
-    _lock_rows(_THREADS, Thread.version, sorted(set(ids)))
+    lock_rows(_THREADS, Thread.version, list(ids))
 
 
 def lock_thread(thread_id: int) -> None:
     """Hold the thread's row until commit (SQLite: its write lock): a check that must see
     another request's write, then act, runs one request at a time. Never commits."""
     lock_threads([thread_id])
-
-
-def _lock_rows(table: Table, column: Any, ids: list[int]) -> None:
-    if not ids:
-        return
-    wanted = table.c.id.in_(ids)
-    if db.session.get_bind().dialect.name == "sqlite":  # no row locks: take the write lock
-        db.session.execute(update(table).where(wanted).values({column.key: column}))
-    else:  # FOR NO KEY UPDATE: a reply may still name a locked comment as its parent
-        db.session.execute(
-            select(table.c.id).where(wanted).order_by(table.c.id).with_for_update(key_share=True)
-        )
 
 
 def is_closed(thread: Thread, site: Site) -> bool:
