@@ -6,9 +6,9 @@ the ones below it:
 - blueprints: `api`, `pages`, `admin` (HTTP) and `cli`: parse, call one service, serialize;
 - services: `comments`, `moderation`, `subscriptions`, `sites`, `auth`, `mail`,
   `importers`: the logic, taking plain values, never `request`;
-- domain: `threads` (and the lock order every writer keeps), `spam`, `mailboxes` (stored
-  addresses and the inboxes behind their spellings), `forms` (input shapes), `serializers`
-  (output shapes), `render`, `tokens`, `vault`, `avatars`;
+- domain: `threads`, `spam`, `mailboxes` (stored addresses and the inboxes behind their
+  spellings), `forms` (input shapes), `serializers` (output shapes), `render`, `tokens`,
+  `vault`, `avatars`, `locks` (row locks, and the one order every writer takes them in);
 - base: `models`, `extensions`, `errors`, `config`, `limits`, `clock`.
 
 One transaction rule: a public service function owns its transaction and commits once at
