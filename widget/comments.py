@@ -108,7 +108,7 @@ def post_as_admin(admin: AdminUser, thread: Thread, body: str, parent_id: int | 
     """
     body = moderation.admin_text(body)
     actor = f"admin:{admin.email}"
-    # Locks in the order every writer takes them (threads.lock_comments), the comment before
+    # Locks in the order every writer takes them (locks.py), the comment before
     # its thread: a moderator approving this parent meanwhile waits instead of deadlocking.
     held_parent = None
     if parent_id and parent_id <= MAX_ID:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from . import notices, spam, subscriptions, webhooks
 from .errors import Conflict, NotFound, ParleyError, ValidationFailed
@@ -29,6 +28,7 @@ from .models import (
 )
 from .render import markdown_to_html
 from .spam import Verdict
+from .statements import dialect_insert
 from .threads import hold_comment, lock_comments, lock_threads, refresh_thread
 from .tokens import TokenError, created_window, read_token_issued
 from .vault import vault
@@ -193,7 +193,7 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
 
 
 def _hold(comment: Comment) -> None:
-    """The comment (read again once held), then its thread (threads.lock_comments says
+    """The comment (read again once held), then its thread (locks.py says
     why): a decision made meanwhile (a second moderator, a double click) is seen, not made
     twice. Never commits."""
     hold_comment(comment)
@@ -326,9 +326,8 @@ def remove_block(block_id: int, actor: str) -> None:
 
 def _add_block(site_id: int, kind: str, value: str, email_enc: str | None = None) -> None:
     # Two moderators blocking one address at once: the second finds the first's row.
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(Block)
+        dialect_insert(db.session.get_bind().dialect.name, Block)
         .values(site_id=site_id, kind=kind, value=value, email_enc=email_enc)
         .on_conflict_do_nothing()
     )

@@ -13,7 +13,6 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import Table, bindparam, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .config import is_on
 from .errors import ValidationFailed
@@ -30,6 +29,7 @@ from .models import (
     utcnow,
 )
 from .render import count_links, plain_text
+from .statements import dialect_insert
 from .tokens import TokenError, make_token, token_age
 from .vault import vault
 
@@ -203,8 +203,7 @@ def _spend_nonce(nonce: str) -> bool:
 @cache
 def _spend_statement(dialect_name: str) -> Any:
     # ON CONFLICT DO NOTHING: a replay inserts nothing, without a savepoint to roll back.
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    insert = dialect.insert(UsedFormToken).on_conflict_do_nothing()
+    insert = dialect_insert(dialect_name, UsedFormToken).on_conflict_do_nothing()
     return insert.returning(UsedFormToken.nonce)
 
 
@@ -309,7 +308,7 @@ def learn(site: Site, comment: Comment, is_spam: bool, weight: int = 1) -> None:
     if not tokens:
         return
     column = "spam" if is_spam else "ham"
-    # The site's row first, then its words (the order of threads.lock_comments): two
+    # The site's row first, then its words (the order of locks.py): two
     # decisions on one site count one after the other.
     docs = _SITES.c.spam_docs if is_spam else _SITES.c.ham_docs
     db.session.execute(
@@ -320,9 +319,8 @@ def learn(site: Site, comment: Comment, is_spam: bool, weight: int = 1) -> None:
     if site in db.session:
         db.session.expire(site, [docs.key])
     # Words another decision is adding at this moment are there already: nothing to add.
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     db.session.execute(
-        dialect.insert(SpamToken)
+        dialect_insert(db.session.get_bind().dialect.name, SpamToken)
         .values([{"site_id": site.id, "token": t, "spam": 0, "ham": 0} for t in tokens])
         .on_conflict_do_nothing()
     )

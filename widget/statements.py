@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -118,3 +119,9 @@ class Prepared:
     def scalar(self, connection: Connection, params: dict[str, Any]) -> Any:
         row = self.first(connection, params)
         return None if row is None else row[0]
+
+
+def dialect_insert(dialect_name: str, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT: PostgreSQL's or SQLite's (the only two Parley runs
+    on; config refuses others)."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)

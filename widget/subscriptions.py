@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import DateTime, Integer, and_, bindparam, case, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
@@ -32,6 +31,7 @@ from .models import (
     Thread,
     utcnow,
 )
+from .statements import dialect_insert
 from .threads import get_or_create_thread
 from .tokens import (
     LINK_MAX_AGE,
@@ -248,9 +248,8 @@ def _fan_out_statement(dialect_name: str) -> Any:
             ),
         )
     )
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (
-        dialect.insert(Delivery)
+        dialect_insert(dialect_name, Delivery)
         .from_select(
             [
                 "kind",

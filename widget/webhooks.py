@@ -33,7 +33,6 @@ from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit, urlunspl
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .clock import clock
 from .errors import Conflict, NotFound, ParleyError
@@ -60,6 +59,7 @@ from .models import (
 )
 from .render import plain_text
 from .serializers import iso
+from .statements import dialect_insert
 from .text import remove_unsafe_in_body, remove_unsafe_in_line
 from .threads import reading_url
 from .vault import vault
@@ -367,8 +367,7 @@ def queue_event(comment: Comment, site: Site, event: str) -> None:
 
 @cache
 def _insert_deliveries(dialect_name: str) -> Any:
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(Delivery).on_conflict_do_nothing()
+    return dialect_insert(dialect_name, Delivery).on_conflict_do_nothing()
 
 
 # --- delivering --------------------------------------------------------------------------
