@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
-from .config import is_on
+from .config import SMTP_PORTS, is_on
 from .errors import ParleyError
 from .extensions import db
 from .models import (
@@ -69,9 +69,6 @@ def _without_secrets(url: str) -> str:
     except ValueError:
         port = ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 @click.command("check")

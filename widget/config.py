@@ -144,7 +144,8 @@ _COUNTS = {
 _SECONDS = ("SMTP_TIMEOUT", "WEBHOOK_TIMEOUT")  # more than 0: 0 would never wait at all
 _SWITCHES = ("RATE_LIMITS", "SPAM_CHECKS", "DEMO", "CHECK_DELIVERABILITY")
 _SWITCH_WORDS = {"on", "off", "true", "false", "yes", "no", "1", "0", ""}
-SMTP_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+#: The SMTP URL schemes Parley speaks, with each one's usual port.
+SMTP_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
 
 def _check_values(config: Any) -> None:
@@ -166,7 +167,7 @@ def _check_values(config: Any) -> None:
 
 def _check_smtp_url(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme not in SMTP_SCHEMES:
+    if parts.scheme not in SMTP_PORTS:
         raise ConfigError(
             "PARLEY_SMTP_URL must start with smtp://, smtp+starttls:// or smtps:// "
             f"(got {parts.scheme or 'no scheme'}://…)."
