@@ -87,6 +87,13 @@ def fold_address(address: str) -> str:
     return f"{unicodedata.normalize('NFKC', local).lower()}@{domain.lower()}"
 
 
+def older_spelling(email: str) -> str | None:
+    """How `email` was stored before 2026-11-29, when it differs: addresses were casefolded
+    then (ß as ss, ς as σ), which can name another mailbox or domain."""
+    current = canonical_email(email)
+    return current.casefold() if current.casefold() != current else None
+
+
 #: Domains whose mailboxes ignore dots in the local part (Gmail's own rule).
 _DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 
+from .addresses import older_spelling
 from .extensions import db
 from .mailboxes import get_or_create_address, lock_mailbox, spellings
 from .models import (
@@ -113,10 +114,10 @@ def export_by_hash(email_hash: str) -> dict[str, Any]:
 
 
 def stored_under_older_spelling(email: str) -> str | None:
-    """The spelling addresses were folded to before 2026-11-29 (vault.older_spelling) when
+    """The spelling addresses were folded to before 2026-11-29 (addresses.older_spelling) when
     comments or an address are stored under it: they may be this reader's, or belong to the
     mailbox that spelling names, so nothing acts on them without the owner's say."""
-    older = vault().older_spelling(email)
+    older = older_spelling(email)
     if older is None:
         return None
     email_hash = vault().lookup_hash(older)

@@ -84,12 +84,6 @@ class Vault:
             self._lookup_key, normalise_email(email).encode(), hashlib.sha256
         ).hexdigest()
 
-    def older_spelling(self, email: str) -> str | None:
-        """How `email` was stored before 2026-11-29, when it differs: addresses were
-        casefolded then (ß as ss, ς as σ), which can name another mailbox or domain."""
-        current = normalise_email(email)
-        return current.casefold() if current.casefold() != current else None
-
     def mailbox_hash(self, email: str) -> str:
         """Equal for every spelling of one mailbox (addresses.mailbox_of)."""
         return self.keyed_hash("mailbox", mailbox_of(normalise_email(email)))
