@@ -40,6 +40,16 @@ def test_loads_thread_and_posts_across_origins(page: Any, live: Live) -> None:
     assert page.locator("#ph").inner_text() == "2 comments"
 
 
+def post_in_widget(page: Any, live: Live, body: str, then: str = "") -> None:
+    """Open the article, write `body` in the widget's form and post it; wait for `then`
+    (by default, the comment's text on the page)."""
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body=body)
+    page.click(POST)
+    page.wait_for_selector(then or f"text={body}")
+
+
 def test_reply_nests_under_its_parent(page: Any, live: Live) -> None:
     parent = live.seed(body="Parent here.")["comment"]["id"]
     page.goto(live.article())
@@ -84,11 +94,7 @@ def test_a_reply_edited_voted_and_deleted_in_place_stays_so(page: Any, live: Liv
 
 
 def test_editing_a_comment_keeps_its_replies_on_screen(page: Any, live: Live) -> None:
-    page.goto(live.article())
-    page.wait_for_selector("#f-author")
-    fill_form(page, body="Mine, with answers.")
-    page.click(POST)
-    page.wait_for_selector("text=Mine, with answers.")
+    post_in_widget(page, live, "Mine, with answers.")
     with live.app.app_context():
         mine = db.session.scalars(select(Comment)).one().id
     live.seed(body="An answer to it.", parent_id=mine)
@@ -103,11 +109,7 @@ def test_editing_a_comment_keeps_its_replies_on_screen(page: Any, live: Live) ->
 
 def test_held_comment_is_shown_to_its_author_only(page: Any, live: Live, browser: Any) -> None:
     live.reset(moderation="all")
-    page.goto(live.article())
-    page.wait_for_selector("#f-author")
-    fill_form(page, body="Please approve me.")
-    page.click(POST)
-    page.wait_for_selector("text=Awaiting moderation")
+    post_in_widget(page, live, "Please approve me.", then="text=Awaiting moderation")
     assert "awaiting moderation" in page.locator(".st").inner_text()
     page.reload()
     page.wait_for_selector("text=Please approve me.")
@@ -121,11 +123,7 @@ def test_held_comment_is_shown_to_its_author_only(page: Any, live: Live, browser
 
 def test_no_edit_tools_once_a_moderator_approved_the_held_comment(page: Any, live: Live) -> None:
     live.reset(moderation="all")
-    page.goto(live.article())
-    page.wait_for_selector("#f-author")
-    fill_form(page, body="Please approve me.")
-    page.click(POST)
-    page.wait_for_selector("text=Awaiting moderation")
+    post_in_widget(page, live, "Please approve me.", then="text=Awaiting moderation")
     assert page.locator("article button:has-text('Edit')").count() == 1  # held: still mine
     with live.app.app_context():
         from widget.moderation import moderate
@@ -142,11 +140,7 @@ def test_no_edit_tools_once_a_moderator_approved_the_held_comment(page: Any, liv
 def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:
     """Approved at first look after it was published: the widget cannot know until the
     server says so; then the tools go."""
-    page.goto(live.article())
-    page.wait_for_selector("#f-author")
-    fill_form(page, body="Published at once.")
-    page.click(POST)
-    page.wait_for_selector("article button:has-text('Edit')")
+    post_in_widget(page, live, "Published at once.", then="article button:has-text('Edit')")
     with live.app.app_context():
         from widget.moderation import moderate
 
@@ -162,11 +156,7 @@ def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:
 
 
 def test_author_edits_then_deletes_own_comment(page: Any, live: Live) -> None:
-    page.goto(live.article())
-    page.wait_for_selector("#f-author")
-    fill_form(page, body="Tpyo here.")
-    page.click(POST)
-    page.wait_for_selector("text=Tpyo here.")
+    post_in_widget(page, live, "Tpyo here.")
     page.reload()
     page.click("button:has-text('Edit')")
     page.fill("article textarea", "Typo fixed.")
