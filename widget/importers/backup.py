@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -196,7 +196,7 @@ def _export_site(
             {
                 **_pick(thread, THREAD_FIELDS),
                 "comments": comments,
-                "subscriptions": [_subscription_out(s) for s in subs],
+                "subscriptions": _subscriptions_out(thread, subs),
             },
         )
         counts["threads"] += 1
@@ -206,18 +206,25 @@ def _export_site(
     handle.write("\n]}")
 
 
-def _subscription_out(subscription: Subscription) -> dict[str, Any]:
-    """A subscription with the ids merged into it (`threads merge`): mail already sent
-    carries their links, which must go on acting on it after a restore."""
-    aliases = db.session.scalars(
+def _subscriptions_out(thread: Thread, subs: Sequence[Subscription]) -> list[dict[str, Any]]:
+    """A thread's subscriptions, each with the ids merged into it (`threads merge`): mail
+    already sent carries their links, which must go on acting on it after a restore. One
+    query for the thread's aliases, not one per subscription."""
+    aliases: dict[int, list[dict[str, Any]]] = {}
+    for alias in db.session.scalars(
         select(SubscriptionAlias)
-        .where(SubscriptionAlias.subscription_id == subscription.id)
+        .join(Subscription, Subscription.id == SubscriptionAlias.subscription_id)
+        .where(Subscription.thread_id == thread.id)
         .order_by(SubscriptionAlias.id)
-    )
-    return {
-        **_pick(subscription, SUBSCRIPTION_FIELDS + OPTIONAL_SUBSCRIPTION_FIELDS),
-        "aliases": [_pick(alias, ALIAS_FIELDS) for alias in aliases],
-    }
+    ):
+        aliases.setdefault(alias.subscription_id, []).append(_pick(alias, ALIAS_FIELDS))
+    return [
+        {
+            **_pick(s, SUBSCRIPTION_FIELDS + OPTIONAL_SUBSCRIPTION_FIELDS),
+            "aliases": aliases.get(s.id, []),
+        }
+        for s in subs
+    ]
 
 
 def import_from(path: Path, dry_run: bool = False) -> Report:
