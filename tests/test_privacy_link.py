@@ -113,6 +113,33 @@ def test_download_then_erase_through_the_mailed_link(
     assert "0 comments and 0 subscriptions" in again
 
 
+def test_a_reader_whose_only_comment_is_held_gets_a_link_once_a_day(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """A held comment is still data about its author: the link comes, under the caps of an
+    address nothing proves (anyone can type one into the form)."""
+    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
+    db.session.commit()
+    assert api.post(email=READER, body="Waiting for the owner.").status_code == 201
+    for _ in range(3):
+        assert _ask(api, READER).status_code == 200
+    run_worker()
+    (mail,) = mails_to(smtp, READER, "Your data")
+    link = link_in(mail, "/privacy/")
+    download = api.client.get(link + "/export.json")
+    assert [c["body"] for c in json.loads(download.get_data())["comments"]] == [
+        "Waiting for the owner."
+    ]
+    token = csrf_token(api.client.get(link).get_data(as_text=True))
+    erased = api.client.post(link + "/erase", data={"csrf_token": token, "sure": "y"})
+    assert erased.status_code == 200
+    assert _rows()["named comments"] == 0
+    advance(app, 25 * 3600)
+    _ask(api, READER)  # nothing is stored about it any more: no mail
+    run_worker()
+    assert len(mails_to(smtp, READER, "Your data")) == 1
+
+
 def test_links_per_address_are_capped_and_expire_after_a_day(
     app: Flask, api: Api, smtp: SmtpServer
 ) -> None:

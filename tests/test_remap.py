@@ -326,3 +326,83 @@ def test_a_link_from_before_a_merge_into_a_newer_subscription_still_works(
     assert api.client.post(old_link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     db.session.expire_all()
     assert db.session.get(Subscription, kept.id).active is False  # type: ignore[union-attr]
+
+
+def test_a_comment_posted_into_a_thread_while_it_is_merged_away_is_kept(
+    app: Any, runner: FlaskCliRunner, api: Api, backend: str
+) -> None:
+    """A reader's comment reaches the old thread while the owner merges it: the merge waits
+    for it and moves it too (on PostgreSQL the old thread's deletion took it along: a
+    comment answered 201 was gone)."""
+    import threading
+
+    from widget import remap
+
+    api.post(thread="/old/", body="before")
+    api.post(thread="/new/", body="kept")
+    old = db.session.scalar(select(Comment).where(Comment.body == "before"))
+    assert old is not None
+    row = {c.name: getattr(old, c.name) for c in Comment.__table__.c if c.name != "id"}
+    db.session.remove()
+    reader = db.engine.connect()
+    if backend == "sqlite":
+        reader.exec_driver_sql("BEGIN IMMEDIATE")
+    reader.execute(Comment.__table__.insert().values({**row, "body": "during"}))
+    outcome: list[Any] = []
+
+    def merge() -> None:
+        with app.app_context():
+            try:
+                outcome.append(remap.merge_threads("default", ["/old/"], "/new/").comments)
+            except Exception as exc:  # noqa: BLE001 - the test reports it
+                outcome.append(exc)
+
+    merging = threading.Thread(target=merge)
+    merging.start()
+    merging.join(1.0)  # waiting for the reader's transaction
+    reader.commit()
+    reader.close()
+    merging.join(30)
+    assert outcome == [2], outcome
+    assert sorted(db.session.scalars(select(Comment.body))) == ["before", "during", "kept"]
+    assert keys() == {"/new/": 3}
+
+
+@pytest.mark.parametrize("what", ["comment", "subscription"])
+def test_what_arrives_once_its_thread_is_merged_away_gets_a_409(
+    app: Any, api: Api, backend: str, what: str
+) -> None:
+    """The merge holds the old thread when a comment or subscription comes: it waits, then
+    is refused with a clear 409 (was a 500 on PostgreSQL: the thread it named was gone)."""
+    import threading
+
+    if backend == "sqlite":
+        pytest.skip("SQLite lets one writer in at a time: the request waits for the merge")
+    api.post(thread="/old/", body="before")
+    thread_id = db.session.scalar(select(Thread.id).where(Thread.key == "/old/"))
+    db.session.remove()
+    owner = db.engine.connect()
+    owner.execute(select(Thread.id).where(Thread.id == thread_id).with_for_update())
+    answers: list[Any] = []
+
+    def arrive() -> None:
+        with app.app_context():
+            if what == "comment":
+                answer = api.post(thread="/old/", body="during")
+            else:
+                body = {"site": "default", "thread": "/old/", "email": "late@example.org"}
+                answer = api.client.post("/api/subscriptions", json=body)
+            answers.append((answer.status_code, answer.get_json()))
+
+    arriving = threading.Thread(target=arrive)
+    arriving.start()
+    arriving.join(1.0)  # waiting for the owner's lock
+    owner.execute(Comment.__table__.delete().where(Comment.thread_id == thread_id))
+    owner.execute(Thread.__table__.delete().where(Thread.id == thread_id))
+    owner.commit()
+    owner.close()
+    arriving.join(30)
+    assert answers and answers[0][0] == 409, answers
+    assert "reload the page" in answers[0][1]["message"]
+    assert db.session.scalar(select(func.count(Comment.id))) == 0
+    assert db.session.scalar(select(func.count(Subscription.id))) == 0

@@ -37,6 +37,7 @@ from .models import (
 from .render import markdown_to_html
 from .statements import Prepared
 from .threads import (
+    THREAD_GONE,
     PageThread,
     detached,
     get_or_create_thread,
@@ -183,7 +184,10 @@ def _insert(connection: Connection, row: dict[str, Any]) -> dict[str, Any]:
     params = {f"p_{name}": value for name, value in row.items()}
     statements = _insert_statements(connection.dialect.name)
     if row["parent_id"] is None:
-        new_id = statements.own_root.scalar(connection, params)
+        try:
+            new_id = statements.own_root.scalar(connection, params)
+        except IntegrityError as exc:  # PostgreSQL: the thread was merged away meanwhile
+            raise Conflict(THREAD_GONE) from exc
         return {**row, "id": new_id, "root_id": new_id}
     try:
         written = statements.reply.first(connection, params)

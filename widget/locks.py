@@ -16,16 +16,27 @@ from sqlalchemy import Table, select, update
 from .extensions import db
 
 
-def lock_rows(table: Table, column: Any, ids: list[int]) -> None:
+def lock_rows(table: Table, column: Any, ids: list[int], exclusive: bool = False) -> None:
     """Hold these rows of `table` until commit, in id order. `column` is one it may write to
     itself on SQLite (which has no row locks: that write takes the database's write lock).
     Never commits."""
-    if not ids:
-        return
-    wanted = table.c.id.in_(sorted(set(ids)))
+    if ids:
+        lock_where(table, column, table.c.id.in_(sorted(set(ids))), exclusive)
+
+
+def lock_where(table: Table, column: Any, wanted: Any, exclusive: bool = False) -> None:
+    """Hold the rows of `table` that match `wanted` until commit, in id order (see lock_rows).
+
+    On PostgreSQL the lock is FOR NO KEY UPDATE: a new row may still name a locked one (a
+    reply its parent). `exclusive` takes FOR UPDATE instead, for rows about to be deleted:
+    a new row naming one waits until the deletion is committed, then fails, instead of
+    being deleted with it by a cascade it never saw. Never commits."""
     if db.session.get_bind().dialect.name == "sqlite":
         db.session.execute(update(table).where(wanted).values({column.key: column}))
-    else:  # FOR NO KEY UPDATE: a new row may still name a locked one (a reply its parent)
+    else:
         db.session.execute(
-            select(table.c.id).where(wanted).order_by(table.c.id).with_for_update(key_share=True)
+            select(table.c.id)
+            .where(wanted)
+            .order_by(table.c.id)
+            .with_for_update(key_share=not exclusive)
         )

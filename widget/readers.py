@@ -346,8 +346,10 @@ def request_privacy_link(email: str) -> None:
     published = db.session.scalar(
         select(Comment.id).where(Comment.email_hash == email_hash, Comment.status == APPROVED)
     )
-    if published is None and address_id is None:
-        return  # nothing, or held comments only: anyone could have typed the address
+    if published is None and address_id is None and not _any_comment(email_hash):
+        return  # nothing stored about it
+    # Held, spam or deleted comments only prove nothing (anyone can type an address): their
+    # author still has a right to them, under the caps of a never-confirmed address.
     if address_id is None:  # a commenter's: a record, so that its mailbox is counted
         address_id = get_or_create_address(email).id
     lock_mailbox(address_id)
@@ -355,6 +357,11 @@ def request_privacy_link(email: str) -> None:
         return
     db.session.add(Delivery(kind=PRIVACY, address_id=address_id, created_at=utcnow()))
     db.session.commit()
+
+
+def _any_comment(email_hash: str) -> bool:
+    found = db.session.scalar(select(Comment.id).where(Comment.email_hash == email_hash).limit(1))
+    return found is not None
 
 
 def _privacy_caps_allow(address_id: int, proven: bool) -> bool:

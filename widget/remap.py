@@ -35,7 +35,7 @@ from .models import (
     Thread,
     utcnow,
 )
-from .threads import check_thread_key, refresh_thread
+from .threads import check_thread_key, lock_comments_of_threads, lock_threads, refresh_thread
 
 #: Lines a remap file may hold (a typo must not become a million moves).
 REMAP_LINES_MAX = 100_000
@@ -202,6 +202,7 @@ def _merge_all(
     site: Site, sources: list[Thread], into: str, actor: str, report: RemapReport
 ) -> None:
     target = _find(site, into)
+    _hold_for_merge([*sources, *([target] if target else [])])
     if target is None:
         target = sources.pop(0)
         _move(site, target, into, actor, report)
@@ -209,6 +210,17 @@ def _merge_all(
         _merge(source, target, actor, report)
     refresh_thread(target.id)  # recount, new version: cached pages and ETags change
     db.session.expire_all()
+
+
+def _hold_for_merge(threads: list[Thread]) -> None:
+    """Lock the threads' comments, then the threads (locks.py's order: a moderator deciding
+    on one of those comments meanwhile is waited for, not deadlocked with). The threads'
+    locks are exclusive: a comment or subscription on its way into a thread that is about to
+    go waits for the merge, then fails, instead of going with the thread (its rows
+    cascade). A remap file's rules each take their own. Never commits."""
+    ids = [thread.id for thread in threads]
+    lock_comments_of_threads(ids)
+    lock_threads(ids, exclusive=True)
 
 
 def _move(site: Site, thread: Thread, new_key: str, actor: str, report: RemapReport) -> None:

@@ -32,7 +32,7 @@ from .models import (
     utcnow,
 )
 from .statements import dialect_insert
-from .threads import get_or_create_thread
+from .threads import THREAD_GONE, get_or_create_thread
 from .tokens import (
     LINK_MAX_AGE,
     TokenError,
@@ -88,8 +88,11 @@ def _find_or_add(thread_id: int, address_id: int) -> Subscription:
     try:
         with db.session.begin_nested():
             db.session.add(subscription)
-    except IntegrityError:  # the same reader, twice at once
-        subscription = db.session.scalars(query).one()
+    except IntegrityError:  # the same reader twice at once, or the thread merged away
+        found = db.session.scalars(query).first()
+        if found is None:
+            raise Conflict(THREAD_GONE) from None
+        subscription = found
     return subscription
 
 

@@ -37,7 +37,7 @@ from .compression import GZIP_MIN
 from .errors import NotFound, ParleyError
 from .extensions import Base, db
 from .limits import MAX_ID, RECENT_MAX, THREAD_KEY_MAX, TITLE_MAX
-from .locks import lock_rows
+from .locks import lock_rows, lock_where
 from .models import (
     APPROVED,
     DELETED,
@@ -96,6 +96,9 @@ _PAGE_THREAD = Prepared(
 _SITE_COLUMNS = [column.name for column in _SITES.c]
 _THREAD_COLUMNS = [column.name for column in _THREADS.c]
 
+
+#: A thread merged into another while a comment or subscription was on its way into it.
+THREAD_GONE = "The comments of this page just moved: reload the page and try again."
 
 #: A request that names no site at all: a 400 (an unknown name is a 404).
 SITE_MISSING = "Name the site: site=NAME."
@@ -307,9 +310,15 @@ def hold_comment(comment: Comment) -> None:
     db.session.refresh(comment)
 
 
-def lock_threads(ids: Iterable[int]) -> None:
-    """Hold these threads' rows until commit, in id order. Never commits."""
-    lock_rows(_THREADS, Thread.version, list(ids))
+def lock_comments_of_threads(thread_ids: Iterable[int]) -> None:
+    """Hold every comment of these threads until commit, in id order. Never commits."""
+    lock_where(_COMMENTS, Comment.status, _COMMENTS.c.thread_id.in_(sorted(set(thread_ids))))
+
+
+def lock_threads(ids: Iterable[int], exclusive: bool = False) -> None:
+    """Hold these threads' rows until commit, in id order (`exclusive`: they are about to be
+    deleted, see locks.lock_where). Never commits."""
+    lock_rows(_THREADS, Thread.version, list(ids), exclusive)
 
 
 def lock_thread(thread_id: int) -> None:
