@@ -443,3 +443,96 @@ def test_approval_mail_is_dropped_when_unpublished_again_or_the_address_is_suppr
     assert mails_to(smtp, READER) == []
     notices = db.session.scalars(select(Delivery).where(Delivery.kind == APPROVED_NOTICE)).all()
     assert [n.status for n in notices] == [DROPPED, DROPPED]
+
+
+# --- List-Unsubscribe on the owner's mail and the reader's one-off mail -------------------
+
+
+def one_click(api: Api, raw: bytes) -> tuple[str, Any]:
+    """What a mail provider does with an RFC 8058 header: POST the token alone to the URL
+    exactly as it stands, with no cookie and no form. Returns (the URL's path, answer)."""
+    header = raw_header(raw, "List-Unsubscribe")
+    assert re.fullmatch(r"<http://parley\.test/[A-Za-z0-9/_.-]+>", header), header
+    assert raw_header(raw, "List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
+    path = header[1:-1].split("parley.test", 1)[1]
+    api.client.delete_cookie("session")
+    return path, api.client.post(path, data={"List-Unsubscribe": "One-Click"})
+
+
+def test_the_owner_leaves_the_mail_of_a_site_in_one_click(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    clock_to(app, minute=10)
+    owner_site(notify_owner="all", moderation="none", owner_digest="hourly")
+    post(api, "One.")
+    post(api, "Two.")
+    advance(app, HOUR)
+    run_worker()
+    [digest] = owner_mails(smtp, "new comments")
+    assert raw_header(digest, "List-Id").endswith("<owner.default.parley.test>")
+    owner_site(owner_digest="off")
+    post(api, "Three.")
+    run_worker()
+    [mail] = owner_mails(smtp, "was published")
+    assert raw_header(mail, "List-Id") == raw_header(digest, "List-Id")
+    assert raw_header(mail, "List-Unsubscribe") == raw_header(digest, "List-Unsubscribe")
+    path = raw_header(mail, "List-Unsubscribe")[1:-1].split("parley.test", 1)[1]
+    page = api.client.get(path)  # a GET (a mail scanner) asks first and changes nothing
+    assert page.status_code == 200 and "Stop this mail" in page.get_data(as_text=True)
+    assert api.client.post(path, data={}).status_code == 400  # the button needs its CSRF token
+    post(api, "Four.")
+    run_worker()
+    assert len(owner_mails(smtp, "was published")) == 2
+
+    _, done = one_click(api, mail)
+    assert done.status_code == 200 and "mails its owner nothing more" in done.get_data(as_text=True)
+    post(api, "Five.")
+    run_worker()
+    assert len(owner_mails(smtp)) == 3  # the digest and two mails: nothing after the click
+    # A new owner address voids the old links: they cannot stop the new owner's mail.
+    save_site("default", owner_email="new-owner@blog.example", notify_owner="held", create=False)
+    assert api.client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 404
+    assert api.client.get("/moderate/mail/forged").status_code == 404
+
+
+def test_the_reader_leaves_all_mail_from_a_one_off_mail_in_one_click(
+    api: Api, smtp: SmtpServer
+) -> None:
+    """The approval notice and the /privacy link belong to no subscription: their
+    List-Unsubscribe is "never email me again", as a confirmation's is."""
+    owner_site(moderation="all", approval_mail=True)
+    post(api, "Please publish me.")
+    run_worker()
+    approve_by_mail(api, smtp)
+    run_worker()
+    [notice] = mails_to(smtp, READER)
+    assert re.fullmatch(r"<thread-\d+@parley\.test>", raw_header(notice, "In-Reply-To"))
+    assert raw_header(notice, "List-Id").endswith(".default.parley.test>")
+    path, _ = one_click(api, notice)
+    assert path.startswith("/subscriptions/never/") and path in text_of(notice)
+    page = api.client.get(path).get_data(as_text=True)
+    assert "This site will not email this address again." in page
+    # Nothing more reaches the address: not a confirmation, not another notice.
+    another = db.session.get(Comment, post(api, "Another one."))
+    assert another is not None
+    moderation.moderate(another, "approve", actor="admin:test")
+    subscribing = {"site": "default", "thread": "/t", "email": READER}
+    assert api.client.post("/api/subscriptions", json=subscribing).status_code == 202
+    run_worker()
+    assert len(mails_to(smtp, READER)) == 1
+
+
+def test_the_privacy_mail_carries_never_email_me_again(api: Api, smtp: SmtpServer) -> None:
+    post(api, "Mine.")
+    page = api.client.get("/privacy")
+    token = csrf_token(page.get_data(as_text=True))
+    api.client.post("/privacy", data={"csrf_token": token, "email": READER})
+    run_worker()
+    [mail] = mails_to(smtp, READER, "Your data")
+    assert raw_header(mail, "List-Id") == "Your data <privacy.parley.test>"
+    path, done = one_click(api, mail)
+    assert path.startswith("/subscriptions/never/") and done.status_code == 200
+    address = db.session.scalar(
+        select(Address).where(Address.email_hash == vault().lookup_hash(READER))
+    )
+    assert address is not None and address.suppressed_at is not None

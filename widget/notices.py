@@ -38,6 +38,7 @@ from .models import (
     Site,
     utcnow,
 )
+from .vault import vault
 from .wording import reason_words as _reason_words
 
 #: Owner mails a site sends one each per hour (off mode); the rest come in a digest.
@@ -79,6 +80,14 @@ def reason_words(comment: Comment) -> list[str]:
 
 def mail_actions(comment: Comment) -> tuple[str, ...]:
     return MAIL_ACTIONS.get(comment.status, ())
+
+
+def owner_mail_hash(site: Site) -> str:
+    """The keyed hash of the address the site's owner mail goes to ("" for none): the
+    owner's mail links name it, so a new owner address voids them."""
+    if not site.owner_email_enc:
+        return ""
+    return vault().lookup_hash(vault().decrypt(site.owner_email_enc))
 
 
 def covers(site: Site, event: str) -> bool:

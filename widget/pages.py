@@ -20,7 +20,7 @@ from flask import (
 from sqlalchemy import select, text
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import comments, moderation, notices, readers, spam, subscriptions, threads
+from . import comments, moderation, notices, readers, sites, spam, subscriptions, threads
 from .assets import Bundle, extra_bundle, widget_bundle
 from .avatars import identicon_svg, is_seed
 from .config import is_on
@@ -46,7 +46,7 @@ from .mail.messages import (
     show_link_targets,
     thread_title,
 )
-from .models import APPROVED, PENDING, Address, Comment, ErasePolicy, Thread
+from .models import APPROVED, PENDING, Address, Comment, ErasePolicy, OwnerNotify, Thread
 from .serializers import iso, to_json
 from .text import xml_safe
 from .tokens import (
@@ -507,7 +507,32 @@ def never_mail(token: str) -> str:
     )
 
 
-# --- moderation link from the owner's mail -------------------------------------------
+# --- moderation links from the owner's mail -------------------------------------------
+
+
+@bp.route("/moderate/mail/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def stop_owner_mail(token: str) -> str:
+    """The owner's mail's List-Unsubscribe: a page with a button (with CSRF), or the mail
+    provider's RFC 8058 one-click POST (the token alone). Stops the site's mail to its owner."""
+    site = sites.owner_mail_site(token)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if request.form.get("List-Unsubscribe") != "One-Click":
+            submitted(form)
+        if site.notify_owner != OwnerNotify.NONE:
+            sites.stop_owner_mail(site)
+    elif site.notify_owner != OwnerNotify.NONE:
+        return render_template("owner_mail.html", form=form, site=site.name)
+    return render_template(
+        "message.html",
+        title="No more mail",
+        message=(
+            f"Site {site.name} mails its owner nothing more about its comments. To hear of "
+            f"them again: the admin's settings of the site, or `flask --app app sites set "
+            f"{site.name} --notify-owner held`."
+        ),
+    )
 
 
 #: The moderation page's question when a mail's link chose an action (`?action=`) ...

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, exists, func, or_, select, update
 
+from . import notices
 from .addresses import AddressRefused, normalize_address
 from .errors import NotFound, ParleyError
 from .extensions import db
@@ -22,12 +23,14 @@ from .models import (
     Comment,
     Delivery,
     ModerationEvent,
+    OwnerNotify,
     Site,
     SpamToken,
     Subscription,
     Thread,
     Vote,
 )
+from .tokens import TokenError, names_row, read_token_issued
 from .vault import vault
 
 #: Auto-close takes at most ten years.
@@ -131,6 +134,31 @@ def save_site(
         )
     db.session.commit()
     return site
+
+
+def owner_mail_site(token: str) -> Site:
+    """The site whose owner's mail the link stops (tokens.owner_mail_token); NotFound once
+    the site is gone or mails another address."""
+    try:
+        payload, issued = read_token_issued("owner-mail", token)
+    except TokenError as exc:
+        raise NotFound(exc.message) from exc
+    site_id = payload.get("s") if isinstance(payload, dict) else None
+    site = db.session.get(Site, site_id) if isinstance(site_id, int) and site_id > 0 else None
+    if (
+        site is None
+        or not names_row(payload, issued, site.created_at)
+        or payload.get("h") != notices.owner_mail_hash(site)
+    ):
+        raise NotFound("This link is no longer valid: the site mails another address now.")
+    return site
+
+
+def stop_owner_mail(site: Site) -> None:
+    """The owner clicked "unsubscribe" in a mail about their site's comments: no more of
+    them (the admin's settings or `sites set --notify-owner` turn them on again). Logged.
+    Commits."""
+    save_site(site.name, notify_owner=OwnerNotify.NONE, actor="owner-mail-link", create=False)
 
 
 #: A site's settings, as `sites set` and the admin's settings page change them.

@@ -30,6 +30,7 @@ PURPOSES = (
     "never",
     "author",
     "privacy",
+    "owner-mail",
 )
 #: A /privacy link opens a reader's data for a day.
 PRIVACY_MAX_AGE = 86_400
@@ -186,6 +187,12 @@ def unsubscribe_token(subscription_id: int, created_at: datetime) -> str:
 def never_token(address_id: int, created_at: datetime) -> str:
     """ "Never email me again", in every confirmation mail."""
     return make_token("never", {"a": address_id, "t": row_stamp(created_at)})
+
+
+def owner_mail_token(site_id: int, created_at: datetime, owner_hash: str) -> str:
+    """Stops the owner's mail of one site (that mail's List-Unsubscribe), for as long as
+    the site mails the owner address whose keyed hash it carries."""
+    return make_token("owner-mail", {"s": site_id, "t": row_stamp(created_at), "h": owner_hash})
 
 
 def privacy_token(email_hash: str) -> str:

@@ -38,6 +38,7 @@ from ..tokens import (
     confirm_token,
     manage_token,
     never_token,
+    owner_mail_token,
     privacy_token,
     unsubscribe_token,
 )
@@ -249,7 +250,7 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     assert subscription is not None
     confirm = confirm_token(subscription.id, address.generation, subscription.created_at)
     confirm_url = _public(f"/subscriptions/confirm/{confirm}")
-    never_url = _public(f"/subscriptions/never/{never_token(address.id, address.created_at)}")
+    never_url = _never_url(address)
     title = thread_title(subscription.thread)
     message = _base_message(to, f"Confirm your subscription to {title}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
@@ -267,11 +268,21 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     return message
 
 
-def build_privacy_mail(email_hash: str, to: str) -> EmailMessage:
+def _never_url(address: Address) -> str:
+    """ "Never email me again" for one address: the List-Unsubscribe of the mails that
+    belong to no subscription."""
+    return _public(f"/subscriptions/never/{never_token(address.id, address.created_at)}")
+
+
+def build_privacy_mail(address: Address, to: str) -> EmailMessage:
     """The link a reader asked for at /privacy: their data, to download or erase."""
     message = _base_message(to, "Your data: download or erase it")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    context = {"link": _public(f"/privacy/{privacy_token(email_hash)}")}
+    never_url = _never_url(address)
+    message["List-Id"] = list_id_header("Your data", f"privacy.{mail_domain()}")
+    message["List-Unsubscribe"] = url_header("List-Unsubscribe", never_url)
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    context = {"link": _public(f"/privacy/{privacy_token(address.email_hash)}")}
     message.set_content(render_template("mail/privacy.txt", **context))
     message.add_alternative(render_template("mail/privacy.html", **context), subtype="html")
     return message
@@ -352,6 +363,16 @@ def _owner_footer(site: Site) -> dict[str, str]:
     }
 
 
+def _owner_list_headers(message: EmailMessage, site: Site) -> None:
+    """The owner's mail of a site is a list of its own: List-Id, and a List-Unsubscribe
+    (RFC 8058 one-click) that stops it."""
+    label = f"owner.{_dot_atom(site.name.lower())}.{mail_domain()}"
+    message["List-Id"] = list_id_header(f"Comments on {clean_text(site.name, 60)}", label)
+    token = owner_mail_token(site.id, site.created_at, notices.owner_mail_hash(site))
+    message["List-Unsubscribe"] = url_header("List-Unsubscribe", _public(f"/moderate/mail/{token}"))
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+
+
 def build_owner_mail(comment: Comment, site: Site, to: str) -> EmailMessage:
     """The owner's mail about one new comment: published or held (and why), its text with
     every link's target shown, and links to act on it."""
@@ -364,6 +385,7 @@ def build_owner_mail(comment: Comment, site: Site, to: str) -> EmailMessage:
     root = thread_message_id(thread)
     message["In-Reply-To"] = ids_header("In-Reply-To", root)
     message["References"] = ids_header("References", root)
+    _owner_list_headers(message, site)
     context = {"item": item, "verb": verb, **_owner_footer(site)}
     message.set_content(render_template("mail/owner.txt", **context))
     message.add_alternative(render_template("mail/owner.html", **context), subtype="html")
@@ -397,6 +419,7 @@ def build_owner_digest(
         subject = f"{count} new comment{plural} on {site.name}"
     message = _base_message(to, subject)
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    _owner_list_headers(message, site)
     context = {
         "items": items,
         "count": count,
@@ -412,18 +435,22 @@ def build_owner_digest(
     return message
 
 
-def build_approval_notice(comment: Comment, to: str) -> EmailMessage:
-    """The reader's one mail when a moderator publishes their held comment."""
+def build_approval_notice(comment: Comment, address: Address, to: str) -> EmailMessage:
+    """The reader's one mail when a moderator publishes their held comment: it threads
+    with the page's other mail, and "never email me again" is its List-Unsubscribe."""
     thread = db.session.get(Thread, comment.thread_id)
     assert thread is not None
     title = thread_title(thread)
     message = _base_message(to, f"Your comment on {title} is published")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
+    never_url = _never_url(address)
+    _thread_list_headers(message, thread, thread.site.name, never_url)
     context = {
         "author": clean_text(comment.author, 80),
         "title": title,
         "quote": _quote(comment),
         "link": comment_link(thread, comment),
+        "never_url": never_url,
     }
     message.set_content(render_template("mail/approved.txt", **context))
     message.add_alternative(render_template("mail/approved.html", **context), subtype="html")

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import notices
 from ..addresses import AddressRefused, normalize_address
 from ..extensions import db
+from ..mailboxes import get_or_create_address
 from ..models import (
     APPROVED,
     APPROVED_NOTICE,
@@ -261,11 +262,11 @@ def _prepare_privacy_mail(delivery: Delivery) -> tuple[EmailMessage, str] | None
     address = db.session.get(Address, delivery.address_id) if delivery.address_id else None
     comment = db.session.get(Comment, delivery.comment_id) if delivery.comment_id else None
     stored = address.email_enc if address else comment.email_enc if comment else ""
-    email_hash = address.email_hash if address else comment.email_hash if comment else ""
-    if not stored or not email_hash or (address is not None and address.suppressed_at):
+    if not stored or (address is not None and address.suppressed_at):
         return None
-    to = recipient(vault().decrypt(stored))
-    return build_privacy_mail(email_hash, to), to
+    email = vault().decrypt(stored)
+    to = recipient(email)
+    return build_privacy_mail(address or get_or_create_address(email), to), to
 
 
 def _prepare_owner_mail(delivery: Delivery) -> tuple[EmailMessage, str] | None:
@@ -295,8 +296,10 @@ def _prepare_approval_notice(delivery: Delivery) -> tuple[EmailMessage, str] | N
     address = db.session.scalar(select(Address).where(Address.email_hash == comment.email_hash))
     if address is not None and (address.suppressed_at or _paused(address)):
         return None
-    to = recipient(vault().decrypt(comment.email_enc))
-    return build_approval_notice(comment, to), to
+    email = vault().decrypt(comment.email_enc)
+    to = recipient(email)
+    # A record of the address, for the "never email me again" link the mail carries.
+    return build_approval_notice(comment, address or get_or_create_address(email), to), to
 
 
 def _suppress(delivery: Delivery, reason: str) -> None:
