@@ -281,3 +281,9 @@ def write_commento(
         for i, comment in enumerate(comments):
             handle.write((",\n" if i else "") + "    " + json.dumps(comment, ensure_ascii=False))
         handle.write('\n  ],\n  "commenters": ' + json.dumps(commenters, indent=2) + "\n}\n")
+
+
+def write_top_and_reply(path: Path, link: str) -> Path:
+    """A WordPress export of one post at `link`: a comment ("top") and a reply to it."""
+    path.write_text(wxr([("x", "X", [C(1, "top"), C(2, "reply", parent=1)])], links={"x": link}))
+    return path

@@ -30,7 +30,9 @@ from widget.models import (
     Subscription,
     SubscriptionAlias,
     Thread,
+    utcnow,
 )
+from widget.vault import vault
 
 from .conftest import SECRET, Api
 from .export_files import (
@@ -41,6 +43,7 @@ from .export_files import (
     isso_db,
     write_backup,
     write_big_wxr,
+    write_top_and_reply,
     wxr,
 )
 
@@ -540,7 +543,10 @@ def test_a_date_past_year_9999_falls_back_in_wordpress(
     assert count() == 2
 
 
-def test_isso_rows_with_bad_dates_are_skipped(runner: FlaskCliRunner, tmp_path: Path) -> None:
+def test_isso_rows_with_bad_dates_are_kept_with_the_import_time(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """As the WordPress and Disqus readers do: a comment is worth more than its date."""
     path = tmp_path / "comments.db"
     rows = [(1, i, 1 if i == 7 else None, 1, "Ann", "", f"text {i}") for i in range(1, 8)]
     rows.append((2, 8, None, 1, "Ann", "", "on a page no request can name"))
@@ -549,12 +555,16 @@ def test_isso_rows_with_bad_dates_are_skipped(runner: FlaskCliRunner, tmp_path: 
         for comment_id, created in [(1, 1e20), (2, -1e20), (3, "NaN"), (4, "soon"), (5, b"\x00")]:
             conn.execute("UPDATE comments SET created = ? WHERE id = ?", (created, comment_id))
         conn.execute("UPDATE comments SET author = x'ff00', website = 42 WHERE id = 6")
+    before = utcnow()
     code, output = run(runner, "import", "isso", str(path), "--site", "default")
     assert code == 0, output
-    assert "Skipped 5: comments with a bad date" in output
+    assert "bad date" not in output
     assert f"Skipped 1: comments on pages whose key is over {THREAD_KEY_MAX}" in output
-    assert "1 replies whose parent is missing became top-level" in output
-    assert sorted(c.body for c in db.session.scalars(select(Comment))) == ["text 6", "text 7"]
+    assert "parent is missing" not in output
+    kept = {c.body: c for c in db.session.scalars(select(Comment))}
+    assert sorted(kept) == [f"text {i}" for i in range(1, 8)]
+    assert all(kept[f"text {i}"].created_at >= before for i in range(1, 6))
+    assert kept["text 7"].parent_id == kept["text 1"].id
     odd = db.session.scalars(select(Comment).where(Comment.body == "text 6")).one()
     assert odd.author == "\ufffd" and odd.website == ""
 
@@ -661,3 +671,78 @@ def test_backup_restore_sets_depth_and_cuts_loops(runner: FlaskCliRunner, tmp_pa
 @pytest.mark.parametrize("backend", ["sqlite"])  # no database; selected with the others
 def test_web_url(backend: str, raw: object, url: str) -> None:
     assert web_url(raw) == url
+
+
+# --- what a re-run finds: moved threads, erased readers; keys and sizes -------------------
+
+
+def _thread_keys() -> dict[str, int]:
+    db.session.expire_all()
+    return dict(db.session.execute(select(Thread.key, Thread.comment_count)).all())
+
+
+def test_a_reimport_after_a_thread_moved_adds_nothing(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """The README's path: import, move the thread to the page's new URL, import again."""
+    path = write_top_and_reply(tmp_path / "wp.xml", "https://blog.example/posts/hello/")
+    assert run(runner, "import", "wordpress", str(path), "--site", "default")[0] == 0
+    assert run(runner, "threads", "move", "default", "/posts/hello/", "/2017/hello/")[0] == 0
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert "0 comments in 0 new threads; 2 already imported" in output
+    assert _thread_keys() == {"/2017/hello/": 2}
+
+
+@pytest.mark.parametrize("policy", ["remove", "placeholder"])
+def test_an_erased_reader_does_not_come_back_with_a_reimport(
+    runner: FlaskCliRunner, tmp_path: Path, policy: str
+) -> None:
+    path = tmp_path / "wp.xml"
+    alice = C(1, "Alice's words", author="Alice", email="alice@example.org")
+    path.write_text(wxr([("p", "P", [alice, C(2, "Bob's answer", parent=1, author="Bob")])]))
+    assert run(runner, "import", "wordpress", str(path), "--site", "default")[0] == 0
+    assert run(runner, "sites", "set", "default", "--erase-policy", policy)[0] == 0
+    code, output = run(runner, "readers", "erase", "alice@example.org", "--yes")
+    assert code == 0, output
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert "0 comments in 0 new threads; 2 already imported" in output
+    assert count(Comment.author == "Alice") == 0
+    assert count(Comment.body == "Alice's words") == 0
+    assert count(Comment.email_hash == vault().lookup_hash("alice@example.org")) == 0
+
+
+def test_plain_permalinks_keep_a_thread_per_post(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    """WordPress's default links (`/?p=12`) and Disqus threads named by such links: one
+    thread each, keyed by path and query, as the widget names such a page."""
+    wp = tmp_path / "wp.xml"
+    wp.write_text(
+        wxr(
+            [("a", "A", [C(1, "on twelve")]), ("b", "B", [C(2, "on thirteen")])],
+            links={"a": "https://blog.example/?p=12", "b": "https://blog.example/?p=13"},
+        )
+    )
+    assert run(runner, "import", "wordpress", str(wp), "--site", "default")[0] == 0
+    dq = tmp_path / "disqus.xml"
+    dq.write_text(
+        disqus(
+            [("7", "https://blog.example/index.php?p=42", "On 42")],
+            [{"id": "70", "thread": "7", "body": "on forty-two"}],
+        )
+    )
+    assert run(runner, "import", "disqus", str(dq), "--site", "default")[0] == 0
+    assert _thread_keys() == {"/?p=12": 1, "/?p=13": 1, "/index.php?p=42": 1}
+    url = db.session.scalar(select(Thread.url).where(Thread.key == "/?p=12"))
+    assert url == "https://blog.example/?p=12"  # the post, never the home page
+
+
+def test_a_comment_too_long_for_any_page_is_skipped_and_said(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "wp.xml"
+    path.write_text(wxr([("p", "P", [C(1, "x" * 100_001), C(2, "fine")])]))
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 0, output
+    assert "Skipped 1: comments over 100000 characters." in output
+    assert count() == 1

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from widget.extensions import db
-from widget.models import Comment, Site, Subscription
+from widget.models import Comment, Site, Subscription, Thread
 
 from .axe import AXE
 from .axe import axe_violations as _axe_violations
@@ -48,6 +48,25 @@ def post_in_widget(page: Any, live: Live, body: str, then: str = "") -> None:
     fill_form(page, body=body)
     page.click(POST)
     page.wait_for_selector(then or f"text={body}")
+
+
+def test_a_plain_permalink_page_is_its_own_thread(page: Any, live: Live) -> None:
+    """WordPress's default links (`/?p=12`): the canonical URL's query names the post, so
+    each post keeps its own thread (the path alone is "/" for all), as imports key them."""
+    live.seed(thread="/?p=12", body="On post twelve.")
+    live.seed(thread="/?p=13", body="On post thirteen.")
+    canonical = '<link rel="canonical" href="/?p=12">'
+    url = live.article("/", thread=None, head=canonical) + "?p=12&utm_source=feed"
+    page.goto(url)
+    page.wait_for_selector("text=On post twelve.")
+    assert page.locator("text=On post thirteen.").count() == 0
+    fill_form(page, body="Answering twelve.")
+    page.click(POST)
+    page.wait_for_selector("text=Answering twelve.")
+    with live.app.app_context():
+        stored = db.session.scalars(select(Thread).where(Thread.key == "/?p=12")).one()
+        assert stored.comment_count == 2
+        assert stored.url == f"{live.articles.origin}/?p=12"  # the post, not its campaign
 
 
 def test_reply_nests_under_its_parent(page: Any, live: Live) -> None:

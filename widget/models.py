@@ -429,6 +429,19 @@ class SubscriptionAlias(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ImportTombstone(Base):
+    """The import key of a comment its reader erased for good (erase policy `remove`):
+    importing the same file again must not bring the comment back."""
+
+    __tablename__ = "import_tombstones"
+    __table_args__ = (UniqueConstraint("site_id", "import_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    import_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class UsedFormToken(Base):
     """Form tokens already spent: a replayed token is refused."""
 

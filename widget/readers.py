@@ -21,6 +21,7 @@ from .models import (
     Comment,
     Delivery,
     ErasePolicy,
+    ImportTombstone,
     ModerationEvent,
     Site,
     Subscription,
@@ -29,6 +30,7 @@ from .models import (
     utcnow,
 )
 from .serializers import iso
+from .statements import dialect_insert
 from .threads import lock_comments, lock_threads, refresh_thread
 from .vault import vault
 from .wording import mask_email
@@ -275,6 +277,13 @@ def _blank(comment: Comment) -> None:
     comment.notify = ""
 
 
+def _bury_import_key(thread_id: int, import_key: str) -> None:
+    site_id = db.session.scalar(select(Thread.site_id).where(Thread.id == thread_id))
+    insert = dialect_insert(db.session.get_bind().dialect.name, ImportTombstone.__table__)
+    row = {"site_id": site_id, "import_key": import_key, "created_at": utcnow()}
+    db.session.execute(insert.values(row).on_conflict_do_nothing())
+
+
 def _remove(comment_id: int, thread_id: int) -> None:
     """Delete a comment for good. Its replies, whoever wrote them, move up to its parent (a
     reply of a top-level comment becomes top-level, the root of its own replies), each one
@@ -282,11 +291,13 @@ def _remove(comment_id: int, thread_id: int) -> None:
     Never commits."""
     # Locked (on PostgreSQL; SQLite has one writer at a time): a reply written before is
     # moved up with the others; one being written meanwhile fails its foreign key (a 409).
-    parent_id, root_id, depth = db.session.execute(
-        select(Comment.parent_id, Comment.root_id, Comment.depth)
+    parent_id, root_id, depth, import_key = db.session.execute(
+        select(Comment.parent_id, Comment.root_id, Comment.depth, Comment.import_key)
         .where(Comment.id == comment_id)
         .with_for_update()
     ).one()
+    if import_key:  # an imported comment: importing its file again must not restore it
+        _bury_import_key(thread_id, import_key)
     # Its tree (the thread, for a row without root_id), read afresh: an earlier removal in
     # the same erasure may have moved some of it.
     tree = Comment.root_id == root_id if root_id is not None else Comment.thread_id == thread_id

@@ -181,7 +181,7 @@ def get_or_create_thread(
 
     `found` is the thread when the caller has looked it up already. Never commits.
     """
-    url = page_url(site, url)
+    url = page_url(site, url, key)
     thread = found or find_thread(site, key)
     if thread is not None:
         if not thread.title and title:
@@ -199,9 +199,10 @@ def get_or_create_thread(
     return thread
 
 
-def page_url(site: Site, url: str) -> str:
-    """A thread's URL as stored: on one of the site's own origins, without query string or
-    fragment (they may hold a reader's tokens); else nothing."""
+def page_url(site: Site, url: str, key: str = "") -> str:
+    """A thread's URL as stored: on one of the site's own origins, without fragment or query
+    string (they may hold a reader's tokens); else nothing. A thread `key` with a query of
+    its own (WordPress's plain permalinks: `/?p=12`) is read at that query, on that path."""
     if unsafe_in_line(url) or any(ch.isspace() or ch in "\"'<>`\\" for ch in url):
         return ""
     parts = urlsplit(url)
@@ -214,14 +215,17 @@ def page_url(site: Site, url: str) -> str:
     origin = f"{parts.scheme}://{parts.hostname.lower()}{port}"
     if origin not in site.origin_list:
         return ""
-    return f"{origin}{parts.path or '/'}"
+    path = parts.path or "/"
+    if "?" in key and key.split("?", 1)[0] == path:
+        return f"{origin}{key}"
+    return f"{origin}{path}"
 
 
 def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> str:
     """Where a thread (or one of its comments) is read: the article's page when its URL is
     on one of the site's origins (a stranger's URL never reaches a mail or a chat room),
     else Parley's own page of the thread."""
-    page = page_url(site, thread.url) if thread.url else ""
+    page = page_url(site, thread.url, thread.key) if thread.url else ""
     if page:
         return f"{page}#parley-{comment_id}" if comment_id else page
     query = f"site={quote(site.name)}&thread={quote(thread.key)}"
@@ -233,7 +237,7 @@ def correct_page_details(site: Site, thread: Thread, title: str, url: str) -> Th
     """The page that shows a thread says what it is called and where it is: store that when
     it differs (a real page load corrects a stranger's first claim). Commits if it changed."""
     title = " ".join(title.split())[:TITLE_MAX]
-    url = page_url(site, url) or thread.url
+    url = page_url(site, url, thread.key) or thread.url
     if not title or unsafe_in_line(title) or (title, url) == (thread.title, thread.url):
         return thread
     db.session.execute(

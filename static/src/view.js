@@ -8,10 +8,14 @@ import { loadPage, threadState } from "./thread.js";
 
 const RTL = /^(ar|he|fa|ur)$/;
 
+// The canonical URL's path and query (WordPress's plain permalinks are `/?p=12`), else
+// the page's path: its query may be a campaign's or a reader's own.
 function threadKey(opts) {
-  const canonical = document.querySelector("link[rel=canonical]");
+  const href = document.querySelector("link[rel=canonical]")?.href; // absolute already
   if (opts.thread) return opts.thread;
-  return canonical?.href ? new URL(canonical.href, location.href).pathname : location.pathname;
+  if (!href) return location.pathname;
+  const url = new URL(href);
+  return url.pathname + url.search;
 }
 
 /** Mount, or leave a plain link to the no-JavaScript page when the widget cannot run. */

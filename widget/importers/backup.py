@@ -418,7 +418,7 @@ def _thread_row(data: object, site: Site, seen: set[tuple[str, Any]]) -> dict[st
         "site_id": site_id,
         "key": key,
         "title": line(t.get("title"), TITLE_MAX),
-        "url": page_url(site, web_url(t.get("url"))),  # the site's own pages only
+        "url": page_url(site, web_url(t.get("url")), key),  # the site's own pages only
         "closed": t.get("closed") is True,
         "created_at": _when(t.get("created_at")),
     }

@@ -17,13 +17,16 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..limits import AUTHOR_MAX, THREAD_KEY_MAX, TITLE_MAX
-from ..models import Comment, Site, Thread, utcnow
+from ..models import Comment, ImportTombstone, Site, Thread, utcnow
 from ..render import markdown_to_html, sanitize
 from ..threads import page_url, refresh_thread
 from ..vault import truncate_ip, vault
 from .clean import as_text, import_key, line, web_url
 
 T = TypeVar("T")
+#: The longest comment an import stores (a post takes 10,000 characters; old systems took
+#: more): a larger one is a broken or hostile file's, and would make its thread's page huge.
+IMPORTED_BODY_MAX = 100_000
 #: Passes of set_roots, one per level of nesting: a deeper chain (or a loop of parents)
 #: would cost a pass per comment, so what is left after them becomes top-level.
 MAX_PASSES = 1000
@@ -156,7 +159,10 @@ class Loader:
         self.site = site
         self.report = report
         self.threads: dict[str, Thread] = {}
-        self.known: dict[int, set[str]] = {}
+        #: Every import key the site holds, whatever thread its comment is in now (threads
+        #: move and merge), and those of comments erased for good: none comes back.
+        self.known = site_import_keys(site.id)
+        self.touched: set[int] = set()  # the threads comments were added to
         self.links: list[tuple[int, int, str]] = []  # (comment id, thread id, parent key)
         self.pending = 0
 
@@ -169,13 +175,6 @@ class Loader:
                 )
             ) or self._new_thread(record)
             self.threads[record.thread_key] = thread
-            self.known[thread.id] = set(
-                db.session.scalars(
-                    select(Comment.import_key).where(
-                        Comment.thread_id == thread.id, Comment.import_key.is_not(None)
-                    )
-                )
-            )
         return thread
 
     def _new_thread(self, record: Record) -> Thread:
@@ -184,7 +183,7 @@ class Loader:
             key=record.thread_key,
             title=line(record.thread_title, TITLE_MAX),
             # The site's own pages only, as for new comments (mail and feeds link to it).
-            url=page_url(self.site, web_url(record.thread_url)),
+            url=page_url(self.site, web_url(record.thread_url), record.thread_key),
             created_at=record.created_at,
             published_at=record.published_at,
         )
@@ -199,15 +198,19 @@ class Loader:
             # No page can ask for such a thread (the API refuses the key).
             self.report.skip(f"comments on pages whose key is over {THREAD_KEY_MAX} characters")
             return
-        thread = self.thread_for(record)
+        if len(as_text(record.body)) > IMPORTED_BODY_MAX:
+            self.report.skip(f"comments over {IMPORTED_BODY_MAX} characters")
+            return
         key = import_key(self.report.source, record.source_id)
-        if key in self.known[thread.id]:
+        if key in self.known:
             self.report.already += 1
             return
+        thread = self.thread_for(record)
         comment = Comment(thread_id=thread.id, **comment_values(record, key, self.site.id))
         db.session.add(comment)
         db.session.flush()
-        self.known[thread.id].add(key)
+        self.known.add(key)
+        self.touched.add(thread.id)
         if self.report.dry_run:
             self.report.per_thread[record.thread_key] += 1
         if record.parent_source_id:
@@ -237,9 +240,20 @@ class Loader:
             db.session.execute(
                 update(Comment).where(Comment.id == comment_id).values(parent_id=parent_id)
             )
-        self.report.loops += set_roots(list(self.known))
-        for thread_id in set(self.known):
+        self.report.loops += set_roots(list(self.touched))
+        for thread_id in self.touched:
             refresh_thread(thread_id)
+
+
+def site_import_keys(site_id: int) -> set[str]:
+    """The import keys of a site's comments and of those erased for good (tombstones)."""
+    in_comments = (
+        select(Comment.import_key)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site_id, Comment.import_key.is_not(None))
+    )
+    buried = select(ImportTombstone.import_key).where(ImportTombstone.site_id == site_id)
+    return {key for key in db.session.scalars(in_comments.union(buried)) if key}
 
 
 def set_roots(ids: list[int]) -> int:

@@ -59,9 +59,13 @@ def _is_control(ch: str) -> bool:
 
 
 def url_path(link: object) -> str:
-    """The path of an http(s) link (a thread key), or "" for anything else."""
+    """The thread key an http(s) link names: its path, with its query when it has one
+    (WordPress's plain permalinks name every post `/?p=ID`); "" for anything else."""
     url = web_url(link)
-    return urlsplit(url).path if url else ""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path
 
 
 def import_key(source: str, source_id: object) -> str:

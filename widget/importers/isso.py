@@ -15,8 +15,8 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from ..models import APPROVED, DELETED, PENDING
-from .base import BadRow, ImportError_, Record, Report, progress_bar, row_or_skip
+from ..models import APPROVED, DELETED, PENDING, utcnow
+from .base import ImportError_, Record, Report, progress_bar, row_or_skip
 from .clean import as_text
 
 T = TypeVar("T")
@@ -123,9 +123,10 @@ def _record(row: sqlite3.Row, report: Report) -> Record | None:
 
 
 def _date(created: object) -> datetime:
-    # SQLite keeps whatever it was given: NaN, 1e20, text, a blob.
+    # SQLite keeps whatever it was given: NaN, 1e20, text, a blob. Such a comment is kept
+    # with the import's time, as the other readers keep one whose date they cannot read.
     try:
         seconds = float(created)  # type: ignore[arg-type]
         return datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
-    except (TypeError, ValueError, OverflowError, OSError) as exc:
-        raise BadRow("a bad date") from exc
+    except (TypeError, ValueError, OverflowError, OSError):
+        return utcnow()
