@@ -400,3 +400,40 @@ def test_the_web_admin_cannot_aim_a_webhook_inside_and_moderators_cannot_change_
     changed = admin.post("/admin/sites/default", data={"csrf_token": token, "moderation": "none"})
     assert changed.status_code == 403
     assert [e.action for e in db.session.scalars(select(ModerationEvent))] == ["add-webhook"]
+
+
+def test_a_moderator_cannot_put_words_under_the_owners_badge(
+    app: Flask, api: Api, runner: FlaskCliRunner
+) -> None:
+    """A moderator (role) edits readers' comments, not the owner's reply: it would speak
+    with the owner's badge. The owner still may."""
+    question = api.post(body="Is there a part two?").get_json()["comment"]
+    reply = comments.post_as_admin(_admin(runner), _thread(), "Yes, next week.", question["id"])
+    runner.invoke(
+        args=["admin", "create", "mod2@blog.example", "--password-stdin", "--role", "moderator"],
+        input=PASSWORD + "\n",
+    )
+    moderator = app.test_client()
+    moderator.post(
+        "/admin/login",
+        data={
+            "csrf_token": csrf(moderator, "/admin/login"),
+            "email": "mod2@blog.example",
+            "password": PASSWORD,
+        },
+    )
+    token = csrf(moderator, f"/admin/comments/{reply.id}")
+    refused = moderator.post(
+        f"/admin/comments/{reply.id}/edit", data={"csrf_token": token, "body": "Send money."}
+    )
+    assert refused.status_code == 403
+    assert "Only an owner can edit an owner" in refused.get_data(as_text=True)
+    (shown,) = api.thread().get_json()["comments"][0]["replies"]
+    assert shown["role"] == "owner" and "Send money" not in shown["html"]
+    # The moderator still edits a reader's comment.
+    token = csrf(moderator, f"/admin/comments/{question['id']}")
+    edited = moderator.post(
+        f"/admin/comments/{question['id']}/edit",
+        data={"csrf_token": token, "body": "Is there a second part?"},
+    )
+    assert edited.status_code == 302

@@ -380,7 +380,9 @@ def edit_comment(comment_id: int) -> BaseResponse | tuple[str, int]:
         _refused(form)
         return _comment_page(found, edit=form, status=422)
     try:
-        moderation.moderator_edit(found[0], form.body.data or "", actor=_actor())
+        moderation.moderator_edit(
+            found[0], form.body.data or "", actor=_actor(), editor_role=_admin().role
+        )
     except ParleyError as exc:
         return _comment_page(found, edit=form, errors=_messages(exc), status=exc.status)
     flash("Your edit is saved.", "ok")

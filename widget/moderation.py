@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, select, update
 
 from . import notices, spam, subscriptions, webhooks
-from .errors import Conflict, NotFound, ParleyError, ValidationFailed
+from .errors import Conflict, Forbidden, NotFound, ParleyError, ValidationFailed
 from .extensions import db
 from .limits import BLOCK_VALUE_MAX, BODY_MAX, MAX_ID
 from .models import (
@@ -21,6 +21,7 @@ from .models import (
     CommentStatus,
     Moderation,
     ModerationEvent,
+    Role,
     Site,
     Thread,
     author_comment_on_site,
@@ -255,9 +256,14 @@ def admin_text(body: str) -> str:
     return body
 
 
-def moderator_edit(comment: Comment, body: str, actor: str) -> Comment:
+def moderator_edit(
+    comment: Comment, body: str, actor: str, editor_role: str = Role.OWNER
+) -> Comment:
     """A moderator's change to a comment's text (a typo, a link removed): rendered and
-    sanitized like a post, logged with the text before and after. Commits."""
+    sanitized like a post, logged with the text before and after. An owner's reply is the
+    owners' own: a moderator (role) cannot put words under its badge. Commits."""
+    if comment.role == Role.OWNER and editor_role != Role.OWNER:
+        raise Forbidden("Only an owner can edit an owner's reply.")
     body = admin_text(body)
     if comment.status == DELETED and not comment.body:
         raise Conflict("Its reader deleted this comment: there is no text to edit.")
