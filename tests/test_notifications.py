@@ -307,6 +307,40 @@ def test_permanent_failure_suppresses_the_address(api: Api, smtp: SmtpServer) ->
     assert db.session.scalar(select(func.count(Delivery.id)).where(Delivery.kind == "notify")) == 1
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "554 5.7.1 <comments@parley.test>: Relay access denied",
+        "550 5.7.1 Sender address not verified",
+        "552 5.2.2 Mailbox full",
+        "554 Transaction failed",
+    ],
+)
+def test_a_refusal_that_is_not_about_the_mailbox_blocks_nobody(
+    app: Flask, api: Api, smtp: SmtpServer, reply: str
+) -> None:
+    """A relay that refuses us (or a full mailbox) says nothing about the reader's address:
+    the mail is retried, and every reader keeps getting mail once it passes."""
+    app.config.update(MAIL_BACKOFF_BASE=60, MAIL_MAX_ATTEMPTS=3)
+    for reader in ("ann@example.org", "bo@example.org"):
+        subscribe_confirmed(api, reader)
+        smtp.recorder.refuse[reader] = reply
+    api.post(body="one")
+    run_worker()
+    rows = db.session.scalars(select(Delivery).where(Delivery.kind == "notify")).all()
+    assert [row.status for row in rows] == [QUEUED, QUEUED], [r.last_error for r in rows]
+    assert all("recipient refused" in (row.last_error or "") for row in rows)
+    assert (
+        db.session.scalar(select(func.count(Address.id)).where(Address.suppressed_at.is_not(None)))
+        == 0
+    )
+    smtp.recorder.refuse.clear()
+    db.session.execute(update(Delivery).values(next_attempt_at=utcnow()))
+    db.session.commit()
+    run_worker()
+    assert len(smtp.recorder.to("ann@example.org")) == len(smtp.recorder.to("bo@example.org")) == 1
+
+
 def test_deleted_comment_is_dropped_before_sending(api: Api, smtp: SmtpServer) -> None:
     subscribe_confirmed(api, "fan@example.org")
     posted = api.post(body="regret").get_json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from email.header import decode_header, make_header
@@ -90,8 +91,10 @@ class SmtpSession:
         except smtplib.SMTPNotSupportedError as exc:
             raise Undeliverable("the SMTP server does not take non-ASCII addresses") from exc
         except smtplib.SMTPRecipientsRefused as exc:
-            code = next(iter(exc.recipients.values()))[0]
-            self._raise_for(code, f"recipient refused ({code})")
+            code, reply = next(iter(exc.recipients.values()))
+            if code == 421:  # the server is closing the session: the next mail needs another
+                self._reset()
+            self._raise_for(code, reply, f"recipient refused ({code})")
         except smtplib.SMTPDataError as exc:
             self._reset()
             if 500 <= exc.smtp_code < 600:
@@ -123,10 +126,34 @@ class SmtpSession:
         self._smtp = None
 
     @staticmethod
-    def _raise_for(code: int, text: str) -> None:
-        if 500 <= code < 600:
+    def _raise_for(code: int, reply: bytes | str, text: str) -> None:
+        """A refused recipient: permanent (the address is suppressed) only when the reply
+        is about the mailbox itself, not about us or the relay in between."""
+        if is_bad_mailbox(code, reply):
             raise PermanentFailure(text)
         raise TemporaryFailure(text)
+
+
+#: RFC 3463 enhanced status codes at the start of a reply: "5.1.1 User unknown".
+_ENHANCED = re.compile(rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
+    """Does this refusal of a recipient say the mailbox cannot take mail, for good?
+
+    Only 5.1.x (no such address, bad domain) and 5.2.1 (mailbox disabled), or, from a
+    server that gives no enhanced code, 550, 551 and 553. A relay's "relay access denied"
+    or "sender not verified" (5.7.x), a full mailbox (552, 5.2.2) or a system's trouble
+    say nothing about the reader: blocking their address for them would stop their mail
+    for good; those are retried, then fail, and block nobody."""
+    if not 500 <= code < 600:
+        return False
+    raw = reply.encode("utf-8", "replace") if isinstance(reply, str) else reply
+    enhanced = _ENHANCED.match(raw or b"")
+    if enhanced:
+        subject, detail = enhanced.group(2), enhanced.group(3)
+        return subject == b"1" or (subject, detail) == (b"2", b"1")
+    return code in (550, 551, 553)
 
 
 def _log_message(message: EmailMessage) -> None:
