@@ -285,6 +285,8 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
     address, subscription = subscriptions.address_from_token("confirm", token)
     if subscription is None:
         raise NotFound("This link is not valid.")
+    if not subscription.active:  # said before the button, not after it
+        raise NotFound("This subscription was stopped. Subscribe again on the article's page.")
     form = ConfirmForm()
     mode = MODE_WORDS.get(subscription.mode, MODE_WORDS["all"])
     if request.method == "POST":
@@ -498,13 +500,19 @@ def never_mail(token: str) -> str:
     if request.method == "POST":
         if request.form.get("List-Unsubscribe") != "One-Click":
             submitted(form)
+        if request.form.get("allow"):  # the way back, from this page only (CSRF)
+            subscriptions.allow_mail_again(address)
+            return render_template(
+                "message.html",
+                title="Mail allowed again",
+                message="This site may email this address again. Subscribe to a thread "
+                "from its page (each subscription is confirmed by a link, as before).",
+            )
         subscriptions.never_mail(address)
     elif address.suppressed_at is None:
         return render_template("never.html", form=form)
     # Done (now, or already: the link opened again says so, and a GET changes nothing).
-    return render_template(
-        "message.html", title="No more mail", message="This site will not email this address again."
-    )
+    return render_template("never.html", form=form, done=True)
 
 
 # --- moderation links from the owner's mail -------------------------------------------

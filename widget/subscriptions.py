@@ -384,6 +384,15 @@ def subscriptions_of(address: Address) -> list[Subscription]:
     )
 
 
+def allow_mail_again(address: Address) -> None:
+    """The address owner takes back "never email me again" (from that link's page: only
+    its owner has it). Its subscriptions stay stopped: each comes back by a new confirmed
+    request. Commits."""
+    if address.suppression_reason == OWNER_ASKED:
+        address.suppressed_at, address.suppression_reason = None, ""
+        db.session.commit()
+
+
 def lift_suppression(address_id: int | None) -> None:
     """Let mail flow to an address a server had refused for good (the admin). Commits."""
     address = (
@@ -392,7 +401,9 @@ def lift_suppression(address_id: int | None) -> None:
     if address is None:
         raise NotFound("No such address.")
     if address.suppression_reason == OWNER_ASKED:
-        raise Conflict("Its owner asked for no mail; only they can subscribe again.")
+        raise Conflict(
+            "Its owner asked for no mail; only they can allow it again (their link's page)."
+        )
     address.suppressed_at, address.suppression_reason = None, ""
     db.session.commit()
 

@@ -254,9 +254,15 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     title = thread_title(subscription.thread)
     message = _base_message(to, f"Confirm your subscription to {title}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    # Unsubscribing from a mail one did not ask for is "never email me again" (one click).
+    # Unsubscribing from a mail one did not ask for is "never email me again" (one click);
+    # for a reader who follows other threads already, it drops this request alone.
     thread = subscription.thread
-    _thread_list_headers(message, thread, thread.site.name, never_url)
+    leave_url = never_url
+    if address.confirmed_at is not None:
+        leave_url = _public(
+            f"/unsubscribe/{unsubscribe_token(subscription.id, subscription.created_at)}"
+        )
+    _thread_list_headers(message, thread, thread.site.name, leave_url)
     context = {
         "title": title,
         "confirm_url": confirm_url,
