@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 
 from widget import create_app
@@ -264,6 +264,31 @@ def test_sites_remove_an_empty_site_needs_no_flag(runner: FlaskCliRunner) -> Non
     assert runner.invoke(args=["sites", "add", "spare"]).exit_code == 0
     done = runner.invoke(args=["sites", "remove", "spare"])
     assert done.exit_code == 0 and done.output == "Removed site spare.\n"
+
+
+def test_origins_typed_with_commas_are_each_allowed_and_a_broken_one_is_refused(
+    runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    added = runner.invoke(
+        args=["sites", "add", "blog4", "--origin", "https://a.example, https://b.example"]
+    )
+    assert added.exit_code == 0, added.output
+    for origin in ("https://a.example", "https://b.example"):
+        answer = client.get("/api/counts?site=blog4&thread=/x", headers={"Origin": origin})
+        assert answer.headers.get("Access-Control-Allow-Origin") == origin
+    for broken in ("https://a..b", "https://exa mple.org", "http://[::1", "https://x.example:port"):
+        refused = runner.invoke(args=["sites", "set", "blog4", "--origin", broken])
+        assert refused.exit_code != 0 and "Not an http(s) origin" in refused.output, broken
+    ipv6 = runner.invoke(args=["sites", "set", "blog4", "--origin", "http://[::1]:8080"])
+    assert ipv6.exit_code == 0 and "http://[::1]:8080" in ipv6.output
+
+
+@pytest.mark.parametrize("name", ["my blog", "a..b", "x.", "блог", "_x", "a/b"])
+def test_a_site_name_that_would_not_read_well_in_a_command_or_a_mail_is_refused(
+    runner: FlaskCliRunner, name: str
+) -> None:
+    refused = runner.invoke(args=["sites", "add", name])
+    assert refused.exit_code != 0 and "A site's name is up to 64 letters" in refused.output
 
 
 # --- gzip and cached counts ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, exists, func, or_, select, update
@@ -10,6 +11,7 @@ from . import notices
 from .addresses import AddressRefused, normalize_address
 from .errors import NotFound, ParleyError
 from .extensions import db
+from .limits import SITE_NAME_MAX
 from .models import (
     ERASE_POLICIES,
     MODERATION_MODES,
@@ -37,14 +39,31 @@ from .vault import vault
 MAX_CLOSE_AFTER_DAYS = 3650
 
 
+#: A host name as browsers send it in Origin (IDNs in their xn-- form), or an IPv6 address.
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?|[0-9a-f.]*:[0-9a-f:.]*")
+#: A site's name: it is typed in commands and URLs and labels its mail (List-Id).
+SITE_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_-]|\.(?!\.|$))*")
+
+
 def normalise_origin(origin: str) -> str:
     """ "https://Blog.example/" -> "https://blog.example"; refuse anything not an origin."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin.strip())
+        host = (parts.hostname or "").lower()
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError as exc:  # a port that is no number, a broken [IPv6]
+        raise ParleyError(f"Not an http(s) origin: {origin!r}") from exc
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
         raise ParleyError(f"Not an http(s) origin: {origin!r}")
-    host = parts.hostname.lower()
-    port = f":{parts.port}" if parts.port else ""
+    if ":" in host:
+        host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}"
+
+
+def split_origins(values: list[str]) -> list[str]:
+    """Origins as typed: one per value, or several in one separated by commas or spaces."""
+    return [part for value in values for part in re.split(r"[\s,]+", value) if part]
 
 
 def origin_allowed(site: Site, origin: str | None) -> bool:
@@ -93,11 +112,16 @@ def save_site(
     if not create and site is None:
         raise NotFound(f"No site named {name!r}.")
     if site is None:
+        if len(name) > SITE_NAME_MAX or not SITE_NAME.fullmatch(name):
+            raise ParleyError(
+                f"A site's name is up to {SITE_NAME_MAX} letters, digits, '-', '_' and '.' "
+                f"(not {name!r})."
+            )
         site = Site(name=name, origins="", moderation="first-time")
         db.session.add(site)
     before = {field: getattr(site, field) for field in SETTINGS}
     if origins is not None:
-        site.origins = " ".join(dict.fromkeys(normalise_origin(o) for o in origins))
+        site.origins = " ".join(dict.fromkeys(normalise_origin(o) for o in split_origins(origins)))
     _choose(site, "moderation", moderation, MODERATION_MODES)
     if owner_email is not None:
         site.owner_email_enc = vault().encrypt(_owner_address(owner_email)) if owner_email else None
