@@ -434,7 +434,8 @@ def test_restoring_what_its_reader_deleted_is_a_message_not_a_500(
         follow_redirects=True,
     )
     assert answer.status_code == 200
-    assert "Nothing changed: Its reader deleted this comment" in answer.get_data(as_text=True)
+    said = answer.get_data(as_text=True)
+    assert "Restore: 0 comments." in said and "deleted by its reader" in said
     assert db.session.get(Comment, posted["comment"]["id"]).status == DELETED  # type: ignore[union-attr]
 
 

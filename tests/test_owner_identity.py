@@ -123,8 +123,9 @@ def test_restore_brings_back_what_a_moderator_deleted_but_not_what_a_reader_did(
     assert shown["id"] == by_moderator["id"] and "Deleted by a moderator." in shown["html"]
 
     for action in ("restore", "approve", "spam"):  # no way to publish a blank comment
+        assert moderation.moderate_many([by_reader["id"]], action, "admin:me") == (0, 1)
         with pytest.raises(Conflict, match="nothing left to restore"):
-            moderation.moderate_many([by_reader["id"]], action, "admin:me")
+            moderation.moderate(db.session.get(Comment, by_reader["id"]), action, "admin:me")
         db.session.rollback()
     reader_deleted = db.session.get(Comment, by_reader["id"])
     assert reader_deleted is not None and reader_deleted.status == "deleted"
@@ -138,18 +139,30 @@ def test_restoring_a_reader_deleted_comment_in_the_admin_says_why(
         f"/api/comments/{answer['comment']['id']}",
         headers={"Authorization": f"Bearer {answer['edit_token']}"},
     )
+    held = db.session.get(Comment, api.post(body="Held one.").get_json()["comment"]["id"])
+    assert held is not None
+    held.status = "pending"
+    db.session.commit()
+    # Select all on the "All" tab, then Approve: the reader-deleted one is skipped and said.
     response = admin.post(
         "/admin/comments",
         data={
-            "csrf_token": csrf(admin, "/admin/?status=deleted"),
-            "action": "restore",
-            "ids": str(answer["comment"]["id"]),
+            "csrf_token": csrf(admin, "/admin/?status=all"),
+            "action": "approve",
+            "ids": [str(answer["comment"]["id"]), str(held.id)],
         },
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "nothing left to restore" in response.get_data(as_text=True)
-    assert api.thread().get_json()["comments"] == []
+    shown = response.get_data(as_text=True)
+    assert "Approve: 1 comment." in shown and "nothing left to restore" in shown
+    assert [c["html"] for c in api.thread().get_json()["comments"]] == ["<p>Held one.</p>"]
+    nothing = admin.post(
+        "/admin/comments",
+        data={"csrf_token": csrf(admin, "/admin/"), "action": "approve"},
+        follow_redirects=True,
+    )
+    assert "Select the comments first" in nothing.get_data(as_text=True)
 
 
 def test_admins_limited_to_sites_and_roles_from_the_cli(app: Flask, runner: FlaskCliRunner) -> None:

@@ -328,12 +328,23 @@ def act_on_comments() -> BaseResponse:
     _checked_form()
     action = request.form.get("action", "")
     chosen = [int(i) for i in request.form.getlist("ids") if i.isascii() and i.isdigit()]
+    if not chosen:
+        flash("Select the comments first (the boxes beside them).", "error")
+        return redirect(_back(url_for("admin.queue")))
     try:
-        done = moderation.moderate_many(ids_in_scope(chosen, _scope()), action, actor=_actor())
-    except ParleyError as exc:  # restoring what its reader deleted, an unknown action
+        done, skipped = moderation.moderate_many(
+            ids_in_scope(chosen, _scope()), action, actor=_actor()
+        )
+    except ParleyError as exc:  # an unknown action
         flash(f"Nothing changed: {exc.message}", "error")
-    else:
-        flash(f"{action.capitalize()}: {done} comment{'s' if done != 1 else ''}.", "ok")
+        return redirect(_back(url_for("admin.queue")))
+    flash(f"{action.capitalize()}: {done} comment{'s' if done != 1 else ''}.", "ok")
+    if skipped:
+        flash(
+            f"{skipped} left as {'they were' if skipped != 1 else 'it was'}: "
+            "deleted by its reader, there is nothing left to restore.",
+            "error",
+        )
     return redirect(_back(url_for("admin.queue")))
 
 

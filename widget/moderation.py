@@ -174,8 +174,9 @@ def moderate(comment: Comment, action: str, actor: str) -> Comment:
     return comment
 
 
-def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
-    """Apply one action to a selection in one transaction; returns how many were found."""
+def moderate_many(ids: Iterable[int], action: str, actor: str) -> tuple[int, int]:
+    """Apply one action to a selection in one transaction. Returns (decided, skipped): a
+    comment its reader deleted has nothing to publish or restore, and is left as it is."""
     if action not in ACTIONS:
         raise ParleyError("Unknown action.")
     wanted = sorted({i for i in ids if 0 < i <= MAX_ID})
@@ -187,10 +188,16 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> int:
         .execution_options(populate_existing=True)  # as they are now that they are held
     ).all()
     lock_threads(comment.thread_id for comment in chosen)
+    skipped = [c for c in chosen if action != "delete" and deleted_by_its_reader(c)]
     for comment in chosen:
-        apply_decision(comment, action, actor)
+        if comment not in skipped:
+            apply_decision(comment, action, actor)
     db.session.commit()
-    return len(chosen)
+    return len(chosen) - len(skipped), len(skipped)
+
+
+def deleted_by_its_reader(comment: Comment) -> bool:
+    return comment.status == DELETED and not comment.body
 
 
 def _hold(comment: Comment) -> None:
@@ -208,7 +215,7 @@ def apply_decision(comment: Comment, action: str, actor: str) -> None:
     (a deleted one keeps its text); one its reader deleted has nothing left to restore.
     """
     old_status = comment.status
-    if old_status == DELETED and not comment.body and action != "delete":
+    if deleted_by_its_reader(comment) and action != "delete":
         raise Conflict("Its reader deleted this comment: there is nothing left to restore.")
     new_status = _restored_status(comment) if action == "restore" else ACTIONS[action]
     if new_status == old_status:
