@@ -124,6 +124,55 @@ def test_a_comment_from_another_reader_arrives_without_a_jump(page: Any, live: L
     page.wait_for_selector("text=Just arrived.")
 
 
+def test_a_new_comment_on_a_long_thread_read_oldest_first_is_announced(
+    page: Any, live: Live
+) -> None:
+    """Oldest first, a new comment lands on the last page, which the poll does not load:
+    the thread's count says it came."""
+    for n in range(55):
+        live.seed(body=f"Old comment {n}.")
+    page.clock.install()
+    page.goto(live.article())
+    page.wait_for_selector("text=Old comment 49.")
+    live.seed(body="Just arrived.", author="Other")
+    page.clock.run_for(25_000)  # the first poll, 20 s in
+    page.wait_for_selector(".fresh:has-text('New comments: 1')")
+
+
+def test_my_comment_goes_first_when_the_newest_come_first(page: Any, live: Live) -> None:
+    for n in range(3):
+        live.seed(body=f"Comment {n}.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Comment 2.")
+    page.select_option("#f-sort", "newest")
+    page.wait_for_function(
+        f"{SHADOW}.querySelector('.list article .c').textContent.includes('Comment 2.')"
+    )
+    post(page, "Mine, the newest.")
+    page.wait_for_selector("text=Mine, the newest.")
+    first = page.evaluate(f"{SHADOW}.querySelector('.list article .c').textContent")
+    assert "Mine, the newest." in first
+
+
+def test_a_comment_sent_again_after_the_network_came_back_is_not_held(
+    page: Any, live: Live
+) -> None:
+    """Offline, the post fails and so does the fetch of a new form token; online again, the
+    next try fetches one first (without it the server would hold the comment as a bot's)."""
+    live.reset(moderation="none", spam_checks="on")
+    page.goto(live.article())
+    page.wait_for_selector("#f-author")
+    fill_form(page, body="Sent twice, published once.")
+    page.context.set_offline(True)
+    page.click(POST)
+    page.wait_for_selector(".st:has-text('Could not reach')")
+    page.context.set_offline(False)
+    page.click(POST)
+    page.wait_for_selector("text=Sent twice, published once.")
+    status = page.locator("form .st").first.inner_text()
+    assert "published" in status and "awaiting" not in status, status
+
+
 def test_two_threads_on_one_page_through_the_js_api(page: Any, live: Live) -> None:
     live.seed(thread="/post", body="On the first thread.")
     live.seed(thread="/second", body="On the second thread.")

@@ -35,6 +35,8 @@ export async function send(view, parts, retried) {
   if (submit.disabled) return;
   submit.disabled = true;
   status.textContent = t("posting");
+  // No token (its fetch failed, offline): fetch one now, or the comment would be held.
+  if (!parts.token) await view.freshToken();
   // Waiting out the form's minimum age here keeps a quick reader from being held silently.
   const wait = parts.tokenAt + MIN_FORM_AGE - Date.now();
   if (parts.token && wait > 0) await new Promise((done) => setTimeout(done, wait));
@@ -79,7 +81,9 @@ function posted(view, data, payload, pending) {
   if (pending) store.set(view.pendingKey, [...(store.get(view.pendingKey) || []), { c, x: Date.now() + 6048e5 }]);
   else {
     const parent = state.byId.get(c.parent_id);
-    (parent ? (parent.replies = parent.replies || []) : state.roots).push(c);
+    // Replies are oldest first; top-level comments as sorted ("newest": the new one first).
+    if (!parent && state.sort === "newest") state.roots.unshift(c);
+    else (parent ? (parent.replies = parent.replies || []) : state.roots).push(c);
     state.byId.set(c.id, c);
     state.total += 1;
   }
@@ -179,7 +183,10 @@ export function watch(view, probe, onNew) {
     probe.etag = probe.etag || view.state.etag;
     const res = await view.loadPage(probe).catch(() => null);
     if (res === "ok") {
-      const unseen = [...probe.byId.keys()].filter((id) => !view.state.byId.has(id)).length;
+      // New ids on the first page, or (oldest first: new ones are on the last page) a count
+      // that grew.
+      const unseen = Math.max(probe.total - view.state.total,
+        [...probe.byId.keys()].filter((id) => !view.state.byId.has(id)).length);
       if (unseen) onNew(unseen);
       delay = 20e3;
     } else delay = Math.min(delay * 2, 300e3);
