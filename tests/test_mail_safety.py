@@ -674,3 +674,13 @@ def test_an_unsubscribe_link_of_a_subscription_gone_since_still_answers_kindly(
     assert api.client.get(link).status_code == 200
     assert api.client.post(link, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert api.client.get("/unsubscribe/forged.token.here").status_code == 404
+
+
+def test_a_line_that_starts_with_from_arrives_as_written(api: Api, smtp: SmtpServer) -> None:
+    """No mbox quoting (">From") in what the SMTP server receives, in either part."""
+    subscribe_by_mail(api, smtp, "fan@example.org", "/2026/hello")
+    api.post(body="Quoted below:\n\nFrom the start it was clear.", email="writer@example.org")
+    run_worker()
+    [note] = mails_to(smtp, "fan@example.org", "New comment")
+    assert b"\n>From" not in note and b"\nFrom the start" in note  # a line of its own
+    assert "From the start it was clear." in text_of(note)

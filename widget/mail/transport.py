@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import smtplib
 import ssl
+from email.generator import BytesGenerator
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -87,7 +91,7 @@ class SmtpSession:
         if self._smtp is None:
             self._smtp = self._connected()
         try:
-            self._smtp.send_message(message, to_addrs=[to])
+            _send_message(self._smtp, message, to)
         except smtplib.SMTPNotSupportedError as exc:
             raise Undeliverable("the SMTP server does not take non-ASCII addresses") from exc
         except smtplib.SMTPRecipientsRefused as exc:
@@ -154,6 +158,24 @@ def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
         subject, detail = enhanced.group(2), enhanced.group(3)
         return subject == b"1" or (subject, detail) == (b"2", b"1")
     return code in (550, 551, 553)
+
+
+def _send_message(smtp: smtplib.SMTP, message: EmailMessage, to: str) -> None:
+    """smtplib's send_message, minus its mbox habit: it writes a body line that starts
+    with "From " as ">From " (a reader's "From the start"); our parts need no such quoting.
+    A non-ASCII address goes with SMTPUTF8, as send_message would send it."""
+    sender = parseaddr(str(message["From"]))[1]
+    international = not (sender.isascii() and to.isascii())
+    policy = SMTP_POLICY.clone(utf8=international)
+    options: list[str] = []
+    if international:
+        smtp.ehlo_or_helo_if_needed()
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("the server does not take SMTPUTF8")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=policy).flatten(message, linesep="\r\n")
+    smtp.sendmail(sender, [to], out.getvalue(), options)
 
 
 def _log_message(message: EmailMessage) -> None:
