@@ -284,6 +284,34 @@ def test_the_link_refuses_what_a_mail_does_not_offer_and_needs_its_csrf_token(
     assert db.session.get(Comment, comment_id).status == DELETED  # type: ignore[union-attr]
 
 
+def test_a_mail_link_gives_way_to_a_decision_made_elsewhere_and_to_a_new_owner(
+    api: Api, smtp: SmtpServer
+) -> None:
+    owner_site(notify_owner="held", moderation="all")
+    first, second = post(api, "Held one."), post(api, "Held two.")
+    run_worker()
+    mails = owner_mails(smtp)
+    link_for = {
+        comment_id: next(action_link(m, "approve") for m in mails if f"Held {word}." in text_of(m))
+        for comment_id, word in ((first, "one"), (second, "two"))
+    }
+    # The owner marks the first one spam in the admin; the mail's Approve no longer acts.
+    comment = db.session.get(Comment, first)
+    assert comment is not None
+    moderation.moderate(comment, "spam", actor="admin:owner@blog.example")
+    page = api.client.get(link_for[first]).get_data(as_text=True)
+    assert "Decided since this mail was sent" in page and 'value="approve"' not in page
+    token = csrf_token(api.client.get("/privacy").get_data(as_text=True))  # the session's
+    refused = api.client.post(link_for[first], data={"csrf_token": token, "action": "approve"})
+    assert refused.status_code == 409
+    db.session.expire_all()
+    assert db.session.get(Comment, first).status == SPAM  # type: ignore[union-attr]
+    # The site's owner address changes: links mailed to the old one are void.
+    save_site("default", owner_email="new-owner@blog.example", create=False)
+    gone = api.client.get(link_for[second])
+    assert gone.status_code == 404 and "earlier owner address" in gone.get_data(as_text=True)
+
+
 # --- digests: one mail at the end of the hour or the day ------------------------------------
 
 

@@ -196,6 +196,16 @@ def moderate_many(ids: Iterable[int], action: str, actor: str) -> tuple[int, int
     return len(chosen) - len(skipped), len(skipped)
 
 
+def last_decided_by(comment_id: int) -> str | None:
+    """Who made the comment's latest logged decision (None: nobody yet). Reads only."""
+    return db.session.scalar(
+        select(ModerationEvent.actor)
+        .where(ModerationEvent.comment_id == comment_id)
+        .order_by(ModerationEvent.id.desc())
+        .limit(1)
+    )
+
+
 def deleted_by_its_reader(comment: Comment) -> bool:
     return comment.status == DELETED and not comment.body
 

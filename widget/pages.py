@@ -557,6 +557,10 @@ MODERATE_DONE = {
 }
 
 
+#: Who decided, in the log, when the owner's mail link did.
+MAIL_LINK = "mail-link"
+
+
 @bp.route("/moderate/<token>", methods=["GET", "POST"])
 def moderate_link(token: str) -> str | tuple[str, int]:
     """The owner's mail link: the article, the comment (every link's target shown) and only
@@ -573,6 +577,13 @@ def moderate_link(token: str) -> str | tuple[str, int]:
     thread = db.session.get(Thread, comment.thread_id) if comment is not None else None
     if comment is None or thread is None:
         raise NotFound("This comment no longer exists.")
+    if "h" in payload and payload["h"] != notices.owner_mail_hash(thread.site):
+        raise NotFound("This link went to an earlier owner address of the site: it is void.")
+    # Decided since the mail by someone else (in the admin): their decision stands. The
+    # link's own decisions it may take back (approved, then seen to be spam).
+    mailed = payload.get("s", comment.status)
+    if moderation.last_decided_by(comment.id) == MAIL_LINK:
+        mailed = comment.status
     form = ConfirmForm()
     done = ""
     if request.method == "POST":
@@ -581,16 +592,18 @@ def moderate_link(token: str) -> str | tuple[str, int]:
         if action not in MODERATE_DONE:
             raise ParleyError("Choose Approve, Mark as spam or Delete.")
         # Pressing a button twice is harmless; an action a mail link does not offer for
-        # this state (approving a deleted comment) is for the admin.
-        if action not in notices.mail_actions(comment) and (
-            moderation.ACTIONS[action] != comment.status
+        # this state (approving a deleted comment), or for a state that changed since the
+        # mail, is for the admin.
+        if moderation.ACTIONS[action] != comment.status and (
+            action not in notices.mail_actions(comment) or comment.status != mailed
         ):
             state = notices.STATE_WORDS.get(comment.status, comment.status)
             raise Conflict(f"This comment is {state}: open it in the admin to change that.")
-        moderation.moderate(comment, action, actor="mail-link")
+        moderation.moderate(comment, action, actor=MAIL_LINK)
         done = MODERATE_DONE[action]
     chosen = request.args.get("action", "") if not done else ""
-    actions = [(a, notices.ACTION_LABELS[a]) for a in notices.mail_actions(comment)]
+    offered = notices.mail_actions(comment) if comment.status == mailed else ()
+    actions = [(a, notices.ACTION_LABELS[a]) for a in offered]
     actions.sort(key=lambda pair: pair[0] != chosen)  # the mail's choice first
     return render_template(
         "moderate.html",
@@ -605,5 +618,6 @@ def moderate_link(token: str) -> str | tuple[str, int]:
         reasons=notices.reason_words(comment),
         html=show_link_targets(comment.html),
         actions=actions,
+        decided_since=not done and comment.status != mailed,
         reply_url=f"/admin/comments/{comment.id}",
     )

@@ -189,6 +189,13 @@ def never_token(address_id: int, created_at: datetime) -> str:
     return make_token("never", {"a": address_id, "t": row_stamp(created_at)})
 
 
+def moderation_token(comment_id: int, created_at: datetime, status: str, owner_hash: str) -> str:
+    """A link in the owner's mail about one comment: it acts while the comment is in the
+    state the mail told of, and while the site mails the owner address it went to."""
+    payload = {"c": comment_id, "t": row_stamp(created_at), "s": status, "h": owner_hash}
+    return make_token("moderate", payload)
+
+
 def owner_mail_token(site_id: int, created_at: datetime, owner_hash: str) -> str:
     """Stops the owner's mail of one site (that mail's List-Unsubscribe), for as long as
     the site mails the owner address whose keyed hash it carries."""

@@ -34,9 +34,9 @@ from ..models import (
 from ..render import plain_text
 from ..threads import reading_url
 from ..tokens import (
-    comment_token,
     confirm_token,
     manage_token,
+    moderation_token,
     never_token,
     owner_mail_token,
     privacy_token,
@@ -322,9 +322,11 @@ def article_link(thread: Thread) -> str:
     return reading_url(thread.site, thread)
 
 
-def moderation_url(comment: Comment, action: str = "") -> str:
+def moderation_url(comment: Comment, site: Site, action: str = "") -> str:
     """The mail's link to the confirmation page of one comment (a GET changes nothing)."""
-    url = _public(f"/moderate/{comment_token('moderate', comment.id, comment.created_at)}")
+    owner_hash = notices.owner_mail_hash(site)
+    token = moderation_token(comment.id, comment.created_at, comment.status, owner_hash)
+    url = _public(f"/moderate/{token}")
     return f"{url}?action={action}" if action else url
 
 
@@ -344,7 +346,7 @@ def _owner_item(comment: Comment, thread: Thread) -> dict[str, Any]:
         "text": plain_text(show_link_targets(comment.html)),
         "html": show_link_targets(_mail_html(comment.html)),
         "actions": [
-            (notices.ACTION_LABELS[action], moderation_url(comment, action))
+            (notices.ACTION_LABELS[action], moderation_url(comment, thread.site, action))
             for action in notices.mail_actions(comment)
         ],
         "reply_url": _public(f"/admin/comments/{comment.id}"),
