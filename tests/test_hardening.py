@@ -56,27 +56,32 @@ def test_a_subscription_request_names_no_page_and_an_off_site_url_is_dropped(api
     assert urls["/other"] == "" and urls["/third"] == f"{BLOG}/third"
 
 
-def test_a_real_page_load_corrects_a_strangers_title(api: Api) -> None:
-    api.post(title="Buy cheap pills", url="https://evil.example/")
-    page = api.client.get(
-        "/api/comments",
-        query_string={
-            "site": "default",
-            "thread": "/2026/hello",
-            "title": "Hello world",
-            "url": f"{BLOG}/2026/hello",
-        },
-        headers={"Origin": BLOG},
+def test_a_page_load_fills_in_what_a_thread_lacks_and_replaces_nothing(api: Api) -> None:
+    """A GET that claims to come from the site's page (anyone can forge Origin) may give a
+    thread created by a subscription its title and URL, never change what it has: a title
+    reaches feeds, the recent block and subscribers' mail."""
+    api.client.post(
+        "/api/subscriptions",
+        json={"site": "default", "thread": "/2026/hello", "email": "x@example.org"},
     )
-    assert page.status_code == 200
-    assert page.get_json()["thread"]["title"] == "Hello world"
-    assert page.get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
-    # A request that is not from the site's pages changes nothing.
-    api.client.get(
-        "/api/comments",
-        query_string={"site": "default", "thread": "/2026/hello", "title": "Pwned"},
-    )
-    assert api.thread().get_json()["thread"]["title"] == "Hello world"
+
+    def page_load(title: str, url: str) -> Any:
+        return api.client.get(
+            "/api/comments",
+            query_string={"site": "default", "thread": "/2026/hello", "title": title, "url": url},
+            headers={"Origin": BLOG},
+        )
+
+    first = page_load("Hello world", f"{BLOG}/2026/hello")
+    assert first.status_code == 200
+    assert first.get_json()["thread"]["title"] == "Hello world"
+    assert first.get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
+    forged = page_load("WIN 1000 USD NOW at scam.example", f"{BLOG}/evil-path")
+    assert forged.status_code == 200
+    assert forged.get_json()["thread"]["title"] == "Hello world"
+    assert api.thread().get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
+    feed = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")
+    assert "scam.example" not in feed.get_data(as_text=True)
 
 
 # --- 4. edits do not bypass moderation -------------------------------------------------------

@@ -183,7 +183,8 @@ def test_a_thread_title_cannot_add_headers_or_a_body(api: Api, smtp: SmtpServer)
         assert message["Bcc"] is None and message["X-Injected"] is None
         subject = str(message["Subject"])
         assert "\r" not in subject and "\n" not in subject and "\u202e" not in subject
-        assert "=?utf-8?q?Hi=0D=0ABcc" in subject  # shown as the text it is, never decoded
+        if "Confirm" not in subject:  # a confirmation names only the site in its subject
+            assert "=?utf-8?q?Hi=0D=0ABcc" in subject  # shown as the text it is, never decoded
         assert not any(line.strip() == "forged_body" for line in text_of(raw).splitlines())
     assert smtp.recorder.raw_to("victim@example.org") == []
 
@@ -684,3 +685,23 @@ def test_a_line_that_starts_with_from_arrives_as_written(api: Api, smtp: SmtpSer
     [note] = mails_to(smtp, "fan@example.org", "New comment")
     assert b"\n>From" not in note and b"\nFrom the start" in note  # a line of its own
     assert "From the start it was clear." in text_of(note)
+
+
+def test_a_confirmation_names_only_the_site_in_its_subject(api: Api, smtp: SmtpServer) -> None:
+    """Anyone can subscribe an inbox and be the first to name a new page: the subject of a
+    mail to an inbox that asked for nothing carries none of their words."""
+    assert (
+        subscribe(api, "victim@example.org", "/claim-your-prize-at-scam.example").status_code == 202
+    )
+    api.client.get(
+        "/api/comments",
+        query_string={
+            "site": "default",
+            "thread": "/claim-your-prize-at-scam.example",
+            "title": "WIN 1000 USD NOW at scam.example",
+        },
+        headers={"Origin": "https://blog.example"},
+    )
+    run_worker()
+    [mail] = mails_to(smtp, "victim@example.org")
+    assert raw_header(mail, "Subject") == "Confirm your subscription to comments on blog.example"

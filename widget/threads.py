@@ -233,12 +233,17 @@ def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> st
     return f"{url}#c{comment_id}" if comment_id else url
 
 
-def correct_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:
-    """The page that shows a thread says what it is called and where it is: store that when
-    it differs (a real page load corrects a stranger's first claim). Commits if it changed."""
+def fill_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:
+    """The page that shows a thread says what it is called and where it is: store what the
+    thread lacks. Never a replacement: anyone can send a GET that claims to be the page (a
+    forged Origin), and a title reaches feeds, the recent block and subscribers' mail.
+    Commits if it changed."""
     title = " ".join(title.split())[:TITLE_MAX]
-    url = page_url(site, url, thread.key) or thread.url
-    if not title or unsafe_in_line(title) or (title, url) == (thread.title, thread.url):
+    if unsafe_in_line(title):
+        title = ""
+    title = thread.title or title
+    url = thread.url or page_url(site, url, thread.key)
+    if (title, url) == (thread.title, thread.url):
         return thread
     db.session.execute(
         update(Thread)

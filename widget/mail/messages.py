@@ -111,6 +111,13 @@ def comment_link(thread: Thread, comment: Comment) -> str:
     return reading_url(thread.site, thread, comment.id)
 
 
+def site_label(site: Site) -> str:
+    """How mail names a site: the host of its first origin (the owner's words), else its
+    name."""
+    origins = site.origin_list
+    return urlsplit(origins[0]).hostname or site.name if origins else site.name
+
+
 def thread_title(thread: Thread) -> str:
     """What mail calls a thread: its title, else its key when that reads as a page's path
     (a key is anyone's to choose: sentences do not go into a stranger's inbox)."""
@@ -252,7 +259,11 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     confirm_url = _public(f"/subscriptions/confirm/{confirm}")
     never_url = _never_url(address)
     title = thread_title(subscription.thread)
-    message = _base_message(to, f"Confirm your subscription to {title}")
+    # A page's title is anyone's to claim first; a mail to an inbox that asked for nothing
+    # yet names only the site in its subject.
+    message = _base_message(
+        to, f"Confirm your subscription to comments on {site_label(subscription.thread.site)}"
+    )
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
     # Unsubscribing from a mail one did not ask for is "never email me again" (one click);
     # for a reader who follows other threads already, it drops this request alone.
