@@ -341,6 +341,22 @@ def test_a_refusal_that_is_not_about_the_mailbox_blocks_nobody(
     assert len(smtp.recorder.to("ann@example.org")) == len(smtp.recorder.to("bo@example.org")) == 1
 
 
+def test_a_server_slow_to_answer_a_message_gets_it_once(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    """It takes the message, then answers after longer than a command may take: the worker
+    waits for that answer (up to 60% of the lease) instead of sending the mail again."""
+    app.config.update(SMTP_TIMEOUT=0.5, MAIL_LEASE_SECONDS=10, MAIL_MAX_ATTEMPTS=3)
+    subscribe_confirmed(api, "slow@example.org")
+    smtp.recorder.delay = 1.5
+    api.post(body="worth the wait")
+    run_worker()
+    smtp.recorder.delay = 0
+    row = db.session.scalars(select(Delivery).where(Delivery.kind == "notify")).one()
+    assert row.status == SENT and row.attempts == 1
+    assert len(smtp.recorder.to("slow@example.org")) == 1
+
+
 def test_deleted_comment_is_dropped_before_sending(api: Api, smtp: SmtpServer) -> None:
     subscribe_confirmed(api, "fan@example.org")
     posted = api.post(body="regret").get_json()

@@ -44,9 +44,12 @@ def _verified_tls() -> ssl.SSLContext:
 class SmtpSession:
     """One SMTP connection reused for a batch; reconnects after a failure."""
 
-    def __init__(self, url: str | None, timeout: float) -> None:
+    def __init__(self, url: str | None, timeout: float, data_timeout: float = 0) -> None:
         self.url = url
         self.timeout = timeout
+        #: How long to wait for the answer to a message's end (RFC 5321 4.5.3.2.6 says ten
+        #: minutes): a slow server that takes it late would otherwise get it twice.
+        self.data_timeout = max(timeout, data_timeout)
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> SmtpSession:
@@ -91,7 +94,7 @@ class SmtpSession:
         if self._smtp is None:
             self._smtp = self._connected()
         try:
-            _send_message(self._smtp, message, to)
+            _send_message(self._smtp, message, to, self.data_timeout)
         except smtplib.SMTPNotSupportedError as exc:
             raise Undeliverable("the SMTP server does not take non-ASCII addresses") from exc
         except smtplib.SMTPRecipientsRefused as exc:
@@ -160,22 +163,51 @@ def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
     return code in (550, 551, 553)
 
 
-def _send_message(smtp: smtplib.SMTP, message: EmailMessage, to: str) -> None:
-    """smtplib's send_message, minus its mbox habit: it writes a body line that starts
-    with "From " as ">From " (a reader's "From the start"); our parts need no such quoting.
-    A non-ASCII address goes with SMTPUTF8, as send_message would send it."""
+def _send_message(smtp: smtplib.SMTP, message: EmailMessage, to: str, data_timeout: float) -> None:
+    """smtplib's sendmail, step by step: without its mbox habit (send_message writes a body
+    line that starts with "From " as ">From "), and waiting `data_timeout` for the answer
+    to the message itself. A non-ASCII address goes with SMTPUTF8, as send_message would."""
     sender = parseaddr(str(message["From"]))[1]
     international = not (sender.isascii() and to.isascii())
-    policy = SMTP_POLICY.clone(utf8=international)
+    smtp.ehlo_or_helo_if_needed()
     options: list[str] = []
     if international:
-        smtp.ehlo_or_helo_if_needed()
         if not smtp.has_extn("smtputf8"):
             raise smtplib.SMTPNotSupportedError("the server does not take SMTPUTF8")
         options = ["SMTPUTF8", "BODY=8BITMIME"]
     out = io.BytesIO()
+    policy = SMTP_POLICY.clone(utf8=international)
     BytesGenerator(out, mangle_from_=False, policy=policy).flatten(message, linesep="\r\n")
-    smtp.sendmail(sender, [to], out.getvalue(), options)
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        _end_transaction(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(to)
+    if code not in (250, 251):
+        _end_transaction(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+    sock = smtp.sock
+    if sock is not None:
+        sock.settimeout(data_timeout)
+    try:
+        code, reply = smtp.data(out.getvalue())
+    finally:
+        if smtp.sock is not None:
+            smtp.sock.settimeout(smtp.timeout)
+    if code != 250:
+        _end_transaction(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _end_transaction(smtp: smtplib.SMTP, code: int) -> None:
+    # As sendmail does: a 421 closes the session, anything else resets the transaction.
+    if code == 421:
+        smtp.close()
+    else:
+        try:
+            smtp.rset()
+        except smtplib.SMTPServerDisconnected:
+            pass
 
 
 def _log_message(message: EmailMessage) -> None:

@@ -171,12 +171,20 @@ def _deliver_webhook(delivery: Delivery) -> str:
     return delivery.status
 
 
+def smtp_session(config: Any) -> SmtpSession:
+    """A session as configured. It waits for a message's answer up to 60% of the lease
+    a row is claimed for (renewed just before it is sent): long enough for a slow server,
+    short enough that no other worker takes the row meanwhile."""
+    lease = int(config["MAIL_LEASE_SECONDS"])
+    return SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"], min(600, lease * 0.6))
+
+
 def deliver_now(delivery_id: int) -> Delivery | None:
     """Send one queued row at once, outside the batches (`webhooks test`). Commits."""
     delivery = db.session.get(Delivery, delivery_id)
     if delivery is not None and delivery.status == QUEUED:
         config = current_app.config
-        with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
+        with smtp_session(config) as smtp:
             deliver(delivery, smtp)
         db.session.commit()
     return delivery
@@ -354,7 +362,7 @@ class Worker:
         # past half the lease, the rest go back (reconcile) before another worker could take
         # them while they are still being sent here.
         started, half_lease = time.monotonic(), int(config["MAIL_LEASE_SECONDS"]) / 2
-        with SmtpSession(config["SMTP_URL"], config["SMTP_TIMEOUT"]) as smtp:
+        with smtp_session(config) as smtp:
             for delivery_id in ids:
                 if time.monotonic() - started > half_lease:
                     break
