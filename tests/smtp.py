@@ -86,3 +86,9 @@ def run_worker() -> int:
     from widget.mail import run_worker as send_queue
 
     return send_queue(once=True)
+
+
+def message_id(kind: str, row_id: int | str) -> str:
+    """A pattern for the Message-ID of a thread's or a comment's mail: its id, then when
+    the row was made (base 36)."""
+    return rf"<{kind}-{row_id}\.[0-9a-z]+@parley\.test>"

@@ -44,7 +44,7 @@ def keys() -> dict[str, int]:
 def notifications(smtp: SmtpServer, to: str) -> list[str]:
     """The bodies of the comments `to` was mailed about (one entry per mail)."""
     ids = [
-        int(str(m["Message-ID"]).split("-", 1)[1].split("@", 1)[0])
+        int(str(m["Message-ID"]).split("-", 1)[1].split(".", 1)[0])
         for m in smtp.recorder.to(to)
         if str(m["Message-ID"]).startswith("<comment-")
     ]

@@ -40,6 +40,7 @@ from ..tokens import (
     never_token,
     owner_mail_token,
     privacy_token,
+    row_stamp,
     unsubscribe_token,
 )
 from .headers import (
@@ -97,12 +98,24 @@ def _thread_list_headers(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
 
-def comment_message_id(comment_id: int) -> str:
-    return f"<comment-{comment_id}@{mail_domain()}>"
+def comment_message_id(comment: Comment) -> str:
+    """The comment's mail's Message-ID: its id and when it was made (SQLite gives a deleted
+    row's id again, and a mail client drops a message whose id it has seen)."""
+    return f"<comment-{comment.id}.{_stamp(comment.created_at)}@{mail_domain()}>"
 
 
 def thread_message_id(thread: Thread) -> str:
-    return f"<thread-{thread.id}@{mail_domain()}>"
+    return f"<thread-{thread.id}.{_stamp(thread.created_at)}@{mail_domain()}>"
+
+
+def _stamp(created_at: datetime) -> str:
+    """A row's creation time in microseconds, base 36: short, and only letters and digits."""
+    number, digits = row_stamp(created_at), ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not number:
+            return digits
 
 
 def comment_link(thread: Thread, comment: Comment) -> str:
@@ -175,13 +188,13 @@ def build_notification(subscription: Subscription, comment: Comment, to: str) ->
     replied = "replied to your comment" if direct else "replied below your comment"
     subject = f"{author} {replied} on {title}" if theirs else f"New comment on {title}"
     message = _base_message(to, subject)
-    message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment.id))
+    message["Message-ID"] = ids_header("Message-ID", comment_message_id(comment))
     _thread_list_headers(
         message,
         thread,
         site.name if site else "site",
         unsubscribe_url,
-        replying_to=[comment_message_id(c.id) for c in ancestors],
+        replying_to=[comment_message_id(c) for c in ancestors],
     )
     message["Precedence"] = "list"
     context = {
