@@ -173,6 +173,36 @@ def test_a_comment_sent_again_after_the_network_came_back_is_not_held(
     assert "published" in status and "awaiting" not in status, status
 
 
+def test_a_reply_in_progress_survives_a_redraw_without_its_comment(page: Any, live: Live) -> None:
+    """Replying to a comment of the second page, then sorting (or "Show" new comments):
+    the first page comes back without that comment, and the form with it; the form stays,
+    with what the reader typed."""
+    for n in range(55):
+        live.seed(body=f"Old comment {n}.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Old comment 49.")
+    page.click("button.more")
+    page.wait_for_selector("text=Old comment 52.")
+    page.click("article:has-text('Old comment 52.') button:has-text('Reply')")
+    page.fill("#f-body", "Half written.")
+    page.select_option("#f-sort", "newest")
+    page.select_option("#f-sort", "oldest")
+    page.wait_for_function(
+        f"{SHADOW}.querySelector('.list article .c').textContent.includes('Old comment 0.')"
+    )
+    assert page.locator("text=Old comment 52.").count() == 0
+    assert page.locator("#f-body").is_visible()
+    assert page.locator("#f-body").input_value() == "Half written."
+
+
+def test_a_mails_link_to_a_comment_brings_it_into_view(page: Any, live: Live) -> None:
+    ids = [live.seed(body=f"Comment {n}.\n\n" + "Long. " * 80)["comment"]["id"] for n in range(30)]
+    page.goto(live.article() + f"#parley-{ids[25]}")
+    page.wait_for_selector("text=Comment 25.")
+    page.wait_for_function(f"{SHADOW}.activeElement?.id === 'parley-{ids[25]}'")
+    assert page.evaluate("window.scrollY") > 1000  # the page moved down to it
+
+
 def test_two_threads_on_one_page_through_the_js_api(page: Any, live: Live) -> None:
     live.seed(thread="/post", body="On the first thread.")
     live.seed(thread="/second", body="On the second thread.")

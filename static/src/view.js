@@ -98,6 +98,7 @@ async function start(host, opts, env, key, handle) {
     for (const old of editing) { const now = box.querySelector("#" + old.id); if (now) now.replaceWith(old); }
     const at = form.form.parent_id.value && box.querySelector("#parley-" + form.form.parent_id.value);
     if (at && at.nextSibling !== form.form) at.after(form.form);
+    else if (!form.form.isConnected) home.prepend(form.form); // its comment left the page
     if (active && active.isConnected) active.focus();
     more.hidden = !state.cursor;
     clearTimeout(expiry);
@@ -124,6 +125,10 @@ async function start(host, opts, env, key, handle) {
   home.append(form.form, h("button", { type: "button", class: "subl", text: t("sub"), "aria-expanded": "false",
     onclick: ({ currentTarget: link }) => view.extra().then((m) => m.subscribe(view, link)) }));
   await refresh(first);
+  // A mail's "Read and reply" link (page#parley-ID): the browser cannot see into the
+  // shadow root, so the widget brings that comment into view.
+  const linked = /^#parley-(\d+)$/.exec(location.hash);
+  if (linked) view.focusComment(linked[1]);
   if (!state.closed) view.freshToken();
   let stop = () => {};
   const showFresh = (n) => {
