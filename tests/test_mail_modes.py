@@ -117,6 +117,52 @@ def test_a_daily_digest_lists_the_days_comments_once_even_across_a_restart(
     )
 
 
+def test_a_digest_the_server_keeps_deferring_fails_visibly_and_a_gone_mailbox_is_blocked(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    follow(api, smtp, "grey@example.org", "digest")
+    follow(api, smtp, "gone@example.org", "digest")
+    api.post(email="w@example.org", author="Writer", body="For the digest.")
+    smtp.recorder.refuse["grey@example.org"] = "451 4.7.1 Greylisted, try again later"
+    smtp.recorder.refuse["gone@example.org"] = "550 5.1.1 No such user"
+    advance(app, DAY)
+    run_worker()
+    rows = {
+        row.subscription_id: row
+        for row in db.session.scalars(select(Delivery).where(Delivery.kind == DIGEST))
+    }
+    by_address = {sub.address_id: sub.id for sub in db.session.scalars(select(Subscription)).all()}
+    grey, gone = (
+        rows[by_address[a.id]] for a in _addresses("grey@example.org", "gone@example.org")
+    )
+    assert (gone.status, gone.last_error) == ("failed", "recipient refused (550)")
+    assert _addresses("gone@example.org")[0].suppressed_at is not None
+    assert (grey.status, grey.attempts, grey.last_error) == (
+        "queued",
+        1,
+        "recipient refused (451)",
+    )
+    for _ in range(2):  # every 30 minutes, up to the last of three tries
+        advance(app, 1800)
+        run_worker()
+    db.session.refresh(grey)
+    assert (grey.status, grey.attempts) == ("failed", 3)
+    advance(app, 1800)
+    run_worker()
+    db.session.refresh(grey)
+    assert grey.attempts == 3  # not tried again
+
+
+def _addresses(*emails: str) -> list[Any]:
+    from widget.models import Address
+    from widget.vault import vault
+
+    wanted = [vault().lookup_hash(email) for email in emails]
+    found = {a.email_hash: a for a in db.session.scalars(select(Address)).all()}
+    return [found[h] for h in wanted]
+
+
 def test_no_digest_when_there_is_nothing_new(app: Flask, api: Api, smtp: SmtpServer) -> None:
     follow(api, smtp, "reader@example.org", "digest")
     advance(app, 2 * DAY)

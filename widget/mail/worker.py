@@ -445,7 +445,7 @@ def _send_digest(subscription_id: int, smtp: SmtpSession) -> int:
 
 
 def _send_gathered(
-    kind: str, whose: Any, outcome_of: Callable[[Sequence[Delivery]], str], label: str
+    kind: str, whose: Any, outcome_of: Callable[[Sequence[Delivery]], Outcome], label: str
 ) -> int:
     """Claim the due rows of one subscriber or site (a lease, as for single mails: a second
     worker gets none of them), send them as one mail, and mark them all at once."""
@@ -462,20 +462,25 @@ def _send_gathered(
     if not ids:
         return 0
     rows = db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))).all()
-    outcome = outcome_of(rows)
+    outcome, error, permanent = outcome_of(rows)
+    last_try = int(current_app.config["MAIL_MAX_ATTEMPTS"])
     for row in rows:
-        row.status, row.lease_until = outcome, None
+        row.status, row.lease_until, row.last_error = outcome, None, error
         row.attempts += 1 if outcome != DROPPED else 0
         if outcome == SENT:
             row.sent_at = utcnow()
+        elif outcome == QUEUED and row.attempts >= last_try:
+            row.status = FAILED  # as a single mail after its last try: visible, not retried
         elif outcome == QUEUED:
             row.next_attempt_at = utcnow() + timedelta(minutes=30)
+        if permanent:
+            _suppress(row, error)
     db.session.commit()
     log.info("digest of %s mails for %s: %s", len(rows), label, outcome)
     return len(rows)
 
 
-def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> str:
+def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> Outcome:
     subscription = db.session.get(Subscription, subscription_id)
     comments = db.session.scalars(
         select(Comment)
@@ -490,7 +495,7 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
         or subscription.address.suppressed_at
         or _paused(subscription.address)
     ):
-        return DROPPED
+        return NOT_SENT
 
     def send() -> None:
         to = recipient(vault().decrypt(subscription.address.email_enc))
@@ -499,18 +504,26 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
     return _digest_sent(send)
 
 
-def _digest_sent(send: Callable[[], None]) -> str:
+#: What became of a digest's rows: their status, the error to record, and whether the
+#: server refused the address for good (it is then suppressed, as for a single mail).
+Outcome = tuple[str, str, bool]
+NOT_SENT: Outcome = (DROPPED, "", False)
+
+
+def _digest_sent(send: Callable[[], None]) -> Outcome:
     """Run `send` (one digest mail) and say what became of its rows: a temporary failure
     keeps them queued, any other failure fails this digest alone, never the queue."""
     try:
         send()
-    except TemporaryFailure:
-        return QUEUED
+    except PermanentFailure as exc:
+        return FAILED, str(exc), True
+    except (TemporaryFailure, Undeliverable) as exc:
+        return (QUEUED if isinstance(exc, TemporaryFailure) else FAILED), str(exc), False
     except SQLAlchemyError:
         raise
-    except Exception:  # noqa: BLE001 - one bad digest never stops the queue
-        return FAILED
-    return SENT
+    except Exception as exc:  # noqa: BLE001 - one bad digest never stops the queue
+        return FAILED, f"could not build or send this mail ({type(exc).__name__})", False
+    return SENT, "", False
 
 
 # --- the owner's digests ----------------------------------------------------------------
@@ -539,10 +552,10 @@ def _send_owner_digest(site_id: int, smtp: SmtpSession) -> int:
     )
 
 
-def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> str:
+def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSession) -> Outcome:
     site = db.session.get(Site, site_id)
     if site is None:
-        return DROPPED
+        return NOT_SENT
     found = db.session.scalars(
         select(Comment)
         .where(Comment.id.in_([r.comment_id for r in rows if r.comment_id]))
@@ -550,7 +563,7 @@ def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSess
     ).all()
     comments = [c for c in found if notices.worth_telling(c, site)]
     if not comments:
-        return DROPPED
+        return NOT_SENT
     last = db.session.scalar(
         select(func.max(Delivery.sent_at)).where(
             Delivery.site_id == site_id, Delivery.kind == OWNER_DIGEST, Delivery.status == SENT
