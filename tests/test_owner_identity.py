@@ -422,19 +422,7 @@ def test_a_moderator_cannot_put_words_under_the_owners_badge(
     with the owner's badge. The owner still may."""
     question = api.post(body="Is there a part two?").get_json()["comment"]
     reply = comments.post_as_admin(_admin(runner), _thread(), "Yes, next week.", question["id"])
-    runner.invoke(
-        args=["admin", "create", "mod2@blog.example", "--password-stdin", "--role", "moderator"],
-        input=PASSWORD + "\n",
-    )
-    moderator = app.test_client()
-    moderator.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf(moderator, "/admin/login"),
-            "email": "mod2@blog.example",
-            "password": PASSWORD,
-        },
-    )
+    moderator = _log_in_moderator(app, runner, "mod2@blog.example")
     token = csrf(moderator, f"/admin/comments/{reply.id}")
     refused = moderator.post(
         f"/admin/comments/{reply.id}/edit", data={"csrf_token": token, "body": "Send money."}
@@ -450,3 +438,28 @@ def test_a_moderator_cannot_put_words_under_the_owners_badge(
         data={"csrf_token": token, "body": "Is there a second part?"},
     )
     assert edited.status_code == 302
+
+
+def _log_in_moderator(app: Flask, runner: FlaskCliRunner, email: str) -> FlaskClient:
+    runner.invoke(
+        args=["admin", "create", email, "--password-stdin", "--role", "moderator"],
+        input=PASSWORD + "\n",
+    )
+    client = app.test_client()
+    client.post(
+        "/admin/login",
+        data={"csrf_token": csrf(client, "/admin/login"), "email": email, "password": PASSWORD},
+    )
+    return client
+
+
+def test_a_moderator_reads_a_sites_settings_without_a_form_to_change_them(
+    app: Flask, runner: FlaskCliRunner
+) -> None:
+    moderator = _log_in_moderator(app, runner, "mod3@blog.example")
+    page = moderator.get("/admin/sites/default")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Only an owner can change" in html
+    assert '<fieldset class="plain" disabled>' in html
+    assert "Save the settings" not in html and "Add the webhook" not in html

@@ -624,6 +624,7 @@ def _settings_page(
         hook_form=hook_form or WebhookForm(formdata=None),
         errors=errors,
         secret=secret,
+        may_change=_admin().role == Role.OWNER,  # a moderator (role) reads them only
     )
     return html, status
 
