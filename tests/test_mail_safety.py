@@ -301,6 +301,9 @@ def test_never_email_me_again_can_be_taken_back_from_its_page(
     page = api.client.get(never).get_data(as_text=True)
     assert "will not email this address again" in page and "Allow mail again" in page
     assert api.client.post(never, data={"allow": "y"}).status_code == 400  # needs its CSRF token
+    one_click = {"allow": "y", "List-Unsubscribe": "One-Click"}  # a provider's POST: never "allow"
+    assert api.client.post(never, data=one_click).status_code == 200
+    assert "Allow mail again" in api.client.get(never).get_data(as_text=True)
     allowed = api.client.post(never, data={"allow": "y", "csrf_token": csrf_token(page)})
     assert allowed.status_code == 200 and "may email this address again" in allowed.get_data(
         as_text=True
@@ -705,3 +708,23 @@ def test_a_confirmation_names_only_the_site_in_its_subject(api: Api, smtp: SmtpS
     run_worker()
     [mail] = mails_to(smtp, "victim@example.org")
     assert raw_header(mail, "Subject") == "Confirm your subscription to comments on blog.example"
+
+
+def test_an_address_a_server_refused_cannot_be_let_through_from_the_never_page(
+    api: Api, smtp: SmtpServer
+) -> None:
+    assert subscribe(api, "bounced@example.org", "/t").status_code == 202
+    run_worker()
+    never = link_in(mails_to(smtp, "bounced@example.org", "Confirm")[0], "/subscriptions/never/")
+    db.session.execute(
+        db.text("UPDATE addresses SET suppressed_at = created_at, suppression_reason = :r"),
+        {"r": "recipient refused (550)"},
+    )
+    db.session.commit()
+    page = api.client.get(never).get_data(as_text=True)
+    assert "Allow mail again" not in page and "refused this address" in page
+    token = csrf_token(api.client.get("/privacy").get_data(as_text=True))  # the session's
+    answer = api.client.post(never, data={"allow": "y", "csrf_token": token})
+    assert answer.status_code == 409
+    still = db.session.scalar(db.text("SELECT suppression_reason FROM addresses"))
+    assert still == "recipient refused (550)"

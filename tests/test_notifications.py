@@ -315,6 +315,9 @@ def test_permanent_failure_suppresses_the_address(api: Api, smtp: SmtpServer) ->
         "550 5.7.1 Sender address not verified",
         "552 5.2.2 Mailbox full",
         "554 Transaction failed",
+        "550 5.1.8 <comments@parley.test>: Sender address rejected: Domain not found",
+        "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+        "550 Relaying denied",
     ],
 )
 def test_a_refusal_that_is_not_about_the_mailbox_blocks_nobody(

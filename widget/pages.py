@@ -497,10 +497,11 @@ def never_mail(token: str) -> str:
     as it is the confirmation mail's List-Unsubscribe."""
     address, _ = subscriptions.address_from_token("never", token)
     form = ConfirmForm()
+    one_click = request.form.get("List-Unsubscribe") == "One-Click"
     if request.method == "POST":
-        if request.form.get("List-Unsubscribe") != "One-Click":
+        if not one_click:
             submitted(form)
-        if request.form.get("allow"):  # the way back, from this page only (CSRF)
+        if request.form.get("allow") and not one_click:  # the way back: this page's (CSRF)
             subscriptions.allow_mail_again(address)
             return render_template(
                 "message.html",
@@ -512,7 +513,9 @@ def never_mail(token: str) -> str:
     elif address.suppressed_at is None:
         return render_template("never.html", form=form)
     # Done (now, or already: the link opened again says so, and a GET changes nothing).
-    return render_template("never.html", form=form, done=True)
+    # Only the owner's own "never" can be taken back here; a server's refusal is the admin's.
+    owner_asked = address.suppression_reason == subscriptions.OWNER_ASKED
+    return render_template("never.html", form=form, done=True, may_allow=owner_asked)
 
 
 # --- moderation links from the owner's mail -------------------------------------------

@@ -388,9 +388,10 @@ def allow_mail_again(address: Address) -> None:
     """The address owner takes back "never email me again" (from that link's page: only
     its owner has it). Its subscriptions stay stopped: each comes back by a new confirmed
     request. Commits."""
-    if address.suppression_reason == OWNER_ASKED:
-        address.suppressed_at, address.suppression_reason = None, ""
-        db.session.commit()
+    if address.suppression_reason != OWNER_ASKED:
+        raise Conflict("A mail server refused this address: only the site's owner can lift that.")
+    address.suppressed_at, address.suppression_reason = None, ""
+    db.session.commit()
 
 
 def lift_suppression(address_id: int | None) -> None:

@@ -141,25 +141,35 @@ class SmtpSession:
         raise TemporaryFailure(text)
 
 
-#: RFC 3463 enhanced status codes at the start of a reply: "5.1.1 User unknown".
-_ENHANCED = re.compile(rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+#: RFC 3463 enhanced status codes: at the start of a reply ("5.1.1 User unknown"), or at
+#: its end in brackets as qmail writes them ("… allowed rcpthosts (#5.7.1)").
+_ENHANCED = re.compile(
+    rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b|\(#([245])\.(\d{1,3})\.(\d{1,3})\)\s*$"
+)
+#: Words of a refusal that is about us, not the reader's mailbox.
+_NOT_THE_READER = re.compile(rb"sender|relay|rcpthosts|authenticat", re.IGNORECASE)
 
 
 def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
     """Does this refusal of a recipient say the mailbox cannot take mail, for good?
 
-    Only 5.1.x (no such address, bad domain) and 5.2.1 (mailbox disabled), or, from a
-    server that gives no enhanced code, 550, 551 and 553. A relay's "relay access denied"
-    or "sender not verified" (5.7.x), a full mailbox (552, 5.2.2) or a system's trouble
-    say nothing about the reader: blocking their address for them would stop their mail
-    for good; those are retried, then fail, and block nobody."""
+    Only 5.1.x about the recipient (no such address, bad domain: not 5.1.7/5.1.8, the
+    sender's) and 5.2.1 (mailbox disabled), or, from a server that gives no such code, a
+    550, 551 or 553 that does not speak of the sender or of relaying. A relay's "relay
+    access denied" or "sender not verified" (5.7.x), a full mailbox (552, 5.2.2) or a
+    system's trouble say nothing about the reader: blocking their address for them would
+    stop their mail for good; those are retried, then fail, and block nobody."""
     if not 500 <= code < 600:
         return False
-    raw = reply.encode("utf-8", "replace") if isinstance(reply, str) else reply
-    enhanced = _ENHANCED.match(raw or b"")
+    raw = reply.encode("utf-8", "replace") if isinstance(reply, str) else reply or b""
+    if _NOT_THE_READER.search(raw):
+        return False
+    enhanced = _ENHANCED.search(raw)
     if enhanced:
-        subject, detail = enhanced.group(2), enhanced.group(3)
-        return subject == b"1" or (subject, detail) == (b"2", b"1")
+        _, subject, detail = (group for group in enhanced.groups() if group is not None)
+        if subject == b"1":
+            return detail not in (b"7", b"8")
+        return (subject, detail) == (b"2", b"1")
     return code in (550, 551, 553)
 
 
