@@ -52,8 +52,13 @@ def test_a_subscription_request_names_no_page_and_an_off_site_url_is_dropped(api
     assert (thread.title, thread.url) == ("", "")
     api.post(thread="/other", url="https://evil.example/x")
     api.post(thread="/third", url=f"{BLOG}/third?token=secret&email=a@b.example#frag")
+    api.post(thread="/?p=1 WIN AT https://evil.example/win", url=f"{BLOG}/?p=1")
+    api.post(thread="/?p=2", url=f"{BLOG}/?p=2&utm_source=feed")
     urls = dict(db.session.execute(select(Thread.key, Thread.url)).all())
     assert urls["/other"] == "" and urls["/third"] == f"{BLOG}/third"
+    # A key's own query is its page's address, only when it is one.
+    assert urls["/?p=1 WIN AT https://evil.example/win"] == f"{BLOG}/"
+    assert urls["/?p=2"] == f"{BLOG}/?p=2"
 
 
 def test_a_page_load_fills_in_what_a_thread_lacks_and_replaces_nothing(api: Api) -> None:

@@ -203,7 +203,7 @@ def page_url(site: Site, url: str, key: str = "") -> str:
     """A thread's URL as stored: on one of the site's own origins, without fragment or query
     string (they may hold a reader's tokens); else nothing. A thread `key` with a query of
     its own (WordPress's plain permalinks: `/?p=12`) is read at that query, on that path."""
-    if unsafe_in_line(url) or any(ch.isspace() or ch in "\"'<>`\\" for ch in url):
+    if not _url_safe(url):
         return ""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -216,9 +216,13 @@ def page_url(site: Site, url: str, key: str = "") -> str:
     if origin not in site.origin_list:
         return ""
     path = parts.path or "/"
-    if "?" in key and key.split("?", 1)[0] == path:
+    if "?" in key and key.split("?", 1)[0] == path and _url_safe(key):
         return f"{origin}{key}"
     return f"{origin}{path}"
+
+
+def _url_safe(text: str) -> bool:
+    return not unsafe_in_line(text) and not any(ch.isspace() or ch in "\"'<>`\\" for ch in text)
 
 
 def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> str:

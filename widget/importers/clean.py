@@ -58,14 +58,24 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
 
 
+#: Pages named by their query: the site's root (WordPress's plain permalinks, `/?p=12`) or
+#: a script (`/index.php?p=12`). Elsewhere a query is a campaign's or a feed's.
+_QUERY_NAMES_PAGE = re.compile(r"^/?$|\.(php|aspx?|cgi|jsp|pl)$", re.IGNORECASE)
+#: Parameters that never name a page.
+_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref)(=|$)", re.IGNORECASE)
+
+
 def url_path(link: object) -> str:
-    """The thread key an http(s) link names: its path, with its query when it has one
-    (WordPress's plain permalinks name every post `/?p=ID`); "" for anything else."""
+    """The thread key an http(s) link names: its path, with its query where the query names
+    the page (`/?p=12`, `/index.php?p=12`, less any utm_… parameter); "" for anything else."""
     url = web_url(link)
     if not url:
         return ""
     parts = urlsplit(url)
-    return f"{parts.path or '/'}?{parts.query}" if parts.query else parts.path
+    query = "&".join(p for p in parts.query.split("&") if p and not _TRACKING.match(p))
+    if query and _QUERY_NAMES_PAGE.search(parts.path):
+        return f"{parts.path or '/'}?{query}"
+    return parts.path
 
 
 def import_key(source: str, source_id: object) -> str:
