@@ -81,12 +81,47 @@ def test_a_page_load_fills_in_what_a_thread_lacks_and_replaces_nothing(api: Api)
     assert first.status_code == 200
     assert first.get_json()["thread"]["title"] == "Hello world"
     assert first.get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
+    assert api.post(title="Hello world").status_code == 201  # published: the thread is read
     forged = page_load("WIN 1000 USD NOW at scam.example", f"{BLOG}/evil-path")
     assert forged.status_code == 200
     assert forged.get_json()["thread"]["title"] == "Hello world"
     assert api.thread().get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
     feed = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")
     assert "scam.example" not in feed.get_data(as_text=True)
+
+
+def test_a_held_comments_title_gives_way_to_the_page_and_the_owner_can_rename_a_thread(
+    api: Api, admin: Any
+) -> None:
+    """While nothing on a thread is published, the page's own load corrects what its first
+    (held) comment claimed; after that, only the owner renames it."""
+    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
+    db.session.commit()
+    held = api.post(thread="/new-post", title="SPAM TITLE", url=f"{BLOG}/new-post")
+    assert held.get_json()["status"] == "pending"
+    thread = db.session.scalars(select(Thread).where(Thread.key == "/new-post")).one()
+    loaded = api.client.get(
+        "/api/comments",
+        query_string={"site": "default", "thread": "/new-post", "title": "Real title"},
+        headers={"Origin": BLOG},
+    )
+    assert loaded.get_json()["thread"]["title"] == "Real title"
+    # Whoever named it wrong, the owner renames it (and the log says so).
+    token = csrf(admin, "/admin/threads?show=all")
+    renamed = admin.post(
+        f"/admin/threads/{thread.id}/title",
+        data={"csrf_token": token, "title": "  The real   title  "},
+        follow_redirects=True,
+    )
+    assert "Thread /new-post renamed." in renamed.get_data(as_text=True)
+    assert api.thread("/new-post").get_json()["thread"]["title"] == "The real title"
+    refused = admin.post(
+        f"/admin/threads/{thread.id}/title",
+        data={"csrf_token": token, "title": "two\nlines\u202e"},
+        follow_redirects=True,
+    )
+    assert "not renamed" in refused.get_data(as_text=True)
+    assert "retitle-thread" in admin.get("/admin/events").get_data(as_text=True)
 
 
 # --- 4. edits do not bypass moderation -------------------------------------------------------

@@ -73,7 +73,7 @@ from .auth import (
 from .errors import Forbidden, FormExpired, ParleyError
 from .extensions import db, rate_limited
 from .forms import ConfirmForm, EditForm, LoginForm, check_query_arguments, submitted
-from .limits import BODY_MAX, MAX_ID, THREAD_KEY_MAX
+from .limits import BODY_MAX, MAX_ID, THREAD_KEY_MAX, TITLE_MAX
 from .models import (
     PENDING,
     Address,
@@ -496,6 +496,7 @@ def threads() -> str:
         search=search,
         everything=everything,
         key_max=THREAD_KEY_MAX,
+        title_max=TITLE_MAX,
     )
 
 
@@ -526,6 +527,24 @@ def move_thread(thread_id: int) -> BaseResponse:
         return redirect(url_for("admin.threads", q=old_key))
     flash(f"Thread {old_key} moved to {new_key}.", "ok")
     return redirect(url_for("admin.threads", q=new_key))
+
+
+@bp.post("/threads/<int:thread_id>/title")
+@login_required
+def retitle_thread(thread_id: int) -> BaseResponse:
+    """Correct the title a thread got from its first writer or page load."""
+    from .remap import retitle_thread as retitle
+
+    _checked_form()
+    thread = thread_in_scope(thread_id, _scope()) or abort(404)
+    key = thread.key
+    try:
+        retitle(thread.id, request.form.get("title", ""), actor=_actor())
+    except ParleyError as exc:
+        flash(f"Thread {key} not renamed: {exc.message}", "error")
+    else:
+        flash(f"Thread {key} renamed.", "ok")
+    return redirect(url_for("admin.threads", q=key))
 
 
 # --- the log, bounced addresses -------------------------------------------------------------

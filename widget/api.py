@@ -55,9 +55,10 @@ def list_comments() -> Response:
     thread = page.thread
     if thread is None:  # a new article: an empty page, not an error in the reader's console
         return json_response(threads.empty_page(page.site, key))
-    if g.get("cors_origin") and "title" in request.args and not (thread.title and thread.url):
+    if g.get("cors_origin") and "title" in request.args:
         # A page on one of the site's own origins, as a browser loads it: what it says of
-        # itself fills in what the thread lacks (a subscription made it without a title).
+        # itself fills in what the thread lacks (see fill_page_details for when it may
+        # replace a title).
         thread = threads.fill_page_details(
             page.site, thread, request.args["title"], request.args.get("url", "")
         )

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 
 from .errors import Conflict, NotFound, ParleyError
 from .extensions import db
+from .limits import TITLE_MAX
 from .models import (
     CONFIRM,
     DROPPED,
@@ -35,6 +36,7 @@ from .models import (
     Thread,
     utcnow,
 )
+from .text import unsafe_in_line
 from .threads import check_thread_key, lock_comments_of_threads, lock_threads, refresh_thread
 
 #: Lines a remap file may hold (a typo must not become a million moves).
@@ -81,6 +83,29 @@ def move_thread(site_name: str, old_key: str, new_key: str, actor: str = "cli") 
     _move(site, thread, new_key, actor, report)
     db.session.commit()
     return report
+
+
+def retitle_thread(thread_id: int, title: str, actor: str) -> Thread:
+    """The owner names a thread (its first writer or page load named it wrong): the title
+    mail, feeds and the recent block show. Logged. Commits."""
+    title = " ".join(title.split())
+    if not title or len(title) > TITLE_MAX or unsafe_in_line(title):
+        raise ParleyError(f"A title is one line of 1 to {TITLE_MAX} characters.")
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        raise NotFound("No such thread.")
+    before = thread.title
+    thread.title, thread.version = title, thread.version + 1
+    db.session.add(
+        ModerationEvent(
+            site_id=thread.site_id,
+            actor=actor,
+            action="retitle-thread",
+            detail=f"{thread.key}: {before} -> {title}"[:500],
+        )
+    )
+    db.session.commit()
+    return thread
 
 
 def merge_threads(
