@@ -202,6 +202,11 @@ def csrf(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
+def post_form(client: FlaskClient, path: str, token: str, **fields: Any) -> Any:
+    """Press a page's button: its form's fields and CSRF token; the page it leads to."""
+    return client.post(path, data={"csrf_token": token, **fields}, follow_redirects=True)
+
+
 @pytest.fixture
 def admin(client: FlaskClient, runner: FlaskCliRunner) -> FlaskClient:
     """The test client, logged in as a moderator created with the CLI."""

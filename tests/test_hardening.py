@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from widget.extensions import db
 from widget.models import Comment, Site, Thread, utcnow
 
-from .conftest import BLOG, Api, csrf
+from .conftest import BLOG, Api, csrf, post_form
 
 
 def set_site(**values: Any) -> Site:
@@ -108,18 +108,12 @@ def test_a_held_comments_title_gives_way_to_the_page_and_the_owner_can_rename_a_
     assert loaded.get_json()["thread"]["title"] == "Real title"
     # Whoever named it wrong, the owner renames it (and the log says so).
     token = csrf(admin, "/admin/threads?show=all")
-    renamed = admin.post(
-        f"/admin/threads/{thread.id}/title",
-        data={"csrf_token": token, "title": "  The real   title  "},
-        follow_redirects=True,
+    renamed = post_form(
+        admin, f"/admin/threads/{thread.id}/title", token, title=" The  real title "
     )
     assert "Thread /new-post renamed." in renamed.get_data(as_text=True)
     assert api.thread("/new-post").get_json()["thread"]["title"] == "The real title"
-    refused = admin.post(
-        f"/admin/threads/{thread.id}/title",
-        data={"csrf_token": token, "title": "two\nlines\u202e"},
-        follow_redirects=True,
-    )
+    refused = post_form(admin, f"/admin/threads/{thread.id}/title", token, title="a\nb\u202e")
     assert "not renamed" in refused.get_data(as_text=True)
     assert "retitle-thread" in admin.get("/admin/events").get_data(as_text=True)
 

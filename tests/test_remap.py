@@ -20,7 +20,7 @@ from widget.models import (
     Thread,
 )
 
-from .conftest import Api, csrf
+from .conftest import Api, csrf, post_form
 from .export_files import write_top_and_reply
 from .smtp import SmtpServer, run_worker
 from .test_notifications import subscribe_confirmed
@@ -235,11 +235,7 @@ def test_admin_moves_one_thread(admin: FlaskClient, api: Api) -> None:
     page = admin.get("/admin/threads").get_data(as_text=True)
     assert f'action="/admin/threads/{thread_id}/move"' in page and 'name="new_key"' in page
     token = csrf(admin, "/admin/threads")
-    refused = admin.post(
-        f"/admin/threads/{thread_id}/move",
-        data={"csrf_token": token, "new_key": "/taken/"},
-        follow_redirects=True,
-    )
+    refused = post_form(admin, f"/admin/threads/{thread_id}/move", token, new_key="/taken/")
     assert "not moved" in refused.get_data(as_text=True)
     moved = admin.post(
         f"/admin/threads/{thread_id}/move",
