@@ -237,6 +237,29 @@ def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Liv
     )
 
 
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ({"status": 429, "body": '{"error": "rate_limited", "message": "Too many"}'}, "Zu viele"),
+        (
+            {"status": 503, "body": '{"error": "unavailable", "message": "Down"}'},
+            "nicht erreichbar",
+        ),
+    ],
+)
+def test_a_thread_that_cannot_load_says_so_in_the_pages_language(
+    page: Any, live: Live, answer: dict[str, Any], said: str
+) -> None:
+    live.seed(body="Hidden by the outage.")
+    page.route(
+        "**/api/comments?*",
+        lambda route: route.fulfill(content_type="application/json", **answer),
+    )
+    page.goto(live.article(lang="de"))
+    page.wait_for_selector(f"#ph:has-text('{said}')")
+    assert "Diskutieren" not in page.locator("#ph").inner_text()  # not "join the conversation"
+
+
 def test_draft_survives_failed_request_and_reload(page: Any, live: Live) -> None:
     page.goto(live.article())
     page.wait_for_selector("#f-author")

@@ -109,7 +109,8 @@ async function start(host, opts, env, key, handle) {
     const res = await (loaded || loadPage(api, key, state).catch(() => null));
     if (res === "same") return;
     banner.hidden = true;
-    if (res !== "ok") { heading.textContent = t("join"); say((res && res.data.message) || t("offline")); return; }
+    // In the page's language, and not "Join the conversation" over comments it could not load.
+    if (res !== "ok") { heading.textContent = t(res && res.status === 429 ? "eRate" : "offline"); return; }
     const visible = [...state.byId.keys()];
     store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !visible.includes(p.c.id)));
     render();
