@@ -726,5 +726,9 @@ def test_an_address_a_server_refused_cannot_be_let_through_from_the_never_page(
     token = csrf_token(api.client.get("/privacy").get_data(as_text=True))  # the session's
     answer = api.client.post(never, data={"allow": "y", "csrf_token": token})
     assert answer.status_code == 409
+    # Nor by saying "never" first (a provider's one-click POST, or the page's button).
+    assert api.client.post(never, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert api.client.post(never, data={"csrf_token": token}).status_code == 200
+    assert "Allow mail again" not in api.client.get(never).get_data(as_text=True)
     still = db.session.scalar(db.text("SELECT suppression_reason FROM addresses"))
     assert still == "recipient refused (550)"

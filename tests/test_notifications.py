@@ -345,6 +345,34 @@ def test_a_refusal_that_is_not_about_the_mailbox_blocks_nobody(
     assert len(smtp.recorder.to("ann@example.org")) == len(smtp.recorder.to("bo@example.org")) == 1
 
 
+@pytest.mark.parametrize(
+    ("reply", "blocks"),
+    [
+        ("550 5.1.1 no such user", True),
+        (
+            "550 5.1.1 <bob@corp.example>: Recipient address rejected: User unknown in relay "
+            "recipient table",
+            True,
+        ),
+        ("550 5.1.1 <relay@x.example>: User unknown", True),
+        ("553 mailbox name not allowed (#5.1.1)", True),
+        ("550 No such user here", True),
+        ("550 5.1.0 <c@parley.test>: Sender address rejected: User unknown", False),
+        ("550 5.1.8 <c@parley.test>: Sender address rejected: Domain not found", False),
+    ],
+)
+def test_which_refusals_say_the_readers_mailbox_is_gone(
+    app: Flask, api: Api, smtp: SmtpServer, reply: str, blocks: bool
+) -> None:
+    app.config.update(MAIL_BACKOFF_BASE=60, MAIL_MAX_ATTEMPTS=3)
+    subscribe_confirmed(api, "maybe@example.org")
+    smtp.recorder.refuse["maybe@example.org"] = reply
+    api.post(body="one")
+    run_worker()
+    suppressed = db.session.scalar(select(Address.suppressed_at))
+    assert (suppressed is not None) == blocks, reply
+
+
 def test_a_server_slow_to_answer_a_message_gets_it_once(
     app: Flask, api: Api, smtp: SmtpServer
 ) -> None:

@@ -368,8 +368,9 @@ def never_mail(address: Address) -> None:
     again"): every subscription stops and nothing more is sent. Commits."""
     for sub in subscriptions_of(address):
         sub.active, sub.confirmed_at = False, None
-    address.suppressed_at = utcnow()
-    address.suppression_reason = OWNER_ASKED
+    if address.suppressed_at is None:  # a server's refusal stays the server's: the admin's
+        address.suppressed_at = utcnow()  # to lift, not the reader's to take back
+        address.suppression_reason = OWNER_ASKED
     address.generation = (address.generation or 0) + 1
     db.session.commit()
 

@@ -146,31 +146,32 @@ class SmtpSession:
 _ENHANCED = re.compile(
     rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b|\(#([245])\.(\d{1,3})\.(\d{1,3})\)\s*$"
 )
-#: Words of a refusal that is about us, not the reader's mailbox.
-_NOT_THE_READER = re.compile(rb"sender|relay|rcpthosts|authenticat", re.IGNORECASE)
+#: A refusal that speaks of us, not of the reader's mailbox (read without the addresses
+#: in it: "<relay@…>" names a mailbox). "Sender address rejected" is Postfix's.
+_ABOUT_US = re.compile(rb"sender address|relay|rcpthosts|authenticat", re.IGNORECASE)
+_ADDRESSES = re.compile(rb"<[^<>]*>|\S+@\S+")
 
 
 def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
     """Does this refusal of a recipient say the mailbox cannot take mail, for good?
 
-    Only 5.1.x about the recipient (no such address, bad domain: not 5.1.7/5.1.8, the
-    sender's) and 5.2.1 (mailbox disabled), or, from a server that gives no such code, a
-    550, 551 or 553 that does not speak of the sender or of relaying. A relay's "relay
-    access denied" or "sender not verified" (5.7.x), a full mailbox (552, 5.2.2) or a
-    system's trouble say nothing about the reader: blocking their address for them would
+    A 5.1.x code about the recipient (no such address, bad domain: not 5.1.7/5.1.8, the
+    sender's) or 5.2.1 (mailbox disabled); or, from a server that gives no such code, a 550,
+    551 or 553. Unless the reply speaks of the sender or of relaying ("Sender address
+    rejected", "Relay access denied"): a relay's refusal, a full mailbox (552, 5.2.2) or a
+    system's trouble say nothing about the reader, and blocking their address for them would
     stop their mail for good; those are retried, then fail, and block nobody."""
     if not 500 <= code < 600:
         return False
     raw = reply.encode("utf-8", "replace") if isinstance(reply, str) else reply or b""
-    if _NOT_THE_READER.search(raw):
-        return False
+    about_us = bool(_ABOUT_US.search(_ADDRESSES.sub(b" ", raw)))
     enhanced = _ENHANCED.search(raw)
     if enhanced:
         _, subject, detail = (group for group in enhanced.groups() if group is not None)
-        if subject == b"1":
-            return detail not in (b"7", b"8")
+        if subject == b"1" and detail not in (b"7", b"8"):
+            return not about_us or b"recipient" in raw.lower()
         return (subject, detail) == (b"2", b"1")
-    return code in (550, 551, 553)
+    return code in (550, 551, 553) and not about_us
 
 
 def _send_message(smtp: smtplib.SMTP, message: EmailMessage, to: str, data_timeout: float) -> None:
