@@ -729,19 +729,27 @@ def test_plain_permalinks_keep_a_thread_per_post(runner: FlaskCliRunner, tmp_pat
         disqus(
             [
                 ("7", "https://blog.example/index.php?p=42&utm_source=feed", "On 42"),
+                ("6", "https://blog.example/blog/?p=7&fbclid=x1", "In a folder"),
                 # A feed's link to a pretty permalink: the same page as /post/.
                 ("8", "https://blog.example/post/?utm_source=feedburner", "Post"),
                 ("9", "https://blog.example/post/", "Post"),
             ],
             [
                 {"id": "70", "thread": "7", "body": "on forty-two"},
+                {"id": "60", "thread": "6", "body": "in a folder"},
                 {"id": "80", "thread": "8", "body": "from the feed"},
                 {"id": "90", "thread": "9", "body": "from the page"},
             ],
         )
     )
     assert run(runner, "import", "disqus", str(dq), "--site", "default")[0] == 0
-    assert _thread_keys() == {"/?p=12": 1, "/?p=13": 1, "/index.php?p=42": 1, "/post/": 2}
+    assert _thread_keys() == {
+        "/?p=12": 1,
+        "/?p=13": 1,
+        "/index.php?p=42": 1,
+        "/blog/?p=7": 1,
+        "/post/": 2,
+    }
     url = db.session.scalar(select(Thread.url).where(Thread.key == "/?p=12"))
     assert url == "https://blog.example/?p=12"  # the post, never the home page
 

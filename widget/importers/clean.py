@@ -58,24 +58,20 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
 
 
-#: Pages named by their query: the site's root (WordPress's plain permalinks, `/?p=12`) or
-#: a script (`/index.php?p=12`). Elsewhere a query is a campaign's or a feed's.
-_QUERY_NAMES_PAGE = re.compile(r"^/?$|\.(php|aspx?|cgi|jsp|pl)$", re.IGNORECASE)
-#: Parameters that never name a page.
-_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_[a-z]+|ref)(=|$)", re.IGNORECASE)
+#: Parameters that never name a page: a campaign's (utm_…) and click ids.
+_TRACKING = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|msclkid|mc_cid|mc_eid)(=|$)", re.IGNORECASE)
 
 
 def url_path(link: object) -> str:
-    """The thread key an http(s) link names: its path, with its query where the query names
-    the page (`/?p=12`, `/index.php?p=12`, less any utm_… parameter); "" for anything else."""
+    """The thread key an http(s) link names: its path, with its query less any utm_… or click
+    id (WordPress's plain permalinks, `/?p=12` or `/blog/?p=12`, name posts by query, and the
+    widget keys such a page by its canonical link's path and query); "" for anything else."""
     url = web_url(link)
     if not url:
         return ""
     parts = urlsplit(url)
     query = "&".join(p for p in parts.query.split("&") if p and not _TRACKING.match(p))
-    if query and _QUERY_NAMES_PAGE.search(parts.path):
-        return f"{parts.path or '/'}?{query}"
-    return parts.path
+    return f"{parts.path or '/'}?{query}" if query else parts.path
 
 
 def import_key(source: str, source_id: object) -> str:
