@@ -113,6 +113,12 @@ def test_a_held_comments_title_gives_way_to_the_page_and_the_owner_can_rename_a_
     )
     assert "Thread /new-post renamed." in renamed.get_data(as_text=True)
     assert api.thread("/new-post").get_json()["thread"]["title"] == "The real title"
+    forged = api.client.get(  # nothing is published yet, but the owner has named it
+        "/api/comments",
+        query_string={"site": "default", "thread": "/new-post", "title": "Attacker again"},
+        headers={"Origin": BLOG},
+    )
+    assert forged.get_json()["thread"]["title"] == "The real title"
     refused = post_form(admin, f"/admin/threads/{thread.id}/title", token, title="a\nb\u202e")
     assert "not renamed" in refused.get_data(as_text=True)
     assert "retitle-thread" in admin.get("/admin/events").get_data(as_text=True)

@@ -176,6 +176,8 @@ class Thread(Base):
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Reopened by a moderator: the site's auto-close does not apply to it.
     keep_open: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Its title was set in the admin: page loads no longer replace it.
+    named_by_owner: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The article's publication date when known (imports): auto-close counts from it.
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     #: Maintained on every publish/unpublish: counts never scan comments.

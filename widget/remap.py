@@ -95,7 +95,7 @@ def retitle_thread(thread_id: int, title: str, actor: str) -> Thread:
     if thread is None:
         raise NotFound("No such thread.")
     before = thread.title
-    thread.title, thread.version = title, thread.version + 1
+    thread.title, thread.version, thread.named_by_owner = title, thread.version + 1, True
     db.session.add(
         ModerationEvent(
             site_id=thread.site_id,
