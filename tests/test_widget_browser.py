@@ -258,6 +258,7 @@ def test_a_thread_that_cannot_load_says_so_in_the_pages_language(
     page.goto(live.article(lang="de"))
     page.wait_for_selector(f"#ph:has-text('{said}')")
     assert "Diskutieren" not in page.locator("#ph").inner_text()  # not "join the conversation"
+    assert said in page.locator("form .st").first.inner_text()  # announced (role=status)
 
 
 def test_draft_survives_failed_request_and_reload(page: Any, live: Live) -> None:
