@@ -763,3 +763,11 @@ def test_a_comment_too_long_for_any_page_is_skipped_and_said(
     assert code == 0, output
     assert "Skipped 1: comments over 100000 characters." in output
     assert count() == 1
+
+
+def test_a_refused_import_says_why_once(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "laughs.xml"
+    path.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
+    code, output = run(runner, "import", "wordpress", str(path), "--site", "default")
+    assert code == 1 and "Import refused: the file declares a DTD" in output
+    assert "refused: refused" not in output

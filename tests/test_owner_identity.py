@@ -463,3 +463,14 @@ def test_a_moderator_reads_a_sites_settings_without_a_form_to_change_them(
     assert "Only an owner can change" in html
     assert '<fieldset class="plain" disabled>' in html
     assert "Save the settings" not in html and "Add the webhook" not in html
+
+
+def test_admin_create_says_which_role_was_made(runner: FlaskCliRunner) -> None:
+    for role, said in ((), "Owner"), (("--role", "moderator"), "Moderator"):
+        result = runner.invoke(
+            args=["admin", "create", f"{said.lower()}@blog.example", "--password-stdin", *role],
+            input=PASSWORD + "\n",
+        )
+        assert result.output.strip().endswith(
+            f"{said} {said.lower()}@blog.example can log in at /admin/."
+        ), result.output

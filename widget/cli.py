@@ -368,7 +368,7 @@ def admin_create(
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     create_admin(email, password, role=role, name=name, sites=sites or None)
-    click.echo(f"Moderator {email} can log in at /admin/.")
+    click.echo(f"{(role or 'owner').capitalize()} {email} can log in at /admin/.")
 
 
 @admin.command("list")

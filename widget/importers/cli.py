@@ -31,7 +31,7 @@ def _run(
             dry_run=dry_run,
         )
     except (ImportError_, ParleyError) as exc:
-        click.echo(f"Import refused: {exc}", err=True)
+        click.echo(f"Import refused: {str(exc).removeprefix('refused: ')}", err=True)
         sys.exit(1)
     click.echo(report.summary())
 
