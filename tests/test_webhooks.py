@@ -746,3 +746,10 @@ def test_measure_delivery_latency(
     assert all(r.status == SENT for r in rows)
     answer_ms = [int(re.search(r"in (\d+) ms", r.last_error).group(1)) for r in rows]  # type: ignore[union-attr]
     print(f"[webhooks] receiver answer time: median {statistics.median(answer_ms)} ms")
+
+
+def test_a_hook_on_an_ipv6_address_is_listed_with_its_brackets(runner: FlaskCliRunner) -> None:
+    added = runner.invoke(args=["webhooks", "add", "default", "http://[::1]:9/hook/T0K3N"])
+    assert added.exit_code == 0, added.output
+    listing = runner.invoke(args=["webhooks", "list"]).output
+    assert "http://[::1]:9/…" in listing and "T0K3N" not in listing

@@ -279,7 +279,9 @@ def masked_url(url: str) -> str:
     except ValueError:
         port = ""
     rest = "/…" if parts.path.strip("/") or parts.query else "/"
-    return f"{parts.scheme}://{parts.hostname or '?'}{port}{rest}"
+    host = parts.hostname or "?"
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address, as in a URL
+    return f"{parts.scheme}://{host}{port}{rest}"
 
 
 def _last_state(hook_id: int) -> str:
