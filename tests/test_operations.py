@@ -281,6 +281,21 @@ def test_origins_typed_with_commas_are_each_allowed_and_a_broken_one_is_refused(
         assert refused.exit_code != 0 and "Not an http(s) origin" in refused.output, broken
     ipv6 = runner.invoke(args=["sites", "set", "blog4", "--origin", "http://[::1]:8080"])
     assert ipv6.exit_code == 0 and "http://[::1]:8080" in ipv6.output
+    # A page on it keeps its URL (the thread's link in mail and feeds).
+    posted = client.post(
+        "/api/comments",
+        json={
+            "site": "blog4",
+            "thread": "/v6",
+            "url": "http://[::1]:8080/v6",
+            "author": "A",
+            "email": "a@example.org",
+            "body": "From an IPv6 page.",
+        },
+    )
+    assert posted.status_code == 201, posted.get_json()
+    thread = client.get("/api/comments?site=blog4&thread=/v6").get_json()["thread"]
+    assert thread["url"] == "http://[::1]:8080/v6"
 
 
 @pytest.mark.parametrize("name", ["my blog", "a..b", "x.", "блог", "_x", "a/b"])

@@ -212,7 +212,8 @@ def page_url(site: Site, url: str, key: str = "") -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return ""
-    origin = f"{parts.scheme}://{parts.hostname.lower()}{port}"
+    host = parts.hostname.lower()
+    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{port}"
     if origin not in site.origin_list:
         return ""
     path = parts.path or "/"
