@@ -112,30 +112,53 @@ def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
     """
     if delivery.kind == WEBHOOK:
         return _deliver_webhook(delivery)
-    try:
-        prepared = _prepare(delivery)
-        if prepared is None:
-            delivery.status = DROPPED
-        else:
-            message, to = prepared
-            smtp.send(message, to)
-            delivery.status, delivery.sent_at = SENT, utcnow()
-    except PermanentFailure as exc:
-        delivery.status, delivery.last_error = FAILED, str(exc)
-        _suppress(delivery, str(exc))
-    except TemporaryFailure as exc:
-        _retry_later(delivery, str(exc))
-    except Undeliverable as exc:
-        delivery.status, delivery.last_error = FAILED, str(exc)
-    except SQLAlchemyError:
-        raise  # the database is away: the worker's loop waits for it
-    except Exception as exc:  # noqa: BLE001 - one bad message must never stop all mail
-        delivery.status = FAILED
-        delivery.last_error = f"could not build or send this mail ({type(exc).__name__})"
+    outcome, error, permanent = _attempt(lambda: _send_one(delivery, smtp))
+    if outcome == QUEUED:
+        _retry_later(delivery, error)
+    else:
+        delivery.status = outcome
+        if error:
+            delivery.last_error = error
+    if outcome == SENT:
+        delivery.sent_at = utcnow()
+    if permanent:
+        _suppress(delivery, error)
     delivery.attempts += 1 if delivery.status != DROPPED else 0
     delivery.lease_until = None
     log.info("mail %s (%s): %s", delivery.id, delivery.kind, _outcome(delivery))
     return delivery.status
+
+
+def _send_one(delivery: Delivery, smtp: SmtpSession) -> str:
+    prepared = _prepare(delivery)
+    if prepared is None:
+        return DROPPED
+    smtp.send(*prepared)
+    return SENT
+
+
+#: What became of a mail (one, or a digest of many rows): its status, the error to record,
+#: and whether the server refused the address for good (it is then suppressed).
+Outcome = tuple[str, str, bool]
+NOT_SENT: Outcome = (DROPPED, "", False)
+
+
+def _attempt(send: Callable[[], str]) -> Outcome:
+    """Run `send` (SENT, or DROPPED when the mail is no longer due) and say what became of
+    it: a temporary failure is QUEUED (the caller retries), any other failure fails this mail
+    alone, never the queue; the database going away is the worker loop's to wait out."""
+    try:
+        return send(), "", False
+    except PermanentFailure as exc:
+        return FAILED, str(exc), True
+    except TemporaryFailure as exc:
+        return QUEUED, str(exc), False
+    except Undeliverable as exc:
+        return FAILED, str(exc), False
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad message must never stop all mail
+        return FAILED, f"could not build or send this mail ({type(exc).__name__})", False
 
 
 def _deliver_webhook(delivery: Delivery) -> str:
@@ -497,33 +520,12 @@ def _digest_outcome(subscription_id: int, rows: Sequence[Delivery], smtp: SmtpSe
     ):
         return NOT_SENT
 
-    def send() -> None:
+    def send() -> str:
         to = recipient(vault().decrypt(subscription.address.email_enc))
         smtp.send(build_digest(subscription, list(comments), to), to)
+        return SENT
 
-    return _digest_sent(send)
-
-
-#: What became of a digest's rows: their status, the error to record, and whether the
-#: server refused the address for good (it is then suppressed, as for a single mail).
-Outcome = tuple[str, str, bool]
-NOT_SENT: Outcome = (DROPPED, "", False)
-
-
-def _digest_sent(send: Callable[[], None]) -> Outcome:
-    """Run `send` (one digest mail) and say what became of its rows: a temporary failure
-    keeps them queued, any other failure fails this digest alone, never the queue."""
-    try:
-        send()
-    except PermanentFailure as exc:
-        return FAILED, str(exc), True
-    except (TemporaryFailure, Undeliverable) as exc:
-        return (QUEUED if isinstance(exc, TemporaryFailure) else FAILED), str(exc), False
-    except SQLAlchemyError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one bad digest never stops the queue
-        return FAILED, f"could not build or send this mail ({type(exc).__name__})", False
-    return SENT, "", False
+    return _attempt(send)
 
 
 # --- the owner's digests ----------------------------------------------------------------
@@ -576,8 +578,9 @@ def _owner_digest_outcome(site_id: int, rows: Sequence[Delivery], smtp: SmtpSess
         .where(Thread.site_id == site_id, Comment.status == SPAM, Comment.created_at >= since)
     )
 
-    def send() -> None:
+    def send() -> str:
         to = recipient(vault().decrypt(site.owner_email_enc or ""))
         smtp.send(build_owner_digest(site, comments, to, spam=spam or 0, since=since), to)
+        return SENT
 
-    return _digest_sent(send)
+    return _attempt(send)
