@@ -282,7 +282,7 @@ def moderator_edit(
     if comment.role == Role.OWNER and editor_role != Role.OWNER:
         raise Forbidden("Only an owner can edit an owner's reply.")
     body = admin_text(body)
-    if comment.status == DELETED and not comment.body:
+    if deleted_by_its_reader(comment):
         raise Conflict("Its reader deleted this comment: there is no text to edit.")
     if body == comment.body:
         return comment

@@ -120,37 +120,32 @@ def _queue_confirmation(address: Address, subscription: Subscription, thread: Th
 
 
 def _may_send_confirmation(address: Address) -> bool:
-    proven = address.confirmed_at is not None
-    if not proven:
-        # Every never-confirmed spelling of one mailbox ("ada+1@", "ada+2@"…) shares the
-        # caps of one address: a stranger cannot multiply them by inventing tags.
-        return _unconfirmed_caps_allow(spellings(address.id, unconfirmed=True))
-    sent_today = db.session.scalar(
-        select(func.count(Delivery.id)).where(
-            Delivery.kind == CONFIRM,
-            Delivery.address_id == address.id,
-            Delivery.created_at > utcnow() - DAY,
-        )
-    )
-    return (sent_today or 0) < CONFIRMED_CONFIRMATIONS_PER_DAY
-
-
-def _unconfirmed_caps_allow(spellings: Any) -> bool:
+    if address.confirmed_at is not None:
+        mine = Delivery.address_id == address.id
+        return _confirmations_today(mine) < CONFIRMED_CONFIRMATIONS_PER_DAY
+    # Every never-confirmed spelling of one mailbox ("ada+1@", "ada+2@"…) shares the caps of
+    # one address: a stranger cannot multiply them by inventing tags.
+    strangers = spellings(address.id, unconfirmed=True)
     ever = db.session.scalar(
         select(func.coalesce(func.sum(Address.confirmations_sent), 0)).where(
-            Address.id.in_(spellings)
+            Address.id.in_(strangers)
         )
     )
     if (ever or 0) >= UNCONFIRMED_CONFIRMATIONS_EVER:
         return False
-    sent_today = db.session.scalar(
+    return (
+        _confirmations_today(Delivery.address_id.in_(strangers)) < UNCONFIRMED_CONFIRMATIONS_PER_DAY
+    )
+
+
+def _confirmations_today(to_whom: Any) -> int:
+    """Confirmation mails queued in the last day to the addresses `to_whom` selects."""
+    sent = db.session.scalar(
         select(func.count(Delivery.id)).where(
-            Delivery.kind == CONFIRM,
-            Delivery.address_id.in_(spellings),
-            Delivery.created_at > utcnow() - DAY,
+            Delivery.kind == CONFIRM, to_whom, Delivery.created_at > utcnow() - DAY
         )
     )
-    return (sent_today or 0) < UNCONFIRMED_CONFIRMATIONS_PER_DAY
+    return int(sent or 0)
 
 
 def fan_out(comment: Comment) -> None:
