@@ -72,9 +72,12 @@ def mail_domain() -> str:
 def _subscription_links(subscription: Subscription) -> tuple[str, str]:
     """The one-click unsubscribe and the manage page of a subscriber's mail."""
     address = subscription.address
-    unsubscribe = unsubscribe_token(subscription.id, subscription.created_at)
     manage = manage_token(address.id, address.generation, address.created_at)
-    return _public(f"/unsubscribe/{unsubscribe}"), _public(f"/subscriptions/{manage}")
+    return _unsubscribe_url(subscription), _public(f"/subscriptions/{manage}")
+
+
+def _unsubscribe_url(subscription: Subscription) -> str:
+    return _public(f"/unsubscribe/{unsubscribe_token(subscription.id, subscription.created_at)}")
 
 
 def _thread_list_headers(
@@ -281,11 +284,7 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     # Unsubscribing from a mail one did not ask for is "never email me again" (one click);
     # for a reader who follows other threads already, it drops this request alone.
     thread = subscription.thread
-    leave_url = never_url
-    if address.confirmed_at is not None:
-        leave_url = _public(
-            f"/unsubscribe/{unsubscribe_token(subscription.id, subscription.created_at)}"
-        )
+    leave_url = never_url if address.confirmed_at is None else _unsubscribe_url(subscription)
     _thread_list_headers(message, thread, thread.site.name, leave_url)
     context = {
         "title": title,
@@ -346,15 +345,15 @@ def article_link(thread: Thread) -> str:
     return reading_url(thread.site, thread)
 
 
-def moderation_url(comment: Comment, site: Site, action: str = "") -> str:
-    """The mail's link to the confirmation page of one comment (a GET changes nothing)."""
-    owner_hash = notices.owner_mail_hash(site)
+def moderation_url(comment: Comment, owner_hash: str, action: str = "") -> str:
+    """The mail's link to the confirmation page of one comment (a GET changes nothing).
+    `owner_hash` is notices.owner_mail_hash(site), worked out once per mail."""
     token = moderation_token(comment.id, comment.created_at, comment.status, owner_hash)
     url = _public(f"/moderate/{token}")
     return f"{url}?action={action}" if action else url
 
 
-def _owner_item(comment: Comment, thread: Thread) -> dict[str, Any]:
+def _owner_item(comment: Comment, thread: Thread, owner_hash: str) -> dict[str, Any]:
     """What the owner's mail and digest say of one comment. Never the reader's address."""
     status = comment.status
     return {
@@ -370,7 +369,7 @@ def _owner_item(comment: Comment, thread: Thread) -> dict[str, Any]:
         "text": plain_text(show_link_targets(comment.html)),
         "html": show_link_targets(_mail_html(comment.html)),
         "actions": [
-            (notices.ACTION_LABELS[action], moderation_url(comment, thread.site, action))
+            (notices.ACTION_LABELS[action], moderation_url(comment, owner_hash, action))
             for action in notices.mail_actions(comment)
         ],
         "reply_url": _public(f"/admin/comments/{comment.id}"),
@@ -395,12 +394,12 @@ def _owner_footer(site: Site) -> dict[str, str]:
     }
 
 
-def _owner_list_headers(message: EmailMessage, site: Site) -> None:
+def _owner_list_headers(message: EmailMessage, site: Site, owner_hash: str) -> None:
     """The owner's mail of a site is a list of its own: List-Id, and a List-Unsubscribe
     (RFC 8058 one-click) that stops it."""
     label = f"owner.{_dot_atom(site.name.lower())}.{mail_domain()}"
     message["List-Id"] = list_id_header(f"Comments on {clean_text(site.name, 60)}", label)
-    token = owner_mail_token(site.id, site.created_at, notices.owner_mail_hash(site))
+    token = owner_mail_token(site.id, site.created_at, owner_hash)
     message["List-Unsubscribe"] = url_header("List-Unsubscribe", _public(f"/moderate/mail/{token}"))
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
 
@@ -410,14 +409,15 @@ def build_owner_mail(comment: Comment, site: Site, to: str) -> EmailMessage:
     every link's target shown, and links to act on it."""
     thread = db.session.get(Thread, comment.thread_id)
     assert thread is not None
-    item = _owner_item(comment, thread)
+    owner_hash = notices.owner_mail_hash(site)
+    item = _owner_item(comment, thread, owner_hash)
     verb = "awaits moderation" if item["held"] else "was published"
     message = _base_message(to, f"A comment on {item['title']} {verb}")
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
     root = thread_message_id(thread)
     message["In-Reply-To"] = ids_header("In-Reply-To", root)
     message["References"] = ids_header("References", root)
-    _owner_list_headers(message, site)
+    _owner_list_headers(message, site, owner_hash)
     context = {"item": item, "verb": verb, **_owner_footer(site)}
     message.set_content(render_template("mail/owner.txt", **context))
     message.add_alternative(render_template("mail/owner.html", **context), subtype="html")
@@ -439,7 +439,10 @@ def build_owner_digest(
             select(Thread).where(Thread.id.in_({c.thread_id for c in comments}))
         )
     }
-    items = [_owner_item(c, threads[c.thread_id]) for c in comments[:OWNER_DIGEST_ITEMS]]
+    owner_hash = notices.owner_mail_hash(site)
+    items = [
+        _owner_item(c, threads[c.thread_id], owner_hash) for c in comments[:OWNER_DIGEST_ITEMS]
+    ]
     count, held = len(comments), sum(1 for c in comments if c.status == PENDING)
     plural = "s" if count != 1 else ""
     if held == count:
@@ -451,7 +454,7 @@ def build_owner_digest(
         subject = f"{count} new comment{plural} on {site.name}"
     message = _base_message(to, subject)
     message["Message-ID"] = ids_header("Message-ID", make_msgid(domain=mail_domain()))
-    _owner_list_headers(message, site)
+    _owner_list_headers(message, site, owner_hash)
     context = {
         "items": items,
         "count": count,
