@@ -301,6 +301,12 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
     return render_template("confirm.html", form=form, thread=subscription.thread, mode=mode)
 
 
+def one_click_post() -> bool:
+    """A mail provider's RFC 8058 one-click POST (List-Unsubscribe-Post): the link's token
+    is all it carries, no CSRF token, no cookie."""
+    return request.method == "POST" and request.form.get("List-Unsubscribe") == "One-Click"
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str) -> str | tuple[str, int]:
@@ -316,7 +322,7 @@ def unsubscribe(token: str) -> str | tuple[str, int]:
             "message.html", title="Unsubscribed", message="You get no mail about this thread."
         )
     if request.method == "POST":
-        if request.form.get("List-Unsubscribe") == "One-Click":
+        if one_click_post():
             # RFC 8058: a mail provider's POST, with the token alone.
             subscriptions.unsubscribe(address, subscription, everything=False)
             return render_template(
@@ -497,7 +503,7 @@ def never_mail(token: str) -> str:
     as it is the confirmation mail's List-Unsubscribe."""
     address, _ = subscriptions.address_from_token("never", token)
     form = ConfirmForm()
-    one_click = request.form.get("List-Unsubscribe") == "One-Click"
+    one_click = one_click_post()
     if request.method == "POST":
         if not one_click:
             submitted(form)
@@ -529,7 +535,7 @@ def stop_owner_mail(token: str) -> str:
     site = sites.owner_mail_site(token)
     form = ConfirmForm()
     if request.method == "POST":
-        if request.form.get("List-Unsubscribe") != "One-Click":
+        if not one_click_post():
             submitted(form)
         if site.notify_owner != OwnerNotify.NONE:
             sites.stop_owner_mail(site)
