@@ -175,3 +175,14 @@ def test_random_strings_are_never_tokens(fuzz_app: Flask, text: str) -> None:
         for purpose in PURPOSES:
             with pytest.raises(TokenError):
                 read_token(purpose, text)
+
+
+def test_a_token_spelled_with_other_base64_characters_is_refused(fuzz_app: Flask) -> None:
+    """Base64's decoder takes "/" for "_" and "+" for "-": such a spelling is not the token."""
+    with fuzz_app.test_request_context():
+        n, token = next(
+            (n, t) for n in range(1, 500) if "_" in (t := make_token("confirm", {"s": n}))
+        )
+        assert read_token("confirm", token) == {"s": n}
+        with pytest.raises(TokenError):
+            read_token("confirm", token.replace("_", "/", 1))

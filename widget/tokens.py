@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any
@@ -109,8 +110,16 @@ def read_token(purpose: str, token: str, max_age: int | None = None) -> Any:
     return read_token_issued(purpose, token, max_age)[0]
 
 
+#: URL-safe base64 and the dots between a token's parts.
+_TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_.-]+")
+
+
 def read_token_issued(purpose: str, token: str, max_age: int | None = None) -> tuple[Any, datetime]:
     """Return (payload, when it was made, naive UTC), or raise TokenError."""
+    # Only the characters a token is made of: base64's decoder also takes "/" and "+" for
+    # "_" and "-", so a token spelled another way would still open.
+    if not isinstance(token, str) or not _TOKEN_CHARACTERS.fullmatch(token):
+        raise TokenError("This link is not valid.")
     try:
         payload, issued = _serializer(purpose).loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as exc:
