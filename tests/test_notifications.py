@@ -359,6 +359,13 @@ def test_a_refusal_that_is_not_about_the_mailbox_blocks_nobody(
         ("550 No such user here", True),
         ("550 5.1.0 <c@parley.test>: Sender address rejected: User unknown", False),
         ("550 5.1.8 <c@parley.test>: Sender address rejected: Domain not found", False),
+        (
+            "550 5.1.0 <c@parley.test>: Sender address rejected: User unknown in local "
+            "recipient table",
+            False,
+        ),
+        ("550 Sender verify failed", False),
+        ("553 sorry, your envelope sender has been denied", False),
     ],
 )
 def test_which_refusals_say_the_readers_mailbox_is_gone(

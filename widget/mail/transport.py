@@ -147,8 +147,10 @@ _ENHANCED = re.compile(
     rb"^\s*([245])\.(\d{1,3})\.(\d{1,3})\b|\(#([245])\.(\d{1,3})\.(\d{1,3})\)\s*$"
 )
 #: A refusal that speaks of us, not of the reader's mailbox (read without the addresses
-#: in it: "<relay@…>" names a mailbox). "Sender address rejected" is Postfix's.
-_ABOUT_US = re.compile(rb"sender address|relay|rcpthosts|authenticat", re.IGNORECASE)
+#: in it: "<relay@…>" names a mailbox): our sender ("Sender address rejected", Exim's
+#: "Sender verify failed"), or relaying.
+_ABOUT_SENDER = re.compile(rb"sender", re.IGNORECASE)
+_ABOUT_RELAY = re.compile(rb"relay|rcpthosts|authenticat", re.IGNORECASE)
 _ADDRESSES = re.compile(rb"<[^<>]*>|\S+@\S+")
 
 
@@ -157,21 +159,25 @@ def is_bad_mailbox(code: int, reply: bytes | str) -> bool:
 
     A 5.1.x code about the recipient (no such address, bad domain: not 5.1.7/5.1.8, the
     sender's) or 5.2.1 (mailbox disabled); or, from a server that gives no such code, a 550,
-    551 or 553. Unless the reply speaks of the sender or of relaying ("Sender address
-    rejected", "Relay access denied"): a relay's refusal, a full mailbox (552, 5.2.2) or a
-    system's trouble say nothing about the reader, and blocking their address for them would
-    stop their mail for good; those are retried, then fail, and block nobody."""
+    551 or 553. Never when the reply speaks of our sender; nor of relaying, unless it names
+    the recipient (Postfix: "Recipient address rejected: … relay recipient table"). A
+    relay's refusal, a full mailbox (552, 5.2.2) or a system's trouble say nothing about
+    the reader, and blocking their address for them would stop their mail for good; those
+    are retried, then fail, and block nobody."""
     if not 500 <= code < 600:
         return False
     raw = reply.encode("utf-8", "replace") if isinstance(reply, str) else reply or b""
-    about_us = bool(_ABOUT_US.search(_ADDRESSES.sub(b" ", raw)))
+    words = _ADDRESSES.sub(b" ", raw)
+    if _ABOUT_SENDER.search(words):
+        return False
+    about_relay = bool(_ABOUT_RELAY.search(words))
     enhanced = _ENHANCED.search(raw)
     if enhanced:
         _, subject, detail = (group for group in enhanced.groups() if group is not None)
         if subject == b"1" and detail not in (b"7", b"8"):
-            return not about_us or b"recipient" in raw.lower()
+            return not about_relay or b"recipient" in words.lower()
         return (subject, detail) == (b"2", b"1")
-    return code in (550, 551, 553) and not about_us
+    return code in (550, 551, 553) and not about_relay
 
 
 def _send_message(smtp: smtplib.SMTP, message: EmailMessage, to: str, data_timeout: float) -> None:
