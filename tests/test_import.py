@@ -733,12 +733,14 @@ def test_plain_permalinks_keep_a_thread_per_post(runner: FlaskCliRunner, tmp_pat
                 # A feed's link to a pretty permalink: the same page as /post/.
                 ("8", "https://blog.example/post/?utm_source=feedburner", "Post"),
                 ("9", "https://blog.example/post/", "Post"),
+                ("5", "https://blog.example/post/?ref=hn&replytocom=5&_ga=2.1", "Post"),
             ],
             [
                 {"id": "70", "thread": "7", "body": "on forty-two"},
                 {"id": "60", "thread": "6", "body": "in a folder"},
                 {"id": "80", "thread": "8", "body": "from the feed"},
                 {"id": "90", "thread": "9", "body": "from the page"},
+                {"id": "50", "thread": "5", "body": "from a link someone shared"},
             ],
         )
     )
@@ -748,7 +750,7 @@ def test_plain_permalinks_keep_a_thread_per_post(runner: FlaskCliRunner, tmp_pat
         "/?p=13": 1,
         "/index.php?p=42": 1,
         "/blog/?p=7": 1,
-        "/post/": 2,
+        "/post/": 3,
     }
     url = db.session.scalar(select(Thread.url).where(Thread.key == "/?p=12"))
     assert url == "https://blog.example/?p=12"  # the post, never the home page

@@ -58,13 +58,17 @@ def _is_control(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
 
 
-#: Parameters that never name a page: a campaign's (utm_…) and click ids.
-_TRACKING = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|msclkid|mc_cid|mc_eid)(=|$)", re.IGNORECASE)
+#: Parameters that never name a page: a campaign's (utm_…, mc_…, ref), click and analytics
+#: ids, and WordPress's reply link (replytocom).
+_TRACKING = re.compile(
+    r"^(utm_[a-z_]+|mc_[a-z]+|ref|fbclid|gclid|msclkid|igshid|_ga|_gl|replytocom)(=|$)",
+    re.IGNORECASE,
+)
 
 
 def url_path(link: object) -> str:
-    """The thread key an http(s) link names: its path, with its query less any utm_… or click
-    id (WordPress's plain permalinks, `/?p=12` or `/blog/?p=12`, name posts by query, and the
+    """The thread key an http(s) link names: its path, with its query less any tracking
+    parameter (WordPress's plain permalinks, `/?p=12` or `/blog/?p=12`, name posts by query, and the
     widget keys such a page by its canonical link's path and query); "" for anything else."""
     url = web_url(link)
     if not url:
