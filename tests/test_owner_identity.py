@@ -474,3 +474,11 @@ def test_admin_create_says_which_role_was_made(runner: FlaskCliRunner) -> None:
         assert result.output.strip().endswith(
             f"{said} {said.lower()}@blog.example can log in at /admin/."
         ), result.output
+    # A new password without --role keeps the role, and says which.
+    reset = runner.invoke(
+        args=["admin", "create", "moderator@blog.example", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )
+    assert reset.output.strip().endswith(
+        "Moderator moderator@blog.example can log in at /admin/."
+    ), reset.output

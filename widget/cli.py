@@ -367,8 +367,8 @@ def admin_create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    create_admin(email, password, role=role, name=name, sites=sites or None)
-    click.echo(f"{(role or 'owner').capitalize()} {email} can log in at /admin/.")
+    user = create_admin(email, password, role=role, name=name, sites=sites or None)
+    click.echo(f"{user.role.capitalize()} {user.email} can log in at /admin/.")
 
 
 @admin.command("list")
