@@ -22,7 +22,7 @@ from .conftest import Api
 ROOT = Path(__file__).resolve().parent.parent
 ESBUILD = ROOT / ".venv/jstools/node_modules/.bin/esbuild"
 #: The first load: 6 KB (6,200 bytes gzipped), styles included.
-BUDGET = 6200
+BUDGET = 6 * 1024  # issue 16: the first load stays within 6,144 B gzipped
 
 
 @pytest.fixture(params=["sqlite"])

@@ -119,6 +119,8 @@ def test_a_comment_from_another_reader_arrives_without_a_jump(page: Any, live: L
     live.seed(body="Just arrived.", author="Other")
     page.clock.run_for(25_000)  # the first poll, 20 s in
     page.wait_for_selector(".fresh:has-text('New comments: 1')")
+    banner = page.locator(".fresh").evaluate("el => getComputedStyle(el).backgroundColor")
+    assert banner not in ("rgba(0, 0, 0, 0)", "transparent"), banner  # set apart from the list
     assert page.locator("text=Just arrived.").count() == 0  # shown only when asked
     page.click(".fresh button")
     page.wait_for_selector("text=Just arrived.")

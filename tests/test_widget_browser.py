@@ -231,6 +231,17 @@ def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Liv
     page.click(POST)
     page.wait_for_selector("#e-email:has-text('valid email')")
     assert page.locator("#f-email").get_attribute("aria-invalid") is not None
+    # Their looks come with the second chunk (the first load leaves them out): red, and a
+    # thicker border than the other fields'.
+    looks = page.evaluate(
+        """() => {
+        const root = document.querySelector('#parley').shadowRoot;
+        const style = (sel) => getComputedStyle(root.querySelector(sel));
+        return [style('#e-email').color, style('#f-author').color,
+                style('#f-email').borderTopWidth, style('#f-author').borderTopWidth];
+    }"""
+    )
+    assert looks[0] != looks[1] and looks[2] == "2px" and looks[3] == "1px", looks
     assert page.locator("#f-body").input_value() == "Keep me."
     assert (
         page.evaluate("document.querySelector('#parley').shadowRoot.activeElement.id") == "f-email"

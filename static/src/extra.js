@@ -4,8 +4,11 @@
 // main bundle), so nothing is bundled twice.
 
 const FIELDS = ["author", "email", "website", "body"];
+// (Rules the first load can do without: they style only what this chunk shows or sets.)
 const CSS = ".pv{border:1px dashed var(--m);border-radius:6px;padding:.5em;min-height:6em}"
-  + ".sub{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}.sub input{flex:1 1 12em;width:auto}";
+  + ".sub{display:flex;flex-wrap:wrap;gap:.5em;align-items:end}.sub input{flex:1 1 12em;width:auto}"
+  + ".err{color:var(--e);font-size:.9em}[aria-invalid]{border-color:var(--e);border-width:2px}"
+  + "button:disabled{opacity:.6}.fresh{background:var(--l);padding:.4em .7em;border-radius:6px}";
 let sheet = null;
 
 /** The rules of what this chunk shows, added to the thread's shadow root once. */
@@ -28,6 +31,7 @@ function errorText(view, data) {
 
 /** Send the comment form; on success the view shows the comment and focuses it. */
 export async function send(view, parts, retried) {
+  styled(view);
   const { t, store, api } = view;
   const { form, inputs, status } = parts;
   if (inputs.body.hidden) preview(view, parts); // back to Write: errors point at the box
@@ -132,6 +136,7 @@ function closeReply(view, parts) {
 
 /** The next page of top-level comments; focus goes to the first of them. */
 export async function more(view, button) {
+  styled(view);
   const before = view.state.roots.length;
   const res = await view.loadPage(view.state, true).catch(() => null);
   button.disabled = false;
@@ -175,6 +180,7 @@ function showErrors(view, parts, errors) {
  * comments the reader has not seen. Returns a function that stops it.
  */
 export function watch(view, probe, onNew) {
+  styled(view);
   let delay = 20e3;
   let timer = 0;
   async function tick() {
@@ -201,6 +207,7 @@ export function watch(view, probe, onNew) {
 
 /** Edit in place; the box holds the Markdown as written (kept with the edit token). */
 export function edit(view, c, own, body, tools) {
+  styled(view);
   const { h, t } = view;
   const area = h("textarea", { "aria-label": t("comment"), rows: 4, maxlength: view.limits.body });
   area.value = own.b || c.body || body.textContent;
@@ -231,6 +238,7 @@ export function edit(view, c, own, body, tools) {
 
 /** Delete: a second press confirms; Escape or leaving the button disarms it. */
 export function remove(view, c, own, body, tools) {
+  styled(view);
   const { t } = view;
   const button = tools.lastElementChild;
   if (button.dataset.armed !== "1") {
