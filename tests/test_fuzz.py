@@ -130,6 +130,16 @@ def test_rendered_html_holds_only_allowed_markup(text: str) -> None:
 def test_sanitize_is_idempotent(text: str) -> None:
     once = sanitize(text)
     assert sanitize(once) == once
+    # A link is kept only with an address it may have: no address-less <a> looking like one.
+    assert len(re.findall(r"<a\b", once)) == len(re.findall(r'<a href="', once)), once
+
+
+def test_a_link_whose_address_is_refused_becomes_its_text() -> None:
+    # As an import brings it (Isso, WordPress: HTML, not Markdown).
+    imported = (
+        '<p>See <a href="javascript:alert(1)" title="t">this <em>page</em></a> or <a>that</a>.</p>'
+    )
+    assert sanitize(imported) == "<p>See this <em>page</em> or that.</p>"
 
 
 # --- tokens -------------------------------------------------------------------------------------

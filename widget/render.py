@@ -37,9 +37,14 @@ _cleaner = nh3.Cleaner(
 )
 
 
+#: What the cleaner leaves of a link whose address it refused (javascript:, data:…): no
+#: address, so no link. (Anchors never nest in parsed HTML: the next </a> closes it.)
+_LINK_WITHOUT_ADDRESS = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
+
+
 def sanitize(html: str) -> str:
     """Allow-list sanitizer used for new and imported comments alike."""
-    return _cleaner.clean(html).strip()
+    return _LINK_WITHOUT_ADDRESS.sub(r"\1", _cleaner.clean(html)).strip()
 
 
 def plain_text(html: str) -> str:
