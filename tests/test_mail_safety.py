@@ -212,6 +212,11 @@ def test_list_and_threading_headers_go_out_as_plain_ascii(
     for raw in smtp.recorder.raw_to("fan@example.org"):  # the confirmation too
         for line in wire_lines(raw):  # RFC 2047: 76 at most on a line with an encoded word
             assert "=?" not in line or len(line) <= 76, line
+        # The HTML part says its charset itself too: a client that saves or forwards it
+        # without the MIME header still shows "Zoë", not "ZoÃ«".
+        (html,) = [p for p in parsed(raw).walk() if p.get_content_type() == "text/html"]
+        assert html.get_content_charset() == "utf-8"
+        assert '<html lang="en"><head><meta charset="utf-8">' in html.get_content()
     for raw in notes:
         unsubscribe = raw_header(raw, "List-Unsubscribe")
         assert re.fullmatch(r"<http://parley\.test/unsubscribe/[A-Za-z0-9_.-]+>", unsubscribe)
