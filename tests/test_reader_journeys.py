@@ -205,6 +205,18 @@ def test_a_mails_link_to_a_comment_brings_it_into_view(page: Any, live: Live) ->
     assert page.evaluate("window.scrollY") > 1000  # the page moved down to it
 
 
+def test_a_mails_link_to_a_comment_past_the_first_page_brings_it_into_view(
+    page: Any, live: Live
+) -> None:
+    # Fifty comments a page, oldest first: a new comment on a long thread is on a later page.
+    ids = [live.seed(body=f"Comment {n}.")["comment"]["id"] for n in range(55)]
+    page.goto(live.article() + f"#parley-{ids[53]}")
+    page.wait_for_function(f"{SHADOW}.activeElement?.id === 'parley-{ids[53]}'")
+    assert page.locator("text=Comment 53.").is_visible()
+    assert page.locator("text=Comment 0.").count() == 1  # the first page stays, once
+    assert page.locator("button:has-text('Load more comments')").is_hidden()  # none left
+
+
 def test_two_threads_on_one_page_through_the_js_api(page: Any, live: Live) -> None:
     live.seed(thread="/post", body="On the first thread.")
     live.seed(thread="/second", body="On the second thread.")

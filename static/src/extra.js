@@ -147,6 +147,16 @@ export async function more(view, button) {
   else view.heading.focus();
 }
 
+/** Bring comment `id` into view: a mail links to it, and on a long thread it may be a few
+ * pages on (twenty at most, as many as a reader would page through). */
+export async function seek(view, id) {
+  for (let n = 0; n < 20 && !view.box.querySelector("#parley-" + id) && view.state.cursor; n++) {
+    if (await view.loadPage(view.state, true).catch(() => null) !== "ok") break;
+    view.render();
+  }
+  view.focusComment(id);
+}
+
 function failed(view, parts, res) {
   const errors = res.data.errors || {};
   const first = showErrors(view, parts, errors);

@@ -127,9 +127,9 @@ async function start(host, opts, env, key, handle) {
     onclick: ({ currentTarget: link }) => view.extra().then((m) => m.subscribe(view, link)) }));
   await refresh(first);
   // A mail's "Read and reply" link (page#parley-ID): the browser cannot see into the
-  // shadow root, so the widget brings that comment into view.
+  // shadow root, so the widget brings that comment into view, from a later page if need be.
   const linked = /^#parley-(\d+)$/.exec(location.hash);
-  if (linked) view.focusComment(linked[1]);
+  if (linked) view.extra().then((m) => m.seek(view, linked[1]));
   if (!state.closed) view.freshToken();
   let stop = () => {};
   const showFresh = (n) => {
