@@ -272,6 +272,27 @@ def test_classifier_learns_from_moderators(
     assert status_of(ham) == APPROVED
 
 
+def test_with_rate_limits_on_only_a_429_says_when_the_limit_resets(
+    backend: str, db_folder: Path
+) -> None:
+    # Flask-Limiter's headers put its window's Retry-After on every answer of a limited
+    # route: a 201 said "retry in 60 s", a quick form's 422 "60" beside its body's 2.
+    limited = make_app(
+        backend, db_folder, RATE_LIMITS="on", SPAM_CHECKS="on", RATE_LIMIT_POST="3 per minute"
+    )
+    with limited.app_context():
+        api = Api(limited.test_client())
+        posted = api.post(form_token=aged_token(limited, 30))
+        assert posted.status_code == 201 and "Retry-After" not in posted.headers
+        assert posted.headers["X-RateLimit-Remaining"] == "2"  # what is left, said as such
+        quick = api.post(form_token=aged_token(limited, 1), body="Quick.")
+        assert quick.status_code == 422 and quick.get_json()["retry_after"] == 2
+        assert quick.headers["Retry-After"] == "2"
+        api.post(form_token=aged_token(limited, 30), body="Third.")
+        refused = api.post(form_token=aged_token(limited, 30), body="Fourth.")
+        assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+
+
 def test_spam_score_needs_enough_examples(api: Api) -> None:
     site = db.session.scalars(select(Site)).one()
     assert spam.spam_score(site, {"cheap", "pills"}) is None

@@ -34,7 +34,7 @@ from .auth import LoginThrottle
 from .clock import Clock
 from .compression import compress
 from .config import ConfigError, load_config
-from .errors import register_error_handlers
+from .errors import keep_own_retry_after, register_error_handlers
 from .extensions import csrf, db, limiter, migrate
 from .fastpath import FastPath
 from .mail.headers import parse_sender
@@ -83,7 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(shipped("migrations")), render_as_batch=True)
     csrf.init_app(app)
-    limiter.init_app(app)
+    keep_own_retry_after(app, limiter.init_app)
     _attach_services(app)
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -93,6 +94,35 @@ def error_response(
             body["retry_after"] = retry_after
         return jsonify(body), status
     return render_template("error.html", status=status, message=message), status
+
+
+def keep_own_retry_after(app: Flask, install_limiter: Callable[[Flask], None]) -> None:
+    """Install the rate limiter so that only its 429s carry its Retry-After.
+
+    With its headers on, Flask-Limiter sets Retry-After on every answer of a limited route
+    to when its window resets, over the one an answer has: a 201 would say "retry in 60 s",
+    a too-quick form's 422 "60" beside the body's `retry_after: 3`. Flask runs after_request
+    hooks last-registered first: one registered before the limiter sees its result, one
+    registered after it notes what the answer said before.
+    """
+
+    @app.after_request
+    def _restore(response: Response) -> Response:
+        if response.status_code != 429:
+            own = g.pop("own_retry_after", None)
+            if own is None:
+                response.headers.pop("Retry-After", None)
+            else:
+                response.headers["Retry-After"] = own
+        return response
+
+    install_limiter(app)
+
+    @app.after_request
+    def _note(response: Response) -> Response:
+        if "Retry-After" in response.headers:
+            g.own_retry_after = response.headers["Retry-After"]
+        return response
 
 
 def register_error_handlers(app: Flask) -> None:
