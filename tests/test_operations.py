@@ -81,6 +81,17 @@ def run_flask(
         ),
         ({"PARLEY_MAIL_FROM": "notanaddress"}, "PARLEY_MAIL_FROM must be an address"),
         ({"PARLEY_DATABASE_URL": "mysql://db/parley"}, "must be a sqlite:/// or postgresql://"),
+        # The limiter would log these on the first request and then limit nothing at all.
+        ({"PARLEY_RATE_LIMIT_POST": "garbage"}, "PARLEY_RATE_LIMIT_POST is a rate limit such as"),
+        ({"PARLEY_RATE_LIMIT_VOTE": "30 a minute"}, "PARLEY_RATE_LIMIT_VOTE is a rate limit"),
+        ({"PARLEY_RATE_LIMIT_LOGIN": "abc"}, "PARLEY_RATE_LIMIT_LOGIN is a rate limit"),
+        ({"PARLEY_LOGIN_FAILURES": "nonsense"}, "PARLEY_LOGIN_FAILURES is a rate limit"),
+        (
+            {"PARLEY_RATE_LIMIT_STORAGE_URL": "foo://cache"},
+            "PARLEY_RATE_LIMIT_STORAGE_URL must be memory:// or redis://HOST:6379 (got foo://…)",
+        ),
+        ({"PARLEY_CONFIG": "/nonexistent/parley.py"}, "PARLEY_CONFIG names /nonexistent/parley.py"),
+        ({"PARLEY_INSTANCE_PATH": "/proc/parley"}, "The instance folder /proc/parley cannot be"),
     ],
 )
 def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
@@ -93,6 +104,14 @@ def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
     assert len(lines) == 1, done.stderr  # no traceback
     assert lines[0].startswith("Parley cannot start: ") and message in lines[0], lines[0]
     assert "hunter2" not in done.stderr  # a password in a URL is not repeated
+
+
+def test_the_test_scripts_settings_are_accepted_but_never_suggested(tmp_path: Path) -> None:
+    base = {"PARLEY_SECRET_KEY": SECRET, "PARLEY_INSTANCE_PATH": str(tmp_path)}
+    accepted = run_flask({**base, "PARLEY_PG_PORT": "5432"}, "check")
+    assert "cannot start" not in accepted.stderr, accepted.stderr
+    refused = run_flask({**base, "PARLEY_SMTP": "x"}, "sites", "list").stderr
+    assert "PARLEY_SMTP_URL" in refused and "PARLEY_PG_PORT" not in refused, refused
 
 
 def test_settings_given_as_text_are_read_as_numbers_and_switches(tmp_path: Path) -> None:

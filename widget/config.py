@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -52,17 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "DEMO": "off",  # "on": the demo article at / and its `default` site (`make run`)
 }
 
-#: PARLEY_ variables read outside DEFAULTS: the config file, the instance folder, and the
-#: test and benchmark scripts' own settings.
-EXTRA_VARIABLES = frozenset(
-    {
-        "PARLEY_CONFIG",
-        "PARLEY_INSTANCE_PATH",
-        "PARLEY_TEST_POSTGRES_URL",
-        "PARLEY_FUZZ_EXAMPLES",
-        "PARLEY_PG_PORT",
-        "PARLEY_PG_DATA",
-    }
+#: PARLEY_ variables read outside DEFAULTS: the config file and the instance folder…
+EXTRA_VARIABLES = frozenset({"PARLEY_CONFIG", "PARLEY_INSTANCE_PATH"})
+#: …and the test and benchmark scripts' own settings (accepted, never suggested).
+SCRIPT_VARIABLES = frozenset(
+    {"PARLEY_TEST_POSTGRES_URL", "PARLEY_FUZZ_EXAMPLES", "PARLEY_PG_PORT", "PARLEY_PG_DATA"}
 )
 
 #: Bytes a production SECRET_KEY needs at least (a generated one has 64).
@@ -79,7 +74,7 @@ def known_variables() -> list[str]:
 
 def check_environment(environ: dict[str, str] | os._Environ[str]) -> None:
     """Refuse a PARLEY_ variable Parley does not know (a typo would be silently ignored)."""
-    known = set(known_variables())
+    known = set(known_variables()) | SCRIPT_VARIABLES
     unknown = sorted(k for k in environ if k.startswith("PARLEY_") and k not in known)
     if unknown:
         raise ConfigError(
@@ -93,17 +88,21 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     config_file = os.environ.get("PARLEY_CONFIG")
     if config_file:
-        app.config.from_pyfile(config_file)
+        try:
+            app.config.from_pyfile(config_file)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ConfigError(f"PARLEY_CONFIG names {config_file}: {reason}.") from exc
     app.config.from_prefixed_env("PARLEY")
     if test_config:
         app.config.from_mapping(test_config)
 
     instance = Path(app.instance_path)
     if not app.config["SECRET_KEY"]:
-        instance.mkdir(parents=True, exist_ok=True)
+        _make_instance_folder(instance)
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     if not app.config["DATABASE_URL"]:
-        instance.mkdir(parents=True, exist_ok=True)
+        _make_instance_folder(instance)
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'parley.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["DATABASE_URL"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -163,6 +162,48 @@ def _check_values(config: Any) -> None:
     if config["SMTP_URL"]:
         _check_smtp_url(str(config["SMTP_URL"]))
     _check_database_url(str(config["SQLALCHEMY_DATABASE_URI"]))
+    _check_rate_limits(config)
+
+
+#: Rate limits, in the limiter's words: "10 per minute;100 per hour".
+_LIMITS = ("RATE_LIMIT_POST", "RATE_LIMIT_VOTE", "RATE_LIMIT_LOGIN")
+#: Where limits are counted: in each worker, or shared in Redis (the `redis` extra).
+STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+
+
+def _check_rate_limits(config: Any) -> None:
+    # The limiter reads these on the first request and, on a typo, logs it and limits
+    # nothing: the site would run without limits and nobody would know.
+    for name in _LIMITS:
+        _rate_limit(name, config[name])
+    if is_on(config["LOGIN_FAILURES"]):
+        _rate_limit("LOGIN_FAILURES", config["LOGIN_FAILURES"], "5 per 15 minutes, or off")
+    url = str(config["RATE_LIMIT_STORAGE_URL"])
+    scheme = urlsplit(url).scheme
+    if scheme not in STORAGE_SCHEMES:
+        raise ConfigError(
+            "PARLEY_RATE_LIMIT_STORAGE_URL must be memory:// or redis://HOST:6379 "
+            f"(got {scheme or 'no scheme'}://…)."
+        )
+
+
+def _rate_limit(name: str, value: Any, example: str = "10 per minute;100 per hour") -> None:
+    try:
+        parse_many(str(value))
+    except ValueError as exc:
+        raise ConfigError(
+            f"PARLEY_{name} is a rate limit such as {example} (got {value!r})."
+        ) from exc
+
+
+def _make_instance_folder(instance: Path) -> None:
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"The instance folder {instance} cannot be made ({exc.strerror}): set "
+            "PARLEY_INSTANCE_PATH to a folder Parley may write."
+        ) from exc
 
 
 def _check_smtp_url(url: str) -> None:
