@@ -217,6 +217,22 @@ def test_a_mails_link_to_a_comment_past_the_first_page_brings_it_into_view(
     assert page.locator("button:has-text('Load more comments')").is_hidden()  # none left
 
 
+def test_a_comment_posted_before_the_last_page_is_loaded_shows_once_in_its_place(
+    page: Any, live: Live
+) -> None:
+    for n in range(55):
+        live.seed(body=f"Comment {n}.")
+    page.goto(live.article())
+    page.wait_for_selector("text=Comment 49.")
+    post(page, "Mine, the newest.")
+    page.wait_for_selector("text=Mine, the newest.")  # shown at once, below what is loaded
+    page.click("button:has-text('Load more comments')")
+    page.wait_for_selector("text=Comment 54.")
+    bodies = page.locator(".list > li > article .c").all_inner_texts()
+    assert bodies.count("Mine, the newest.") == 1
+    assert bodies[-2:] == ["Comment 54.", "Mine, the newest."]
+
+
 def test_two_threads_on_one_page_through_the_js_api(page: Any, live: Live) -> None:
     live.seed(thread="/post", body="On the first thread.")
     live.seed(thread="/second", body="On the second thread.")

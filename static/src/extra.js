@@ -137,12 +137,16 @@ function closeReply(view, parts) {
 /** The next page of top-level comments; focus goes to the first of them. */
 export async function more(view, button) {
   styled(view);
-  const before = view.state.roots.length;
-  const res = await view.loadPage(view.state, true).catch(() => null);
+  const { state } = view;
+  const before = state.roots.length;
+  const res = await view.loadPage(state, true).catch(() => null);
   button.disabled = false;
   if (res !== "ok") return view.say(res ? errorText(view, res.data) : view.t("offline"));
+  const first = state.roots[before];
+  // A comment the reader posted meanwhile was shown after what was loaded; now that the
+  // page it belongs on came, it stays there only.
+  state.roots = state.roots.filter((c, i, all) => !all.slice(i + 1).some((o) => o.id === c.id));
   view.render();
-  const first = view.state.roots[before];
   if (first) view.focusComment(first.id);
   else view.heading.focus();
 }
