@@ -338,6 +338,33 @@ def test_unknown_site_thread_and_comment_are_404(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
+    "query", ["limit=0", "limit=lots", "sort=bogus", "cursor=zzz", "cursor=" + "A" * 40]
+)
+def test_a_thread_nobody_commented_on_checks_its_query_like_any_other(api: Api, query: str) -> None:
+    api.post(thread="/has-one")
+    for key in ("/has-one", "/never"):
+        answer = api.client.get(f"/api/comments?site=default&thread={key}&{query}")
+        assert answer.status_code == 400, (key, query, answer.get_json())
+        if query.startswith("cursor"):  # the no-JavaScript page reads it the same way
+            page = api.client.get(f"/threads?site=default&thread={key}&{query}")
+            assert page.status_code == 400, (key, query)
+
+
+def test_the_empty_page_of_a_new_article_is_revalidated_and_then_changes(api: Api) -> None:
+    empty = api.thread("/new")
+    assert empty.headers["Cache-Control"] == "public, max-age=0, s-maxage=10, must-revalidate"
+    again = api.client.get(
+        "/api/comments?site=default&thread=/new", headers={"If-None-Match": empty.headers["ETag"]}
+    )
+    assert again.status_code == 304 and again.headers["ETag"] == empty.headers["ETag"]
+    api.post(thread="/new", body="The first.")
+    after = api.client.get(
+        "/api/comments?site=default&thread=/new", headers={"If-None-Match": empty.headers["ETag"]}
+    )
+    assert after.status_code == 200 and after.get_json()["thread"]["count"] == 1
+
+
+@pytest.mark.parametrize(
     "path",
     [
         "/api/comments?thread=/a",

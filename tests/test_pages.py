@@ -130,6 +130,19 @@ def test_no_js_page_shows_field_errors(client: FlaskClient) -> None:
     assert "Enter a valid email address." in html and "kept text" in html
 
 
+def test_a_new_articles_feed_is_an_empty_feed_that_fills_later(api: Api) -> None:
+    url = "/feeds/comments.atom?site=default&thread=/2026/new"
+    empty = api.client.get(url)
+    assert empty.status_code == 200 and empty.mimetype == "application/atom+xml"
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    tree = ElementTree.fromstring(empty.data)
+    assert tree.findall("a:entry", ns) == []
+    assert tree.find("a:title", ns).text == "Comments on /2026/new"  # type: ignore[union-attr]
+    api.post(thread="/2026/new", body="First.")
+    assert len(ElementTree.fromstring(api.client.get(url).data).findall("a:entry", ns)) == 1
+    assert api.client.get("/feeds/comments.atom?site=nope&thread=/a").status_code == 404
+
+
 def test_atom_feed_lists_published_comments(api: Api) -> None:
     api.post(body="In the feed.")
     response = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")

@@ -21,12 +21,15 @@ from .forms import (
     new_comment_from,
 )
 from .limits import COUNT_KEYS_MAX, THREAD_KEY_MAX
+from .models import Site
 from .openapi import openapi_document
 from .render import markdown_to_html
 from .serializers import comment_json, json_response, thread_json
 from .tokens import author_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+#: Browsers revalidate a thread's page every time (a cheap 304); shared caches keep it 10 s.
+PAGE_CACHE_CONTROL = "public, max-age=0, s-maxage=10, must-revalidate"
 bp.after_request(add_cors_headers)
 
 
@@ -52,9 +55,14 @@ def list_comments() -> Response:
     key = threads.check_thread_key(request.args.get("thread"))
     page = threads.find_page_thread(request.args.get("site"), key)
     allow_origin(page.site)
+    limit = threads.page_limit(request.args.get("limit"))
+    sort = threads.sort_arg(request.args.get("sort"))
+    cursor = request.args.get("cursor") or None
+    if cursor:
+        threads.decode_cursor(cursor, sort)  # a 400 for a cursor no page could have made
     thread = page.thread
     if thread is None:  # a new article: an empty page, not an error in the reader's console
-        return json_response(threads.empty_page(page.site, key))
+        return _empty_thread_page(page.site, key)
     if g.get("cors_origin") and "title" in request.args:
         # A page on one of the site's own origins, as a browser loads it: what it says of
         # itself fills in what the thread lacks (see fill_page_details for when it may
@@ -62,9 +70,6 @@ def list_comments() -> Response:
         thread = threads.fill_page_details(
             page.site, thread, request.args["title"], request.args.get("url", "")
         )
-    limit = threads.page_limit(request.args.get("limit"))
-    sort = threads.sort_arg(request.args.get("sort"))
-    cursor = request.args.get("cursor") or None
     response = Response(mimetype="application/json")
     response.vary.add("Accept-Encoding")
     closed = threads.is_closed(thread, page.site)
@@ -76,13 +81,23 @@ def list_comments() -> Response:
     )
     etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes, closed)
     response.set_etag(etag, weak=True)
-    # Browsers revalidate every time (a cheap 304); shared caches may keep a page 10 s.
-    response.headers["Cache-Control"] = "public, max-age=0, s-maxage=10, must-revalidate"
+    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
     if request.if_none_match.contains_weak(etag):
         response.status_code = 304
         return response
     cached = threads.thread_page(thread, cursor, limit, sort, page.site.votes, closed)
     return send_body(response, cached.body, cached.gzipped)
+
+
+def _empty_thread_page(site: Site, key: str) -> Response:
+    """The page of a thread nobody has commented on, revalidated like any other: its first
+    comment creates the thread, whose pages have validators of their own."""
+    response = json_response(threads.empty_page(site, key))
+    response.set_etag(f"empty-{int(site.votes)}", weak=True)
+    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    if request.if_none_match.contains_weak(response.get_etag()[0] or ""):
+        return Response(status=304, headers={"ETag": response.headers["ETag"]})
+    return response
 
 
 @bp.get("/form-token")

@@ -170,6 +170,8 @@ def thread_page() -> str | BaseResponse:
         form.parent_id.data = request.args.get("reply", type=int)
     status = 422 if form.errors else 409 if kept else 200
     cursor = request.args.get("cursor") or None
+    if cursor:
+        threads.decode_cursor(cursor)  # a 400 as the API answers, thread or not
     tree: list[dict[str, Any]] = []
     next_cursor = None
     if thread:
@@ -249,7 +251,10 @@ def feed() -> Response:
         entries = threads.recent_comments(site, RECENT_MAX)
         started = entries[0][0].created_at if entries else site.created_at
         return _feed(site, None, entries, started)
-    thread = threads.get_thread(site, request.args.get("thread", ""))
+    key = threads.check_thread_key(request.args["thread"])
+    thread = threads.find_thread(site, key)
+    if thread is None:  # a new article's feed, subscribed to before its first comment
+        return _feed(site, Thread(key=key, title="", url=""), [], site.created_at)
     rows = db.session.scalars(
         select(Comment)
         .where(Comment.thread_id == thread.id, Comment.status == APPROVED)
