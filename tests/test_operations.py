@@ -298,6 +298,9 @@ def test_origins_typed_with_commas_are_each_allowed_and_a_broken_one_is_refused(
     for broken in ("https://a..b", "https://exa mple.org", "http://[::1", "https://x.example:port"):
         refused = runner.invoke(args=["sites", "set", "blog4", "--origin", broken])
         assert refused.exit_code != 0 and "Not an http(s) origin" in refused.output, broken
+    for with_path in ("https://a.example/blog", "https://a.example/?x=1", "https://u@a.example"):
+        refused = runner.invoke(args=["sites", "set", "blog4", "--origin", with_path])
+        assert refused.exit_code != 0 and "scheme, host and port only" in refused.output
     ipv6 = runner.invoke(args=["sites", "set", "blog4", "--origin", "http://[::1]:8080"])
     assert ipv6.exit_code == 0 and "http://[::1]:8080" in ipv6.output
     # A page on it keeps its URL (the thread's link in mail and feeds).
@@ -315,6 +318,20 @@ def test_origins_typed_with_commas_are_each_allowed_and_a_broken_one_is_refused(
     assert posted.status_code == 201, posted.get_json()
     thread = client.get("/api/comments?site=blog4&thread=/v6").get_json()["thread"]
     assert thread["url"] == "http://[::1]:8080/v6"
+
+
+def test_reader_and_backup_commands_refuse_a_typo_and_an_unwritable_file(
+    runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "out.json")
+    for command in (["readers", "erase", "notanemail", "--yes"], ["readers", "export", "x@", out]):
+        refused = runner.invoke(args=command)
+        assert refused.exit_code == 2 and "Enter a valid email address" in refused.output, command
+    missing = str(tmp_path / "no" / "such" / "folder" / "out.json")
+    for command in (["readers", "export", "ann@example.org", missing], ["export", missing]):
+        failed = runner.invoke(args=command)
+        assert failed.exit_code == 1, (command, failed.output, failed.exception)
+        assert f"cannot write {missing}: no such file or directory." in failed.output.lower()
 
 
 @pytest.mark.parametrize("name", ["my blog", "a..b", "x.", "блог", "_x", "a/b"])

@@ -137,8 +137,11 @@ def readers_export(email: str, file: str) -> None:
     """Write everything stored about EMAIL (comments, subscriptions) to FILE as JSON."""
     from .readers import export_reader
 
-    data = export_reader(email)
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the address
+    data = export_reader(_address_or_refuse(email))
+    try:
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the address
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {file}: {exc.strerror or exc}.") from exc
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=2)
     click.echo(
@@ -146,6 +149,18 @@ def readers_export(email: str, file: str) -> None:
         f"subscriptions to {file}."
     )
     _note_older_spelling(email)
+
+
+def _address_or_refuse(email: str) -> str:
+    """EMAIL as typed, once it is an address at all: "erased 0 comments" for a typo would
+    read as done."""
+    from .addresses import AddressRefused, normalize_address
+
+    try:
+        normalize_address(email)
+    except AddressRefused as exc:
+        raise click.BadParameter(f"{email!r}: {exc}", param_hint="EMAIL") from exc
+    return email
 
 
 def _note_older_spelling(email: str) -> None:
@@ -178,7 +193,7 @@ def readers_erase(email: str, yes: bool) -> None:
 
     if not yes and at_a_terminal():
         click.confirm("Erase this reader's comments and subscriptions for good?", abort=True)
-    comments, subscriptions = erase_reader(email)
+    comments, subscriptions = erase_reader(_address_or_refuse(email))
     click.echo(f"Erased {comments} comments and {subscriptions} subscriptions.")
     _note_older_spelling(email)
 

@@ -56,6 +56,11 @@ def normalise_origin(origin: str) -> str:
         raise ParleyError(f"Not an http(s) origin: {origin!r}") from exc
     if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
         raise ParleyError(f"Not an http(s) origin: {origin!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        # An origin is scheme, host and port: a path would be dropped without a word.
+        raise ParleyError(
+            f"Not an origin: {origin!r} (scheme, host and port only, e.g. https://blog.example)"
+        )
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}{port}"

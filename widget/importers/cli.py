@@ -92,4 +92,7 @@ def export_command(path: str, site: str | None) -> None:
     except ParleyError as exc:
         click.echo(f"Export failed: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:  # no such folder, no permission, a full disk
+        click.echo(f"Export failed: cannot write {path}: {exc.strerror or exc}.", err=True)
+        sys.exit(1)
     click.echo("Exported " + ", ".join(f"{n} {what}" for what, n in counts.items()) + f" to {path}")
