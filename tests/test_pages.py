@@ -176,15 +176,23 @@ def test_widget_bundles_are_built_from_the_current_source(tmp_path: Path) -> Non
         assert built == (ROOT / "static" / name).read_bytes(), f"run `make widget` ({name})"
 
 
+#: A string's plural forms beside it, as the widget picks them (Intl.PluralRules' categories).
+PLURAL_FORM = re.compile(r"(?P<base>\w+)_(zero|one|two|few|many|other)")
+
+
 def test_language_files_have_every_english_key_and_placeholder() -> None:
     english = json.loads((ROOT / "static/i18n/en.json").read_text())
+    base = {key: text for key, text in english.items() if not PLURAL_FORM.fullmatch(key)}
     files = sorted((ROOT / "static/i18n").glob("*.json"))
     assert len(files) >= 12
     for path in files:
         table = json.loads(path.read_text())
-        assert set(table) == set(english), path.name
-        for key, text in english.items():
+        forms = {key: PLURAL_FORM.fullmatch(key) for key in table}
+        assert {key for key, form in forms.items() if not form} == set(base), path.name
+        for key, text in base.items():
             assert ("{n}" in text) == ("{n}" in table[key]), (path.name, key)
+        for key, form in forms.items():  # a plural form belongs to a string that has {n}
+            assert not form or "{n}" in base[form["base"]], (path.name, key)
         # The visible label is in the accessible name (WCAG 2.5.3): "Reply" in "Reply to Ann".
         assert table["reply"] in table["replyTo"], path.name
 

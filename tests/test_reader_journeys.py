@@ -260,6 +260,30 @@ def test_german_and_arabic_pages_speak_their_language(page: Any, live: Live) -> 
     screenshot(page, "widget-arabic.png")
 
 
+def test_counts_and_minutes_take_each_languages_plural_forms(page: Any, live: Live) -> None:
+    for n in range(3):
+        live.seed(thread="/three", body=f"Number {n}.")
+    live.seed(thread="/one", body="Alone.")
+    expected = {  # Russian and Polish: 2-4 take a form of their own
+        ("ru", "/three"): "3 комментария",
+        ("pl", "/three"): "3 komentarze",
+        ("en", "/three"): "3 comments",
+        ("ru", "/one"): "1 комментарий",
+        ("en", "/one"): "1 comment",
+        ("de", "/one"): "1 Kommentar",
+    }
+    for (lang, thread), heading in expected.items():
+        page.goto(live.article(lang=lang, path=f"/{lang}{thread}", thread=thread))
+        page.wait_for_function(f"{SHADOW}?.querySelector('#ph')?.textContent === {heading!r}")
+    # The edit note counts down in the reader's language: one minute is not "1 minutes".
+    page.goto(live.article(path="/minutes"))
+    post(page, "Timed.")
+    page.wait_for_selector("text=You can edit this for 15 more minutes.")
+    page.evaluate("Date.now = ((now) => () => now() + 14.2 * 60e3)(Date.now)")
+    page.click("button:has-text('Edit')")
+    page.wait_for_selector("text=You can edit this for 1 more minute.")
+
+
 def test_the_sites_own_dark_toggle_wins(page: Any, live: Live) -> None:
     live.seed(body="Colours.")
     page.goto(live.article())

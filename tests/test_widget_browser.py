@@ -336,7 +336,10 @@ def test_survives_hostile_host_css(page: Any, live: Live) -> None:
         "<style>* { all: unset; position: absolute; font-size: 40px } "
         "html { font-size: 3px } body { line-height: 0; letter-spacing: 9px } "
         "p, h2, input, button, form, textarea, label, ol, li { display: none !important;"
-        " color: transparent !important }</style>"
+        " color: transparent !important }"
+        " #parley { display: none !important; visibility: hidden !important; opacity: 0"
+        " !important; position: fixed !important; width: 1px !important; height: 1px !important;"
+        " transform: scale(0) !important; overflow: hidden !important }</style>"
     )
     page.goto(live.article(head=hostile))
     page.wait_for_selector("text=Still readable.")
@@ -345,7 +348,11 @@ def test_survives_hostile_host_css(page: Any, live: Live) -> None:
         ".querySelector('#f-body')).fontSize"
     )
     assert size == "16px"
-    assert page.locator("#parley").evaluate("e => getComputedStyle(e).display") == "block"
+    host = page.locator("#parley").evaluate(
+        "e => { const s = getComputedStyle(e); return [s.display, s.visibility, s.opacity,"
+        " s.position, s.transform, s.overflow, e.getBoundingClientRect().height > 100] }"
+    )
+    assert host == ["block", "visible", "1", "static", "none", "visible", True], host
     fill_form(page, body="Posted through hostile CSS.")
     page.click(POST)
     page.wait_for_selector("article:has-text('Posted through hostile CSS.')")

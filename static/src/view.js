@@ -85,7 +85,7 @@ async function start(host, opts, env, key, handle) {
   let expires = Infinity;
   let expiry = 0;
   function render() {
-    heading.textContent = state.total ? (state.total === 1 ? t("one") : t("many", state.total)) : t("join");
+    heading.textContent = state.total ? t("many", state.total) : t("join");
     sort.replaceChildren(...["oldest", "newest", ...(state.votes ? ["top"] : [])].map((s) =>
       h("option", { value: s, selected: s === state.sort, text: t(s) })));
     // What the reader is in the middle of survives a redraw: an open edit box, the form
