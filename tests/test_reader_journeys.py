@@ -76,6 +76,7 @@ def test_deleting_updates_the_count_and_the_name_at_once(page: Any, live: Live) 
     page.click("button:has-text('Really delete')")
     page.wait_for_selector("#ph:has-text('1 comment')")
     assert page.locator("text=Deleter").count() == 0
+    assert page.locator("article").count() == 1  # no "[deleted]" left behind
     assert page.locator(".st:has-text('Your comment was deleted.')").count() == 1
 
 

@@ -349,6 +349,14 @@ function removed(view, c) {
   const { store, pendingKey } = view; // this browser's copy of a held one goes too
   store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== c.id));
   store.set("t:" + c.id, null);
+  // With no replies it goes from the page, as the thread's answer leaves it out (and so
+  // may a deleted comment above it that answered nothing else).
+  const { state } = view;
+  for (let gone = c; gone && gone.deleted && !(gone.replies || []).length; gone = state.byId.get(gone.parent_id)) {
+    const siblings = (state.byId.get(gone.parent_id) || {}).replies || state.roots;
+    if (siblings.includes(gone)) siblings.splice(siblings.indexOf(gone), 1);
+    state.byId.delete(gone.id);
+  }
   view.render();
   view.say(view.t("removed"));
   view.heading.focus();
