@@ -245,6 +245,9 @@ def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Liv
     )
     assert looks[0] != looks[1] and looks[2] == "2px" and looks[3] == "1px", looks
     assert page.locator("#f-body").input_value() == "Keep me."
+    page.locator("#f-email").type("x")  # being corrected: the field is no longer marked
+    assert page.locator("#e-email").inner_text() == ""
+    assert page.locator("#f-email").get_attribute("aria-invalid") is None
     assert (
         page.evaluate("document.querySelector('#parley').shadowRoot.activeElement.id") == "f-email"
     )

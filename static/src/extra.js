@@ -180,9 +180,14 @@ function showErrors(view, parts, errors) {
   for (const name of FIELDS) {
     const msgs = errors[name];
     const input = parts.inputs[name];
-    parts.form.querySelector("#e-" + name).textContent = msgs ? fieldError(view, name, msgs) : "";
-    if (msgs) input.setAttribute("aria-invalid", "true");
-    else input.removeAttribute("aria-invalid");
+    const shown = parts.form.querySelector("#e-" + name);
+    const clear = () => { shown.textContent = ""; input.removeAttribute("aria-invalid"); };
+    clear();
+    if (msgs) {
+      shown.textContent = fieldError(view, name, msgs);
+      input.setAttribute("aria-invalid", "true");
+      input.addEventListener("input", clear, { once: true }); // being corrected: no longer wrong
+    }
     first = first || (msgs && input);
   }
   return first;
