@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from widget.extensions import db
 from widget.i18n_catalog import FIELD_MESSAGES
-from widget.models import Comment, Site
+from widget.models import Comment, Site, Thread
 
 from .conftest import Api
 
@@ -238,6 +238,45 @@ def test_no_js_author_sees_own_held_comment_and_others_do_not(client: FlaskClien
     assert "Held until approved." in mine and "awaiting moderation" in mine
     other = client.application.test_client().get(url).get_data(as_text=True)
     assert "Held until approved." not in other
+
+
+def test_every_word_of_the_no_js_page_is_in_every_language() -> None:
+    from widget.pages import MODE_CHOICES
+
+    templates = ROOT / "widget" / "templates"
+    said = {
+        text
+        for name in ("thread.html", "_comment.html")
+        for _, text in re.findall(r"""tr\((["'])(.+?)\1\)""", (templates / name).read_text())
+    }
+    said |= {label for _, label in MODE_CHOICES} | {"No emails"}
+    for lang, table in FIELD_MESSAGES.items():
+        assert said <= set(table), (lang, sorted(said - set(table)))
+
+
+def test_a_link_can_name_the_no_js_pages_language_and_its_links_keep_it(api: Api) -> None:
+    api.post(body="Hallo.")
+    english = {"Accept-Language": "en-US,en;q=0.9"}
+    page = api.client.get("/threads?site=default&thread=/2026/hello&lang=de-AT", headers=english)
+    html = page.get_data(as_text=True)
+    assert 'lang="de"' in html and "Kommentar senden" in html and "Jeden neuen Kommentar" in html
+    assert "reply=" in html and all(
+        "lang=de" in link for link in re.findall(r'href="(/threads[^"]*)"', html)
+    )
+    assert re.search(r'<form method="post" action="/threads\?[^"]*lang=de', html)
+    unknown = api.client.get("/threads?site=default&thread=/2026/hello&lang=xx", headers=english)
+    assert 'lang="en"' in unknown.get_data(as_text=True)
+
+
+def test_a_closed_threads_no_js_page_offers_no_reply(api: Api) -> None:
+    api.post(body="Before closing.")
+    open_page = api.client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)
+    assert "reply=" in open_page
+    thread = db.session.scalars(select(Thread)).one()
+    thread.closed = True
+    db.session.commit()
+    closed = api.client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)
+    assert "Before closing." in closed and "reply=" not in closed
 
 
 def test_no_js_page_speaks_the_readers_language_and_sums_up_errors(client: FlaskClient) -> None:

@@ -424,9 +424,11 @@ def test_a_recent_comments_block_lists_the_sites_newest(page: Any, live: Live) -
 def test_without_shadow_dom_a_link_to_the_no_js_page_stands_in(page: Any, live: Live) -> None:
     page.add_init_script("delete Element.prototype.attachShadow")
     live.seed(body="Readable anyway.")
-    page.goto(live.article())
+    page.goto(live.article(lang="de", path="/de-article", thread="/post"))
     link = page.locator("#parley a:has-text('Read and write comments')")
     link.wait_for()
     link.click()
     page.wait_for_selector("text=Readable anyway.")
     assert "/threads?" in page.url
+    # In the article's language, whatever the browser's (Chromium here says en-US).
+    page.wait_for_selector("button:has-text('Kommentar senden')")

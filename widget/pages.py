@@ -10,6 +10,7 @@ from flask import (
     Response,
     current_app,
     flash,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -66,6 +67,21 @@ bp.add_app_template_filter(xml_safe, "xml_safe")
 
 #: Languages of the no-JavaScript page (words and field messages, by Accept-Language).
 PAGE_LANGUAGES = ("en", *FIELD_MESSAGES)
+
+
+def _page_language() -> str | None:
+    """The article's language when a link says it (`lang=de`, as <html lang> or the widget's
+    data-lang spell it: "de-AT" reads as "de"), if the page speaks it."""
+    asked = (request.args.get("lang") or "").split("-")[0].lower()
+    return asked if asked in PAGE_LANGUAGES else None
+
+
+@bp.url_defaults
+def _keep_page_language(endpoint: str, values: dict[str, Any]) -> None:
+    # Its links (reply, paging) and its form keep the language the page was opened in.
+    if endpoint == "pages.thread_page" and has_request_context() and "lang" not in values:
+        if (lang := _page_language()) is not None:
+            values["lang"] = lang
 
 
 def translator(lang: str) -> Callable[[str], str]:
@@ -176,7 +192,7 @@ def thread_page() -> str | BaseResponse:
     next_cursor = None
     if thread:
         tree, next_cursor = threads.load_page(thread, cursor, threads.page_limit())
-    lang = request.accept_languages.best_match(PAGE_LANGUAGES) or "en"
+    lang = _page_language() or request.accept_languages.best_match(PAGE_LANGUAGES) or "en"
     return render_template(
         "thread.html",
         lang=lang,

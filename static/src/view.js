@@ -23,7 +23,7 @@ export function mountThread(host, opts, env) {
   const key = threadKey(opts);
   const handle = { refresh() {}, destroy() {}, setTheme(v) { host.dataset.theme = v; } };
   const fallback = () => host.replaceChildren(h("a", {
-    href: env.base + "/threads?" + new URLSearchParams({ site: opts.site, thread: key }),
+    href: env.base + "/threads?" + new URLSearchParams({ site: opts.site, thread: key, lang: opts.lang || document.documentElement.lang }),
     text: "Read and write comments"
   }));
   if (!host.attachShadow) { fallback(); return handle; }
