@@ -119,6 +119,17 @@ def subscribe_by_mail(api: Api, smtp: SmtpServer, address: str, thread: str) -> 
     assert "Subscription confirmed" in done.get_data(as_text=True)
 
 
+def test_the_confirmed_page_leads_back_to_the_article(api: Api, smtp: SmtpServer) -> None:
+    api.post(body="The article has a comment, and so its address.")
+    assert subscribe(api, "fan@example.org").status_code == 202
+    run_worker()
+    confirmation = mails_to(smtp, "fan@example.org", "Confirm")[-1]
+    done = press_button(api.client, link_in(confirmation, "/subscriptions/confirm/"))
+    html = done.get_data(as_text=True)
+    assert "Subscription confirmed" in html
+    assert '<a href="https://blog.example/2026/hello">Back to the article</a>' in html
+
+
 # --- 1. one poisoned address stops nothing --------------------------------------------------
 
 

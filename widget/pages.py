@@ -318,6 +318,7 @@ def confirm_subscription(token: str) -> str | tuple[str, int]:
             title="Subscription confirmed",
             message=f"You will get {mode}.",
             manage=manage_token(address.id, address.generation, address.created_at),
+            back=subscription.thread.url,  # on one of the site's origins (threads.page_url)
         )
     return render_template("confirm.html", form=form, thread=subscription.thread, mode=mode)
 
@@ -452,6 +453,8 @@ def privacy_erase(token: str) -> str | tuple[str, int]:
         if form.csrf_token.errors:
             submitted(form)  # the standard "form expired" answer
         return _privacy_page(token, email_hash, form), 422
+    if readers.stored_about(email_hash) == (0, 0):  # erased already (the form sent again)
+        return _privacy_page(token, email_hash, form)
     policies = readers.erase_policies(email_hash)
     blocked = readers.is_blocked_somewhere(email_hash)
     erased, unsubscribed = readers.erase_by_hash(email_hash, actor="reader")
