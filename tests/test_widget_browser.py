@@ -156,6 +156,26 @@ def test_no_edit_tools_once_a_moderator_approved_the_held_comment(page: Any, liv
     screenshot(page, "approved-no-tools.png")
 
 
+def test_an_approval_while_the_page_is_open_shows_in_place_without_a_banner(
+    page: Any, live: Live
+) -> None:
+    live.reset(moderation="all")
+    page.clock.install()
+    post_in_widget(page, live, "Approve me while I wait.", then="text=Awaiting moderation")
+    with live.app.app_context():
+        from widget.moderation import moderate
+
+        moderate(db.session.scalars(select(Comment)).one(), "approve", "admin:test")
+    page.clock.run_for(25_000)  # the first live poll, 20 s in
+    page.wait_for_function(
+        "!document.querySelector('#parley').shadowRoot.textContent.includes('Awaiting moderation')"
+    )
+    assert page.locator("text=Approve me while I wait.").count() == 1
+    assert page.locator(".fresh").is_hidden()  # nothing new to its own author
+    assert page.locator("article button:has-text('Edit')").count() == 0  # a decision was made
+    assert page.locator("#ph").inner_text() == "1 comment"
+
+
 def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:
     """Approved at first look after it was published: the widget cannot know until the
     server says so; then the tools go."""

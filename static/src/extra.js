@@ -210,9 +210,15 @@ export function watch(view, probe, onNew) {
     if (res === "ok") {
       // New ids on the first page, or (oldest first: new ones are on the last page) a count
       // that grew.
-      const unseen = Math.max(probe.total - view.state.total,
-        [...probe.byId.keys()].filter((id) => !view.state.byId.has(id)).length);
-      if (unseen) onNew(unseen);
+      const fresh = [...probe.byId.keys()].filter((id) => !view.state.byId.has(id));
+      const unseen = Math.max(probe.total - view.state.total, fresh.length);
+      const mine = view.held().map((c) => c.id);
+      if (unseen && unseen === fresh.length && fresh.every((id) => mine.includes(id))) {
+        // Only the reader's own held comments, approved meanwhile: shown as published now,
+        // in place (nothing new to them, so no "New comments" banner).
+        Object.assign(view.state, { ...probe, roots: [...probe.roots], byId: new Map(probe.byId) });
+        view.render();
+      } else if (unseen) onNew(unseen);
       delay = 20e3;
     } else delay = Math.min(delay * 2, 300e3);
     schedule();
