@@ -268,6 +268,18 @@ def test_a_link_can_name_the_no_js_pages_language_and_its_links_keep_it(api: Api
     assert 'lang="en"' in unknown.get_data(as_text=True)
 
 
+def test_a_no_js_reply_form_names_whom_it_answers_and_can_be_left(api: Api) -> None:
+    parent = api.post(body="Answer me.", author="Zoë <b>").get_json()["comment"]["id"]
+    url = f"/threads?site=default&thread=/2026/hello&reply={parent}&lang=fr"
+    html = api.client.get(url).get_data(as_text=True)
+    assert '<h2 id="form">Réponse à Zoë &lt;b&gt;</h2>' in html
+    assert re.search(r'<a href="/threads\?[^"]*lang=fr[^"]*#form">Annuler</a>', html)
+    unknown = api.client.get("/threads?site=default&thread=/2026/hello&reply=99999999999")
+    assert unknown.status_code == 200 and '<h2 id="form">Reply</h2>' in unknown.get_data(
+        as_text=True
+    )
+
+
 def test_a_closed_threads_no_js_page_offers_no_reply(api: Api) -> None:
     api.post(body="Before closing.")
     open_page = api.client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)

@@ -766,8 +766,7 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
 
 #: The page's own links and choices (the words above are its fields and messages).
 _PAGE_WORDS: dict[str, tuple[str, ...]] = {
-    # Back to the article | No more comments. | Leave this empty | Atom feed of this thread |
-    # No emails | Replies to my comments | Every new comment | A daily digest | [deleted]
+    # In the order of _PAGE_ENGLISH below.
     "de": (
         "Zurück zum Artikel",
         "Keine weiteren Kommentare.",
@@ -778,6 +777,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Jeden neuen Kommentar",
         "Eine tägliche Zusammenfassung",
         "[gelöscht]",
+        "Antwort an {n}",
+        "Abbrechen",
     ),
     "fr": (
         "Retour à l’article",
@@ -789,6 +790,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Chaque nouveau commentaire",
         "Un résumé quotidien",
         "[supprimé]",
+        "Réponse à {n}",
+        "Annuler",
     ),
     "es": (
         "Volver al artículo",
@@ -800,6 +803,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Cada comentario nuevo",
         "Un resumen diario",
         "[eliminado]",
+        "Respondiendo a {n}",
+        "Cancelar",
     ),
     "ar": (
         "العودة إلى المقال",
@@ -811,6 +816,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "كل تعليق جديد",
         "ملخص يومي",
         "[محذوف]",
+        "الرد على {n}",
+        "إلغاء",
     ),
     "it": (
         "Torna all’articolo",
@@ -822,6 +829,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Ogni nuovo commento",
         "Un riepilogo giornaliero",
         "[eliminato]",
+        "Risposta a {n}",
+        "Annulla",
     ),
     "nl": (
         "Terug naar het artikel",
@@ -833,6 +842,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Elke nieuwe reactie",
         "Een dagelijks overzicht",
         "[verwijderd]",
+        "Reactie op {n}",
+        "Annuleren",
     ),
     "pt": (
         "Voltar ao artigo",
@@ -844,6 +855,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Cada novo comentário",
         "Um resumo diário",
         "[excluído]",
+        "Respondendo a {n}",
+        "Cancelar",
     ),
     "pl": (
         "Wróć do artykułu",
@@ -855,6 +868,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Każdy nowy komentarz",
         "Codzienne podsumowanie",
         "[usunięto]",
+        "Odpowiadasz użytkownikowi {n}",
+        "Anuluj",
     ),
     "ru": (
         "Вернуться к статье",
@@ -866,6 +881,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Каждый новый комментарий",
         "Ежедневная сводка",
         "[удалено]",
+        "Ответ пользователю {n}",
+        "Отмена",
     ),
     "uk": (
         "Повернутися до статті",
@@ -877,6 +894,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Кожен новий коментар",
         "Щоденний підсумок",
         "[видалено]",
+        "Відповідь користувачу {n}",
+        "Скасувати",
     ),
     "ja": (
         "記事に戻る",
@@ -888,6 +907,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "すべての新しいコメント",
         "1日1回のまとめ",
         "[削除済み]",
+        "{n}さんへの返信",
+        "キャンセル",
     ),
     "zh": (
         "返回文章",
@@ -899,6 +920,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "每条新评论",
         "每日摘要",
         "[已删除]",
+        "正在回复 {n}",
+        "取消",
     ),
     "tr": (
         "Makaleye dön",
@@ -910,6 +933,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "Her yeni yorum",
         "Günlük özet",
         "[silindi]",
+        "{n} kullanıcısına yanıt",
+        "İptal",
     ),
 }
 _PAGE_ENGLISH = (
@@ -922,6 +947,8 @@ _PAGE_ENGLISH = (
     "Every new comment",
     "A daily digest",
     "[deleted]",
+    "Replying to {n}",
+    "Cancel",
 )
 for _lang, _words in _PAGE_WORDS.items():
     FIELD_MESSAGES[_lang].update(zip(_PAGE_ENGLISH, _words, strict=True))

@@ -39,7 +39,7 @@ from .forms import (
     submitted,
 )
 from .i18n_catalog import FIELD_MESSAGES
-from .limits import RECENT_MAX
+from .limits import MAX_ID, RECENT_MAX
 from .mail.messages import (
     MODE_WORDS,
     article_link,
@@ -67,6 +67,16 @@ bp.add_app_template_filter(xml_safe, "xml_safe")
 
 #: Languages of the no-JavaScript page (words and field messages, by Accept-Language).
 PAGE_LANGUAGES = ("en", *FIELD_MESSAGES)
+
+
+def _author_replied_to(thread: Thread | None, parent_id: int | None) -> str | None:
+    """The name a reply form answers (a published comment of this thread), for its heading."""
+    if thread is None or not parent_id or not 0 < parent_id <= MAX_ID:
+        return None
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.thread_id != thread.id or parent.status != APPROVED:
+        return None
+    return parent.author
 
 
 def _page_language() -> str | None:
@@ -208,6 +218,7 @@ def thread_page() -> str | BaseResponse:
         cursor=cursor,
         next_cursor=next_cursor,
         mine_pending=_own_pending(thread) if thread else [],
+        replying_to=_author_replied_to(thread, form.parent_id.data),
         form=form,
         honeypot=HONEYPOT_FIELD,
         modes=MODE_CHOICES,
