@@ -246,6 +246,29 @@ def test_counts_come_from_one_batched_request(page: Any, live: Live) -> None:
     assert len(requests) == 1
 
 
+def test_a_long_archive_page_gets_every_count_in_requests_any_server_takes(
+    page: Any, live: Live
+) -> None:
+    keys = [
+        f"/2026/11/a-rather-long-article-slug-that-goes-on-and-on-number-{n}" for n in range(150)
+    ]
+    for key in keys[::50]:
+        live.seed(thread=key)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/counts" in r.url else None)
+    spans = "".join(f'<span data-parley-count="{key}">?</span>' for key in keys)
+    url = live.articles.add(
+        "/archive", article_html(live.api, None).replace('<div id="parley"></div>', spans)
+    )
+    page.goto(url)
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-parley-count]')].every(e => e.textContent !== '?')"
+    )
+    texts = page.locator("[data-parley-count]").all_inner_texts()
+    assert texts == ["1" if n % 50 == 0 else "0" for n in range(150)]
+    assert len(asked) > 1 and all(len(u) < 4000 for u in asked), [len(u) for u in asked]
+
+
 def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Live) -> None:
     page.goto(live.article())
     page.wait_for_selector("#f-author")

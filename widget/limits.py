@@ -21,8 +21,9 @@ TITLE_MAX = 300
 URL_MAX = 2048
 #: Opaque tokens sent back by the widget (form token, honeypot).
 TOKEN_MAX = 500
-#: Thread keys in one /api/counts request.
-COUNT_KEYS_MAX = 200
+#: Thread keys in one /api/counts request: more than the widget's 3 KB query can hold
+#: (it asks in as many requests as a page needs).
+COUNT_KEYS_MAX = 500
 #: Newest comments `GET /api/recent` and a site's feed give at once.
 RECENT_MAX = 50
 #: A moderator's login fields.

@@ -33,14 +33,17 @@ function setTheme(value) {
 async function showCounts() {
   const els = [...document.querySelectorAll("[data-parley-count]")];
   const keys = [...new Set(els.map((el) => el.dataset.parleyCount))];
-  if (!keys.length) return;
   const api = makeApi(base, defaults.site);
-  const params = api.query({});
-  keys.forEach((k) => params.append("thread", k));
-  try {
-    const { status, data } = await api.request("GET", "counts?" + params);
-    if (status === 200) els.forEach((el) => { el.textContent = data[el.dataset.parleyCount] ?? 0; });
-  } catch (e) { /* counts are decoration */ }
+  // A long archive page asks in a few requests, each URL under what servers and proxies
+  // take (gunicorn: 4 KB a request line; that many keys are within the API's limit).
+  while (keys.length) {
+    const params = api.query({});
+    while (keys.length && (params + "").length < 3e3) params.append("thread", keys.shift());
+    // A number for each key asked (0 for a thread not yet begun); counts are decoration:
+    // an answer that did not come leaves the page as it was.
+    const { data } = await api.request("GET", "counts?" + params).catch(() => ({}));
+    els.forEach((el) => { const n = data?.[el.dataset.parleyCount]; if (n >= 0) el.textContent = n; });
+  }
 }
 
 window.Parley = { mount, setTheme };
