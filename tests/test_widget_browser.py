@@ -482,6 +482,7 @@ def test_axe_finds_no_accessibility_violations(browser: Any, live: Live, scheme:
     live.reset()
     parent = live.seed(body="Axe *checks* this [link](https://example.com).")["comment"]["id"]
     live.seed(body="A reply.", parent_id=parent)
+    live.seed(body="```\n" + "wide_code_line = 1; " * 30 + "\n```")  # no sideways scrolling
     context = browser.new_context(color_scheme="light" if scheme == "rtl" else scheme)
     page = context.new_page()
     page.goto(live.article(lang="ar", dir_="rtl") if scheme == "rtl" else live.article())
