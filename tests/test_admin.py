@@ -27,6 +27,7 @@ from widget.models import (
     DELETED,
     PENDING,
     SPAM,
+    AdminUser,
     Block,
     Comment,
     Delivery,
@@ -89,6 +90,32 @@ def log_in(app: Flask, email: str) -> FlaskClient:
     )
     assert response.status_code == 302
     return client
+
+
+def test_a_removed_admins_cookie_does_not_open_the_account_made_next_under_its_id(
+    app: Flask, admin: FlaskClient
+) -> None:
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=["admin", "create", "temp@blog.example", "--password-stdin", "--role", "moderator"],
+        input=PASSWORD + "\n",
+    )
+    assert made.exit_code == 0, made.output
+    fired = log_in(app, "temp@blog.example")
+    assert fired.get("/admin/").status_code == 200
+    removed_id = db.session.scalar(
+        select(AdminUser.id).where(AdminUser.email == "temp@blog.example")
+    )
+    assert runner.invoke(args=["admin", "remove", "temp@blog.example"]).exit_code == 0
+    made = runner.invoke(
+        args=["admin", "create", "boss@blog.example", "--password-stdin"], input=PASSWORD + "\n"
+    )
+    assert made.exit_code == 0, made.output
+    boss = db.session.scalars(select(AdminUser).where(AdminUser.email == "boss@blog.example")).one()
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert boss.id == removed_id  # SQLite hands the id out again
+    assert fired.get("/admin/").status_code == 302  # to the login page, not the boss's pages
+    assert log_in(app, "boss@blog.example").get("/admin/").status_code == 200
 
 
 # --- search -------------------------------------------------------------------------------

@@ -106,6 +106,27 @@ def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
     assert "hunter2" not in done.stderr  # a password in a URL is not repeated
 
 
+def test_redis_named_without_its_client_installed_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"names Redis, whose client is not installed: pip"):
+        create_app(
+            {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path), "RATE_LIMIT_STORAGE_URL": "redis://r"}
+        )
+
+
+def test_a_backup_is_readable_by_its_owner_only(runner: FlaskCliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "backup.json"
+    assert runner.invoke(args=["export", str(out)]).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o600  # it holds every reader's address
+
+
 def test_the_test_scripts_settings_are_accepted_but_never_suggested(tmp_path: Path) -> None:
     base = {"PARLEY_SECRET_KEY": SECRET, "PARLEY_INSTANCE_PATH": str(tmp_path)}
     accepted = run_flask({**base, "PARLEY_PG_PORT": "5432"}, "check")
@@ -468,12 +489,17 @@ def test_operations_md_has_systemd_units_whose_commands_exist() -> None:
     worker = shlex.split(units["parley-worker.service"]["Service"]["ExecStart"])
     assert worker[1:] == ["--app", "app", "mail", "worker"]
     # The commands they run are real: gunicorn takes its options, flask knows `mail worker`.
-    assert (
-        subprocess.run(
-            [web[0].replace("/srv/parley/.venv/bin", str(VENV_BIN)), "--version"],
-            capture_output=True,
-        ).returncode
-        == 0
-    )
     env = {"PARLEY_SECRET_KEY": SECRET, "PARLEY_INSTANCE_PATH": "/tmp/parley-unit-check"}
+    checked = subprocess.run(  # every option of the unit, the app loaded, nothing served
+        [web[0].replace("/srv/parley/.venv/bin", str(VENV_BIN)), *web[1:-1], "--check-config"]
+        + web[-1:],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert checked.returncode == 0, checked.stderr
+    # The home folder is read-only under ProtectSystem=strict: gunicorn must not write there.
+    assert "--no-control-socket" in web
     assert run_flask(env, "mail", "worker", "--help").returncode == 0

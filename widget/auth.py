@@ -204,6 +204,9 @@ def start_session(user: AdminUser) -> None:
     session.clear()  # a fresh session: nothing from before the login carries over
     session["admin_id"] = user.id
     session["admin_generation"] = user.session_generation
+    # SQLite gives a removed account's id to the next one created (generation 0 again): the
+    # account's creation time tells them apart.
+    session["admin_since"] = user.created_at.isoformat()
 
 
 def end_sessions(user: AdminUser) -> None:
@@ -225,6 +228,8 @@ def current_admin() -> AdminUser | None:
     user = db.session.get(AdminUser, user_id)
     if user is None or user.session_generation != generation:
         return None  # logged out elsewhere, or the password changed since this login
+    if session.get("admin_since") != user.created_at.isoformat():
+        return None  # another account, made since under the id of a removed one
     return user
 
 

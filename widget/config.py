@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import secrets
@@ -184,6 +185,11 @@ def _check_rate_limits(config: Any) -> None:
         raise ConfigError(
             "PARLEY_RATE_LIMIT_STORAGE_URL must be memory:// or redis://HOST:6379 "
             f"(got {scheme or 'no scheme'}://…)."
+        )
+    if scheme != "memory" and importlib.util.find_spec("redis") is None:
+        raise ConfigError(
+            "PARLEY_RATE_LIMIT_STORAGE_URL names Redis, whose client is not installed: "
+            "pip install 'parley[redis]' (or the wheel with [redis])."
         )
 
 

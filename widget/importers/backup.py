@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -123,7 +124,9 @@ def export_to(path: Path, site_name: str | None) -> dict[str, int]:
             raise ParleyError(f"No site named {site_name!r}.")
     counts = {"sites": 0, "threads": 0, "comments": 0, "subscriptions": 0}
     address_ids: set[int] = set()
-    with open(path, "w", encoding="utf-8") as handle:
+    # It holds every reader's address: readable by its owner only, as readers export is.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(f'{{"format": "{FORMAT}", "version": {VERSION},\n"sites": [\n')
         for i, site in enumerate(sites):
             handle.write(",\n" if i else "")
