@@ -88,6 +88,15 @@ def test_a_page_load_fills_in_what_a_thread_lacks_and_replaces_nothing(api: Api)
     assert api.thread().get_json()["thread"]["url"] == f"{BLOG}/2026/hello"
     feed = api.client.get("/feeds/comments.atom?site=default&thread=/2026/hello")
     assert "scam.example" not in feed.get_data(as_text=True)
+    # Published without a title (the no-JavaScript page has none to send): it stays untitled
+    # rather than take a stranger's; the owner can name it.
+    assert api.post(thread="/untitled", title="").status_code == 201
+    api.client.get(
+        "/api/comments",
+        query_string={"site": "default", "thread": "/untitled", "title": "URGENT: call +1-555"},
+        headers={"Origin": BLOG},
+    )
+    assert api.thread("/untitled").get_json()["thread"]["title"] == ""
 
 
 def test_a_held_comments_title_gives_way_to_the_page_and_the_owner_can_rename_a_thread(

@@ -624,6 +624,28 @@ def test_a_server_without_starttls_defers_mail_and_fails_nothing(
     assert "connecting" in delivery.last_error
 
 
+def test_a_confirmation_names_the_page_by_a_title_only_once_it_has_settled(
+    app: Flask, api: Api, smtp: SmtpServer
+) -> None:
+    # A held comment (never approved) may claim any title for a new thread: a stranger
+    # asked to confirm does not read it.
+    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
+    db.session.commit()
+    api.post(thread="/phish", title="Your parcel is held: pay the fee at evil dot example")
+    assert subscribe(api, "stranger@example.net", "/phish").status_code == 202
+    run_worker()
+    (mail,) = mails_to(smtp, "stranger@example.net", "Confirm")
+    assert "parcel" not in text_of(mail) and '"/phish"' in text_of(mail)
+    # Once something on it is published, its title names it.
+    db.session.execute(db.text("UPDATE sites SET moderation = 'none'"))
+    db.session.commit()
+    api.post(thread="/real", title="A real article")
+    assert subscribe(api, "reader@example.net", "/real").status_code == 202
+    run_worker()
+    (mail,) = mails_to(smtp, "reader@example.net", "Confirm")
+    assert '"A real article"' in text_of(mail)
+
+
 def test_a_title_cannot_change_what_the_list_id_names(api: Api, smtp: SmtpServer) -> None:
     api.post(thread="/t", title="Hi <evil.example.net> (unclosed", body="first")
     subscribe_by_mail(api, smtp, "fan@example.org", "/t")

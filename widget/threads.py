@@ -239,20 +239,18 @@ def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> st
 
 
 def fill_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:
-    """The page that shows a thread says what it is called and where it is: store what the
-    thread lacks, or, while no comment on it is published, what it was first told (a held
-    comment's claim). Never once the thread is read or its owner named it: anyone can send
-    a GET that claims to be the page (a forged Origin), and a title reaches feeds, the
-    recent block and subscribers' mail (the owner renames a thread in the admin). Commits
-    if it changed."""
+    """The page that shows a thread says what it is called and where it is: while no
+    comment on it is published, that replaces what it was first told (a held comment's
+    claim). Nothing changes once the thread is read or its owner named it, not even a
+    missing title: anyone can send a GET that claims to be the page (a forged Origin), and
+    a title reaches feeds, the recent block and subscribers' mail (the owner renames a
+    thread in the admin). Commits if it changed."""
+    if thread.comment_count or thread.named_by_owner:  # read, or named: it stays
+        return thread
     title = " ".join(title.split())[:TITLE_MAX]
     if unsafe_in_line(title):
         title = ""
-    url = page_url(site, url, thread.key)
-    if thread.comment_count or thread.named_by_owner:  # read, or named: fill in only
-        title, url = thread.title or title, thread.url or url
-    else:
-        title, url = title or thread.title, url or thread.url
+    title, url = title or thread.title, page_url(site, url, thread.key) or thread.url
     if (title, url) == (thread.title, thread.url):
         return thread
     db.session.execute(

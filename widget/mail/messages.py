@@ -134,10 +134,15 @@ def site_label(site: Site) -> str:
     return urlsplit(origins[0]).hostname or site.name if origins else site.name
 
 
-def thread_title(thread: Thread) -> str:
+def thread_title(thread: Thread, settled_only: bool = False) -> str:
     """What mail calls a thread: its title, else its key when that reads as a page's path
-    (a key is anyone's to choose: sentences do not go into a stranger's inbox)."""
-    if thread.title:
+    (a key is anyone's to choose: sentences do not go into a stranger's inbox).
+
+    `settled_only`: the title only once it has settled (a comment published under it, or
+    the owner named it); before that it is a claim anyone can make (a held comment, a page
+    load with a forged Origin)."""
+    settled = thread.comment_count > 0 or thread.named_by_owner
+    if thread.title and (settled or not settled_only):
         return clean_text(thread.title, 200)
     if re.fullmatch(r"/[A-Za-z0-9._~%/-]{0,120}", thread.key):
         return thread.key
@@ -274,9 +279,9 @@ def build_confirmation(delivery: Delivery, address: Address, to: str) -> EmailMe
     confirm = confirm_token(subscription.id, address.generation, subscription.created_at)
     confirm_url = _public(f"/subscriptions/confirm/{confirm}")
     never_url = _never_url(address)
-    title = thread_title(subscription.thread)
     # A page's title is anyone's to claim first; a mail to an inbox that asked for nothing
-    # yet names only the site in its subject.
+    # yet names only the site in its subject, and the page by a title only once it settled.
+    title = thread_title(subscription.thread, settled_only=True)
     message = _base_message(
         to, f"Confirm your subscription to comments on {site_label(subscription.thread.site)}"
     )
