@@ -627,23 +627,23 @@ def test_a_server_without_starttls_defers_mail_and_fails_nothing(
 def test_a_confirmation_names_the_page_by_a_title_only_once_it_has_settled(
     app: Flask, api: Api, smtp: SmtpServer
 ) -> None:
+    def confirmation_after_a_post(moderation: str, thread: str, title: str, to: str) -> str:
+        db.session.execute(db.text("UPDATE sites SET moderation = :m"), {"m": moderation})
+        db.session.commit()
+        api.post(thread=thread, title=title)
+        assert subscribe(api, to, thread).status_code == 202
+        run_worker()
+        (mail,) = mails_to(smtp, to, "Confirm")
+        return text_of(mail)
+
     # A held comment (never approved) may claim any title for a new thread: a stranger
     # asked to confirm does not read it.
-    db.session.execute(db.text("UPDATE sites SET moderation = 'all'"))
-    db.session.commit()
-    api.post(thread="/phish", title="Your parcel is held: pay the fee at evil dot example")
-    assert subscribe(api, "stranger@example.net", "/phish").status_code == 202
-    run_worker()
-    (mail,) = mails_to(smtp, "stranger@example.net", "Confirm")
-    assert "parcel" not in text_of(mail) and '"/phish"' in text_of(mail)
+    held = "Your parcel is held: pay the fee at evil dot example"
+    text = confirmation_after_a_post("all", "/phish", held, "stranger@example.net")
+    assert "parcel" not in text and '"/phish"' in text
     # Once something on it is published, its title names it.
-    db.session.execute(db.text("UPDATE sites SET moderation = 'none'"))
-    db.session.commit()
-    api.post(thread="/real", title="A real article")
-    assert subscribe(api, "reader@example.net", "/real").status_code == 202
-    run_worker()
-    (mail,) = mails_to(smtp, "reader@example.net", "Confirm")
-    assert '"A real article"' in text_of(mail)
+    text = confirmation_after_a_post("none", "/real", "A real article", "reader@example.net")
+    assert '"A real article"' in text
 
 
 def test_a_title_cannot_change_what_the_list_id_names(api: Api, smtp: SmtpServer) -> None:
