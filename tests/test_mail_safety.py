@@ -11,6 +11,7 @@ import email
 import email.policy
 import logging
 import re
+import time
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,6 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, insert, select
 
+from widget import clock
 from widget.extensions import db
 from widget.models import (
     CONFIRM,
@@ -622,6 +624,18 @@ def test_a_server_without_starttls_defers_mail_and_fails_nothing(
     delivery = db.session.scalars(select(Delivery)).one()
     assert delivery.status == "queued" and delivery.attempts == 1, delivery.last_error
     assert "connecting" in delivery.last_error
+
+
+def test_a_subscription_answers_alike_and_as_slowly_for_a_new_or_known_address(
+    api: Api, smtp: SmtpServer
+) -> None:
+    subscribe_by_mail(api, smtp, "known@example.org", "/2026/hello")
+    for address in ("known@example.org", "new@example.org"):
+        started = time.monotonic()
+        answer = subscribe(api, address, "/2026/other")
+        # Its time must not tell whether Parley holds something for the address.
+        assert time.monotonic() - started >= clock.SAME_TIME_SECONDS
+        assert answer.status_code == 202 and answer.get_json()["status"] == "accepted"
 
 
 def test_a_confirmation_names_the_page_by_a_title_only_once_it_has_settled(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, request
 
 from . import comments, spam, subscriptions, threads, votes
+from .clock import no_sooner_than
 from .compression import send_body
 from .cors import add_cors_headers, allow_origin, preflight
 from .errors import ParleyError
@@ -202,8 +203,8 @@ def subscribe() -> Response:
     allow_origin(site)
     # Title and URL are the page's to say (when it loads the thread), not a subscriber's.
     mode = form.notify.data or "all"
-    subscriptions.subscribe_to_page(site, form.thread.data, form.email.data, mode)
-    # The same answer whatever the address's state: it reveals nothing about it.
+    with no_sooner_than():  # the same answer in the same time, whatever the address's state
+        subscriptions.subscribe_to_page(site, form.thread.data, form.email.data, mode)
     message = "Check your inbox: confirm once, then you will hear of new comments."
     return json_response({"status": "accepted", "message": message}, 202)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, has_app_context
@@ -41,3 +43,17 @@ def clock() -> Clock:
 
 def utcnow() -> datetime:
     return clock().utcnow()
+
+
+#: How long asking about an address takes at least (a /privacy link, a subscription): the
+#: work differs when the address is known (about 1-2 ms more), and the answer's time must
+#: not tell which; the floor is well above that difference and below what a reader notices.
+SAME_TIME_SECONDS = 0.05
+
+
+@contextmanager
+def no_sooner_than(seconds: float = SAME_TIME_SECONDS) -> Iterator[None]:
+    """Let the work inside take at least `seconds` of real time, whatever it did."""
+    started = time.monotonic()
+    yield
+    time.sleep(max(0.0, started + seconds - time.monotonic()))

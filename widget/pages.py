@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from . import comments, moderation, notices, readers, sites, spam, subscriptions, threads
 from .assets import Bundle, extra_bundle, widget_bundle
 from .avatars import identicon_svg, is_seed
+from .clock import no_sooner_than
 from .config import is_on
 from .errors import Conflict, NotFound, ParleyError, ValidationFailed
 from .extensions import csrf, db, rate_limited
@@ -435,7 +436,8 @@ def privacy() -> str | tuple[str, int]:
     """Ask for a link to one's data: it is mailed; the page shows nothing about anyone."""
     form = PrivacyRequestForm()
     if form.validate_on_submit():
-        readers.request_privacy_link(form.email.data or "")
+        with no_sooner_than():  # known or not, the same answer in the same time
+            readers.request_privacy_link(form.email.data or "")
         return render_template("privacy.html", form=form, sent=True)
     return render_template("privacy.html", form=form, sent=False), 422 if form.errors else 200
 
