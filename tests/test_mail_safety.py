@@ -614,16 +614,21 @@ def test_a_message_the_server_refuses_suppresses_no_subscriber(api: Api, smtp: S
 
 
 def test_a_server_without_starttls_defers_mail_and_fails_nothing(
-    app: Flask, api: Api, smtp: SmtpServer
+    app: Flask, api: Api, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     app.config.update(
         SMTP_URL=smtp.url.replace("smtp://", "smtp+starttls://"), MAIL_BACKOFF_BASE=60
     )
     subscribe(api, "reader@example.org")
+    caplog.set_level(logging.INFO, logger="widget.mail")
     run_worker()
     delivery = db.session.scalars(select(Delivery)).one()
     assert delivery.status == "queued" and delivery.attempts == 1, delivery.last_error
     assert "connecting" in delivery.last_error
+    # The owner reads why in the journal, as a warning (not among the routine lines).
+    (said,) = [r for r in caplog.records if f"mail {delivery.id} " in r.getMessage()]
+    assert said.levelno == logging.WARNING and "STARTTLS" in said.getMessage()
+    assert "reader@example.org" not in said.getMessage()
 
 
 def test_a_subscription_answers_alike_and_as_slowly_for_a_new_or_known_address(

@@ -176,28 +176,46 @@ def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
             "PARLEY_SECRET_KEY": SECRET,
             "PARLEY_INSTANCE_PATH": str(tmp_path),
             "PARLEY_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-            "PARLEY_SMTP_URL": f"smtp://mailer:hunter2-secret@{host_port}",
+            "PARLEY_SMTP_URL": f"smtp://{host_port}",
             "PARLEY_PROXY_HOPS": "1",
             "PARLEY_RATE_LIMIT_STORAGE_URL": "memory://",
         }
         fresh = run_flask(env, "check")  # where the README has it: before db upgrade
         assert run_flask(env, "db", "upgrade").returncode == 0
         done = run_flask(env, "check")
+        # A login this server does not offer: said, and no secret repeated.
+        login = run_flask({**env, "PARLEY_SMTP_URL": f"smtp://mailer:hunter2@{host_port}"}, "check")
+        # STARTTLS asked of a server without it: a port that answers is not enough.
+        tls = run_flask({**env, "PARLEY_SMTP_URL": f"smtp+starttls://{host_port}"}, "check")
     finally:
         smtp.stop()
+    for failed in (login, tls):
+        assert failed.returncode == 1 and "NOT working (connecting: " in failed.stdout
+        assert "hunter2" not in failed.stdout + failed.stderr and "mailer" not in failed.stdout
+    assert "AUTH" in login.stdout and "STARTTLS" in tls.stdout
     assert fresh.returncode == 0, fresh.stdout + fresh.stderr
     assert "reachable, schema empty: run db upgrade" in fresh.stdout
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "database: sqlite:///" in out and "reachable, schema 0" in out
-    assert f"mail: smtp://{host_port} reachable" in out
+    assert f"mail: smtp://{host_port} answers (greeting, TLS and login as configured)" in out
     assert "proxy hops: 1" in out and "rate limits: on, storage memory://" in out
-    assert "hunter2" not in out and "mailer" not in out and SECRET not in out
+    assert SECRET not in out
     # Nothing listens there any more: the check says so and fails.
     down = run_flask(env, "check", "--timeout", "1")
-    assert (
-        down.returncode == 1 and "mail: smtp://" in down.stdout and "NOT reachable" in down.stdout
-    )
+    assert down.returncode == 1 and "mail: smtp://" in down.stdout and "NOT working" in down.stdout
+
+
+def test_check_says_when_this_user_cannot_write_the_sqlite_database(
+    runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("SQLite's file only")
+    # As a service user finds a file root made (the tests run as root, who writes anyway).
+    monkeypatch.setattr(os, "access", lambda path, mode: not str(path).endswith(".db"))
+    result = runner.invoke(args=["check"])
+    assert result.exit_code == 1
+    assert "but read-only for this user" in result.output and "service's user" in result.output
 
 
 def test_check_in_log_mode_says_mail_is_not_sent(runner: FlaskCliRunner) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,9 +14,10 @@ from flask import Flask, current_app
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
-from .config import SMTP_PORTS, is_on
+from .config import is_on
 from .errors import ParleyError
 from .extensions import db
+from .mail.transport import SmtpSession, TemporaryFailure
 from .models import (
     ERASE_POLICIES,
     MODERATION_MODES,
@@ -86,6 +86,8 @@ def check(timeout: float) -> None:
         if sa_inspect(db.session.connection()).has_table("alembic_version"):
             revision = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
         state = f"reachable, schema {revision or 'empty: run db upgrade'}"
+        if (read_only := _sqlite_read_only()) is not None:
+            state, failed = f"{state}, but {read_only}", True
     except Exception as exc:  # noqa: BLE001 - any failure is reported, not raised
         db.session.rollback()
         state, failed = f"NOT reachable ({type(exc).__name__})", True
@@ -94,13 +96,13 @@ def check(timeout: float) -> None:
     if not smtp:
         click.echo("mail: written to the log (PARLEY_SMTP_URL unset), nothing is sent")
     else:
-        parts = urlsplit(str(smtp))
+        # As a delivery does: greeted, secured (STARTTLS, TLS) and logged in; a port that
+        # merely accepts connections (a web server, a relay without STARTTLS) is not enough.
         try:
-            port = parts.port or SMTP_PORTS.get(parts.scheme, 25)
-            socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
-            state = "reachable"
-        except (OSError, ValueError) as exc:
-            state, failed = f"NOT reachable ({type(exc).__name__})", True
+            SmtpSession(str(smtp), timeout).verify()
+            state = "answers (greeting, TLS and login as configured)"
+        except TemporaryFailure as exc:
+            state, failed = f"NOT working ({exc})", True
         click.echo(f"mail: {_without_secrets(str(smtp))} {state}; from {config['MAIL_FROM']}")
     hops = config["PROXY_HOPS"]
     click.echo(
@@ -120,6 +122,18 @@ def check(timeout: float) -> None:
     click.echo(f"demo: {'on' if is_on(config['DEMO']) else 'off'}")
     if failed:
         sys.exit(1)
+
+
+def _sqlite_read_only() -> str | None:
+    """What keeps this user from writing a SQLite database (the file, or the folder its
+    journal goes to), or None: made by root, it is read-only to the service."""
+    database = db.engine.url.database
+    if db.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    for path in (database, os.path.dirname(os.path.abspath(database))):
+        if os.path.exists(path) and not os.access(path, os.W_OK):
+            return f"read-only for this user ({path}): run commands as the service's user"
+    return None
 
 
 # --- readers ---------------------------------------------------------------------

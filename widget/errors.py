@@ -159,7 +159,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PoolTimeout)
     def _db_down(exc: Exception):  # type: ignore[no-untyped-def]
         # The database is unreachable or busy: a clean, retryable answer.
-        log.warning("database unavailable: %s", type(exc).__name__)
+        # The driver's own words say why ("attempt to write a readonly database", "database
+        # is locked", a refused connection); they hold no statement and no values.
+        log.warning("database unavailable: %s: %s", type(exc).__name__, getattr(exc, "orig", ""))
         _rollback_quietly()
         response, status = error_response(503, "unavailable", "Temporarily unavailable. Try again.")
         return response, status, {"Retry-After": "5"}

@@ -114,6 +114,12 @@ class SmtpSession:
             self._reset()
             raise TemporaryFailure(type(exc).__name__) from exc
 
+    def verify(self) -> None:
+        """Greet the server, secure and log in as a delivery would, then leave: raises
+        TemporaryFailure with what went wrong (`flask --app app check`)."""
+        self._smtp = self._connected()
+        self.close()
+
     def _connected(self) -> smtplib.SMTP:
         """A connection, greeted, secured and logged in as PARLEY_SMTP_URL says; any failure
         on the way is the server's or the settings', never a recipient's."""

@@ -125,7 +125,9 @@ def deliver(delivery: Delivery, smtp: SmtpSession) -> str:
         _suppress(delivery, error)
     delivery.attempts += 1 if delivery.status != DROPPED else 0
     delivery.lease_until = None
-    log.info("mail %s (%s): %s", delivery.id, delivery.kind, _outcome(delivery))
+    log.log(
+        _level(delivery.status), "mail %s (%s): %s", delivery.id, delivery.kind, _outcome(delivery)
+    )
     return delivery.status
 
 
@@ -184,7 +186,8 @@ def _deliver_webhook(delivery: Delivery) -> str:
                 delivery.sent_at = utcnow()
     delivery.attempts += 1 if delivery.status != DROPPED else 0
     delivery.lease_until = None
-    log.info(
+    log.log(
+        _level(delivery.status),
         "webhook %s (hook %s, %s): %s",
         delivery.id,
         delivery.webhook_id,
@@ -211,6 +214,11 @@ def deliver_now(delivery_id: int) -> Delivery | None:
             deliver(delivery, smtp)
         db.session.commit()
     return delivery
+
+
+def _level(status: str) -> int:
+    """A mail not sent is the owner's to see in the journal: a warning, with why."""
+    return logging.WARNING if status in (QUEUED, FAILED) else logging.INFO
 
 
 def _outcome(delivery: Delivery) -> str:
@@ -499,7 +507,10 @@ def _send_gathered(
         if permanent:
             _suppress(row, error)
     db.session.commit()
-    log.info("digest of %s mails for %s: %s", len(rows), label, outcome)
+    why = f" ({error})" if error and outcome != SENT else ""
+    log.log(
+        _level(rows[0].status), "digest of %s mails for %s: %s%s", len(rows), label, outcome, why
+    )
     return len(rows)
 
 
