@@ -8,11 +8,13 @@ from datetime import timedelta
 import pytest
 from flask.testing import FlaskCliRunner
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from widget import cors, threads
 from widget.extensions import db
 from widget.models import Comment, Thread
 
-from .conftest import BLOG, Api
+from .conftest import BLOG, Api, comment_payload
 
 
 def test_post_creates_thread_with_title_and_url(api: Api) -> None:
@@ -238,6 +240,32 @@ def test_cors_allows_site_origin(api: Api) -> None:
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == BLOG
     assert "Origin" in response.headers["Vary"]
+
+
+def test_while_the_database_is_away_the_widget_can_still_read_the_503(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api.post()
+    assert api.thread().status_code == 200
+    seen = api.client.get("/api/comments?site=default&thread=/2026/hello", headers={"Origin": BLOG})
+    assert seen.headers["Access-Control-Allow-Origin"] == BLOG
+
+    def away(*_: object, **__: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(cors, "any_site_allows", away)
+    monkeypatch.setattr(threads, "find_page_thread", away)
+    ask = {"Origin": BLOG, "Access-Control-Request-Method": "POST"}
+    preflight = api.client.options("/api/comments", headers=ask)
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == BLOG
+    posted = api.client.post("/api/comments", json=comment_payload(), headers={"Origin": BLOG})
+    assert posted.status_code == 503 and posted.headers["Access-Control-Allow-Origin"] == BLOG
+    assert "Retry-After" in posted.headers["Access-Control-Expose-Headers"]
+    stranger = {**ask, "Origin": "https://never.example"}
+    assert (
+        "Access-Control-Allow-Origin"
+        not in api.client.options("/api/comments", headers=stranger).headers
+    )
 
 
 def test_cors_refuses_foreign_origin(api: Api) -> None:

@@ -300,9 +300,9 @@ def test_field_error_shows_next_to_its_field_and_keeps_text(page: Any, live: Liv
     ("answer", "said"),
     [
         ({"status": 429, "body": '{"error": "rate_limited", "message": "Too many"}'}, "Zu viele"),
-        (
+        (  # not "your text is kept": the reader has typed nothing yet
             {"status": 503, "body": '{"error": "unavailable", "message": "Down"}'},
-            "nicht erreichbar",
+            "konnten nicht geladen werden",
         ),
     ],
 )
@@ -331,6 +331,27 @@ def test_draft_survives_failed_request_and_reload(page: Any, live: Live) -> None
     page.click(POST)
     page.wait_for_selector(".st:has-text('Could not reach')")
     assert page.locator("#f-body").input_value() == "Words I do not want to lose."
+    page.unroute("**/api/comments")
+    # The database away: the server's 503 is read (CORS holds), and said the same way.
+    page.route(
+        "**/api/comments",
+        lambda route: (
+            route.fulfill(
+                status=503,
+                content_type="application/json",
+                headers={"Access-Control-Allow-Origin": "*"},
+                body='{"error": "unavailable", "message": "Temporarily unavailable. Try again."}',
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    page.evaluate(
+        "document.querySelector('#parley').shadowRoot.querySelector('.st').textContent = ''"
+    )
+    page.click(POST)
+    page.wait_for_selector(".st:has-text('Could not reach')")
+    assert "Temporarily" not in page.locator("form .st").first.inner_text()
     page.unroute("**/api/comments")
     page.reload()
     page.wait_for_selector("#f-body")

@@ -23,6 +23,17 @@ def _same_origin(origin: str) -> bool:
         return False
 
 
+#: Origins some site allowed lately, a few hundred at most: while the database is away their
+#: browsers may still send and read the 503 that says so (without it, a network error).
+_lately_allowed: set[str] = set()
+
+
+def _remember(origin: str) -> None:
+    if len(_lately_allowed) >= 256:
+        _lately_allowed.clear()
+    _lately_allowed.add(origin)
+
+
 def allow_origin(site: Site) -> None:
     """Refuse a browser request from an origin the site does not list."""
     origin = request.headers.get("Origin")
@@ -31,12 +42,24 @@ def allow_origin(site: Site) -> None:
     if not origin_allowed(site, origin):
         raise Forbidden("This site does not accept comments from this origin.")
     g.cors_origin = origin
+    _remember(origin)
+
+
+def _some_site_allows(origin: str) -> bool:
+    """Does any site list `origin`? As lately seen, when the database cannot say."""
+    try:
+        allowed = any_site_allows(origin)
+    except Exception:  # noqa: BLE001 - the database may be the reason for the error
+        return origin in _lately_allowed
+    if allowed:
+        _remember(origin)
+    return allowed
 
 
 def preflight() -> Response:
     """Answer an OPTIONS preflight: it names no site, so any site's origin may proceed."""
     origin = request.headers.get("Origin", "")
-    if not origin or not (any_site_allows(origin) or _same_origin(origin)):
+    if not origin or not (_some_site_allows(origin) or _same_origin(origin)):
         raise Forbidden("This origin may not use the API.")
     response = Response(status=204)
     response.headers["Access-Control-Allow-Origin"] = origin
@@ -53,7 +76,7 @@ def add_cors_headers(response: Response) -> Response:
         # An error raised before the site was known (a 422, a 429): let the
         # widget read it if some site allows this origin.
         candidate = request.headers.get("Origin")
-        if candidate and _safe_any_site_allows(candidate):
+        if candidate and _some_site_allows(candidate):
             origin = candidate
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -63,10 +86,3 @@ def add_cors_headers(response: Response) -> Response:
     else:  # the usual case, without parsing a header set
         response.headers["Vary"] = "Origin"
     return response
-
-
-def _safe_any_site_allows(origin: str) -> bool:
-    try:
-        return any_site_allows(origin)
-    except Exception:  # noqa: BLE001 - the database may be the reason for the error
-        return False

@@ -22,7 +22,8 @@ function styled(view) {
 const MIN_FORM_AGE = 3200; // the server holds a post sent sooner after the form appeared
 const FIELD_ERRORS = { author: "eAuthor", email: "eEmail", website: "eWebsite", body: "eBody", form_token: "eToken" };
 
-const CODES = { rate_limited: "eRate", not_found: "eGone", forbidden: "eDenied", conflict: "closed", csrf_failed: "eToken" };
+const CODES = { rate_limited: "eRate", not_found: "eGone", forbidden: "eDenied", conflict: "closed", csrf_failed: "eToken",
+  unavailable: "offline" };
 
 /** A server error without a field, in the reader's language by its stable code. */
 function errorText(view, data) {

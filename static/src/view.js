@@ -110,7 +110,7 @@ async function start(host, opts, env, key, handle) {
     if (res === "same") return;
     banner.hidden = true;
     // In the page's language, and not "Join the conversation" over comments it could not load.
-    if (res !== "ok") { say(heading.textContent = t(res && res.status === 429 ? "eRate" : "offline")); return; }
+    if (res !== "ok") { say(heading.textContent = t(res && res.status === 429 ? "eRate" : "eLoad")); return; }
     const visible = [...state.byId.keys()];
     store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !visible.includes(p.c.id)));
     render();
