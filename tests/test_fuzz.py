@@ -134,6 +134,11 @@ def test_sanitize_is_idempotent(text: str) -> None:
     assert len(re.findall(r"<a\b", once)) == len(re.findall(r'<a href="', once)), once
 
 
+def test_old_bold_and_italic_of_imports_keep_their_emphasis() -> None:
+    old = "<p><b>Bold</b>, <I class='x'>italic</I>, <br>and <bdi>so</bdi> on</p>"
+    assert sanitize(old) == "<p><strong>Bold</strong>, <em>italic</em>, <br>and so on</p>"
+
+
 def test_a_link_whose_address_is_refused_becomes_its_text() -> None:
     # As an import brings it (Isso, WordPress: HTML, not Markdown).
     imported = (

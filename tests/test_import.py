@@ -442,7 +442,7 @@ def test_backup_fields_are_cleaned_as_a_new_comment_would_be(
     assert code == 0, output
     by_id = {c.id: c for c in db.session.scalars(select(Comment))}
     assert "javascript:" not in by_id[1].html and "onerror" not in by_id[1].html
-    assert "<script" not in by_id[1].html and by_id[1].html.startswith("<p><a")
+    assert by_id[1].html == "<p>x</p>"  # a link with no address it may keep is its text
     assert [by_id[i].website for i in (1, 2, 3)] == ["", "", "https://ok.example/page"]
     assert len(by_id[2].author) <= AUTHOR_MAX and by_id[2].author.startswith("Eve[31m Eve")
     assert by_id[3].body == "z" and by_id[4].html == "<p><strong>md</strong></p>"

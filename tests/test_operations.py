@@ -106,6 +106,15 @@ def test_a_setting_that_cannot_work_stops_the_start_with_one_line(
     assert "hunter2" not in done.stderr  # a password in a URL is not repeated
 
 
+def test_a_generated_secret_this_user_cannot_read_is_one_line(tmp_path: Path) -> None:
+    # (As root made it 0600 for a service user; root reads anything, so a folder stands in.)
+    (tmp_path / "secret_key").mkdir()
+    done = run_flask({"PARLEY_INSTANCE_PATH": str(tmp_path)}, "sites", "list")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "secret key" in lines[0] and "run commands as the service's user" in lines[0]
+
+
 def test_redis_named_without_its_client_installed_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -323,13 +323,19 @@ def _proxy_hops(value: Any) -> int:
 def _instance_secret(path: Path) -> str:
     # Generated once, then kept: sessions, tokens and encrypted addresses
     # must survive restarts.
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
-    return secret
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        secret = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret
+    except OSError as exc:  # made by root (0600) for a service that runs as its own user
+        raise ConfigError(
+            f"The generated secret key {path} cannot be read or written ({exc.strerror}): "
+            "run commands as the service's user, or set PARLEY_SECRET_KEY."
+        ) from exc
 
 
 def _normalise_db_url(url: str) -> str:

@@ -42,8 +42,15 @@ _cleaner = nh3.Cleaner(
 _LINK_WITHOUT_ADDRESS = re.compile(r"<a\b(?![^>]*\shref=)[^>]*>(.*?)</a>", re.S)
 
 
+#: Old comment systems' bold and italic (WordPress, Disqus): <b> and <i> mean what
+#: <strong> and <em> do, which the allow-list keeps.
+_OLD_EMPHASIS = re.compile(r"<(/?)(b|i)(?=[\s>/])", re.IGNORECASE)
+_NEW_EMPHASIS = {"b": "strong", "i": "em"}
+
+
 def sanitize(html: str) -> str:
     """Allow-list sanitizer used for new and imported comments alike."""
+    html = _OLD_EMPHASIS.sub(lambda m: f"<{m[1]}{_NEW_EMPHASIS[m[2].lower()]}", html)
     return _LINK_WITHOUT_ADDRESS.sub(r"\1", _cleaner.clean(html)).strip()
 
 
