@@ -61,8 +61,10 @@ export async function send(view, parts, retried) {
     if (!res.data.retry_after) await view.freshToken();
     return send(view, parts, true);
   }
-  view.freshToken();
+  // A failed send spent nothing (its transaction rolled back): the token stays, and a
+  // corrected form goes at once instead of waiting out a new token's minimum age.
   if (res.status !== 201) return failed(view, parts, res);
+  view.freshToken();
   showErrors(view, parts, {});
   const keep = form.remember.checked;
   store.set("me", keep ? { author: payload.author, email: payload.email, website: payload.website } : null);
