@@ -280,6 +280,19 @@ def test_a_no_js_reply_form_names_whom_it_answers_and_can_be_left(api: Api) -> N
     )
 
 
+def test_the_no_js_pages_answer_to_a_post_is_in_its_language_too(client: FlaskClient) -> None:
+    url = "/threads?site=default&thread=/nojs-de&lang=de"
+    html = client.get(url).get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)"', html)[1].replace("&amp;", "&")  # type: ignore[index]
+    fields = {"author": "Ana", "email": "ana@example.org", "body": "Hallo."}
+    done = client.post(
+        action, data={"csrf_token": csrf_token(html), **fields}, follow_redirects=True
+    )
+    page = done.get_data(as_text=True)
+    assert FIELD_MESSAGES["de"]["Your comment is published."] in page
+    assert "Your comment is published." not in page and 'lang="de"' in page
+
+
 def test_a_closed_threads_no_js_page_offers_no_reply(api: Api) -> None:
     api.post(body="Before closing.")
     open_page = api.client.get("/threads?site=default&thread=/2026/hello").get_data(as_text=True)

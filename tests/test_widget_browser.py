@@ -557,6 +557,9 @@ def test_axe_on_the_server_pages(
     page.set_default_timeout(10_000)
     found: dict[str, Any] = {}
     wide: list[str] = []
+    page.goto(f"{live.api}/threads?site=default&thread=/post&limit=10&lang=ar")
+    if not page.evaluate(NO_SIDEWAYS_SCROLL):  # right to left: nothing hidden off to the left
+        wide.append("no-js thread, Arabic")
     page.goto(f"{live.api}/threads?site=default&thread=/post&limit=10")
     if not page.evaluate(NO_SIDEWAYS_SCROLL):
         wide.append("no-js thread")

@@ -779,6 +779,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[gelöscht]",
         "Antwort an {n}",
         "Abbrechen",
+        "Seiten der Kommentare",
+        "Nur Sie sehen diese, bis sie freigeschaltet sind.",
     ),
     "fr": (
         "Retour à l’article",
@@ -792,6 +794,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[supprimé]",
         "Réponse à {n}",
         "Annuler",
+        "Pages de commentaires",
+        "Vous seul les voyez jusqu’à ce qu’un modérateur les approuve.",
     ),
     "es": (
         "Volver al artículo",
@@ -805,6 +809,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[eliminado]",
         "Respondiendo a {n}",
         "Cancelar",
+        "Páginas de comentarios",
+        "Solo usted los ve hasta que un moderador los apruebe.",
     ),
     "ar": (
         "العودة إلى المقال",
@@ -818,6 +824,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[محذوف]",
         "الرد على {n}",
         "إلغاء",
+        "صفحات التعليقات",
+        "لا يراها غيرك حتى يوافق عليها مشرف.",
     ),
     "it": (
         "Torna all’articolo",
@@ -831,6 +839,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[eliminato]",
         "Risposta a {n}",
         "Annulla",
+        "Pagine di commenti",
+        "Solo tu li vedi finché un moderatore non li approva.",
     ),
     "nl": (
         "Terug naar het artikel",
@@ -844,6 +854,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[verwijderd]",
         "Reactie op {n}",
         "Annuleren",
+        "Pagina’s met reacties",
+        "Alleen jij ziet deze tot een moderator ze goedkeurt.",
     ),
     "pt": (
         "Voltar ao artigo",
@@ -857,6 +869,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[excluído]",
         "Respondendo a {n}",
         "Cancelar",
+        "Páginas de comentários",
+        "Só você os vê até que um moderador os aprove.",
     ),
     "pl": (
         "Wróć do artykułu",
@@ -870,6 +884,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[usunięto]",
         "Odpowiadasz użytkownikowi {n}",
         "Anuluj",
+        "Strony komentarzy",
+        "Tylko Ty je widzisz, dopóki moderator ich nie zatwierdzi.",
     ),
     "ru": (
         "Вернуться к статье",
@@ -883,6 +899,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[удалено]",
         "Ответ пользователю {n}",
         "Отмена",
+        "Страницы комментариев",
+        "Их видите только вы, пока модератор их не одобрит.",
     ),
     "uk": (
         "Повернутися до статті",
@@ -896,6 +914,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[видалено]",
         "Відповідь користувачу {n}",
         "Скасувати",
+        "Сторінки коментарів",
+        "Їх бачите лише ви, доки модератор їх не схвалить.",
     ),
     "ja": (
         "記事に戻る",
@@ -909,6 +929,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[削除済み]",
         "{n}さんへの返信",
         "キャンセル",
+        "コメントのページ",
+        "モデレーターが承認するまで、これらはあなたにしか表示されません。",
     ),
     "zh": (
         "返回文章",
@@ -922,6 +944,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[已删除]",
         "正在回复 {n}",
         "取消",
+        "评论分页",
+        "在版主批准之前，只有您能看到这些内容。",
     ),
     "tr": (
         "Makaleye dön",
@@ -935,6 +959,8 @@ _PAGE_WORDS: dict[str, tuple[str, ...]] = {
         "[silindi]",
         "{n} kullanıcısına yanıt",
         "İptal",
+        "Yorum sayfaları",
+        "Bir moderatör onaylayana kadar bunları yalnızca siz görürsünüz.",
     ),
 }
 _PAGE_ENGLISH = (
@@ -949,6 +975,8 @@ _PAGE_ENGLISH = (
     "[deleted]",
     "Replying to {n}",
     "Cancel",
+    "Pages of comments",
+    "Only you see these until a moderator approves them.",
 )
 for _lang, _words in _PAGE_WORDS.items():
     FIELD_MESSAGES[_lang].update(zip(_PAGE_ENGLISH, _words, strict=True))
