@@ -35,10 +35,10 @@ async function showCounts() {
   const keys = [...new Set(els.map((el) => el.dataset.parleyCount))];
   const api = makeApi(base, defaults.site);
   // A long archive page asks in a few requests, each URL under what servers and proxies
-  // take (gunicorn: 4 KB a request line; that many keys are within the API's limit).
+  // take (gunicorn: 4 KB a request line): 2 KB, then one more key of up to 512 characters.
   while (keys.length) {
     const params = api.query({});
-    while (keys.length && (params + "").length < 3e3) params.append("thread", keys.shift());
+    while (keys.length && (params + "").length < 2e3) params.append("thread", keys.shift());
     // A number for each key asked (0 for a thread not yet begun); counts are decoration:
     // an answer that did not come leaves the page as it was.
     const { data } = await api.request("GET", "counts?" + params).catch(() => ({}));
