@@ -162,20 +162,34 @@ def test_an_approval_while_the_page_is_open_shows_in_place_without_a_banner(
     page: Any, live: Live
 ) -> None:
     live.reset(moderation="all")
-    page.clock.install()
-    post_in_widget(page, live, "Approve me while I wait.", then="text=Awaiting moderation")
+    for n in range(55):  # more than a page: the reader loads the second one
+        live.seed(body=f"Older {n}.")
     with live.app.app_context():
         from widget.moderation import moderate
 
-        moderate(db.session.scalars(select(Comment)).one(), "approve", "admin:test")
-    page.clock.run_for(25_000)  # the first live poll, 20 s in
-    page.wait_for_function(
-        "!document.querySelector('#parley').shadowRoot.textContent.includes('Awaiting moderation')"
+        for held in db.session.scalars(select(Comment)).all():
+            moderate(held, "approve", "admin:test")
+    page.clock.install()
+    url = live.articles.add(
+        "/newest", article_html(live.api, "/post").replace("<div id", '<div data-sort="newest" id')
     )
+    page.goto(url)
+    page.click("button:has-text('Load more comments')")
+    page.wait_for_selector("text=Older 0.")
+    fill_form(page, body="Approve me while I wait.")
+    page.click(POST)
+    page.wait_for_selector("text=Awaiting moderation")
+    live.seed(body="Someone else, approved with it.", author="Other")
+    with live.app.app_context():
+        for held in db.session.scalars(select(Comment).where(Comment.status == "pending")):
+            moderate(held, "approve", "admin:test")
+    page.clock.run_for(25_000)  # the first live poll, 20 s in
+    page.wait_for_selector(".fresh:has-text('New comments: 1')")  # the other one only
+    assert page.locator(".badge:has-text('Awaiting moderation')").count() == 0
     assert page.locator("text=Approve me while I wait.").count() == 1
-    assert page.locator(".fresh").is_hidden()  # nothing new to its own author
     assert page.locator("article button:has-text('Edit')").count() == 0  # a decision was made
-    assert page.locator("#ph").inner_text() == "1 comment"
+    assert page.locator(".list article").count() == 56  # both pages kept, and the comment
+    assert page.locator("#ph").inner_text() == "56 comments"
 
 
 def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:

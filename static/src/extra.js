@@ -86,16 +86,19 @@ function posted(view, data, payload, pending) {
   store.set("t:" + c.id, { t: data.edit_token, b: payload.body, x: Date.now() + (data.edit_window || 900) * 1e3, h: pending });
   if (data.author_token) store.set("a:" + api.site, [data.author_token, ...(store.get("a:" + api.site) || [])].slice(0, 5));
   if (pending) store.set(view.pendingKey, [...(store.get(view.pendingKey) || []), { c, x: Date.now() + 6048e5 }]);
-  else {
-    const parent = state.byId.get(c.parent_id);
-    // Replies are oldest first; top-level comments as sorted ("newest": the new one first).
-    if (!parent && state.sort === "newest") state.roots.unshift(c);
-    else (parent ? (parent.replies = parent.replies || []) : state.roots).push(c);
-    state.byId.set(c.id, c);
-    state.total += 1;
-  }
+  else place(state, c);
   view.render();
   view.focusComment(c.id);
+}
+
+/** Put a published comment among those shown, where the reader expects it. */
+function place(state, c) {
+  const parent = state.byId.get(c.parent_id);
+  // Replies are oldest first; top-level comments as sorted ("newest": the new one first).
+  if (!parent && state.sort === "newest") state.roots.unshift(c);
+  else (parent ? (parent.replies = parent.replies || []) : state.roots).push(c);
+  state.byId.set(c.id, c);
+  state.total += 1;
 }
 
 /** What mail to get: replies to my comment (the default when posting), every comment, or
@@ -214,14 +217,18 @@ export function watch(view, probe, onNew) {
       // New ids on the first page, or (oldest first: new ones are on the last page) a count
       // that grew.
       const fresh = [...probe.byId.keys()].filter((id) => !view.state.byId.has(id));
-      const unseen = Math.max(probe.total - view.state.total, fresh.length);
-      const mine = view.held().map((c) => c.id);
-      if (unseen && unseen === fresh.length && fresh.every((id) => mine.includes(id))) {
-        // Only the reader's own held comments, approved meanwhile: shown as published now,
-        // in place (nothing new to them, so no "New comments" banner).
-        Object.assign(view.state, { ...probe, roots: [...probe.roots], byId: new Map(probe.byId) });
+      const held = view.held().map((c) => c.id);
+      const mine = fresh.filter((id) => held.includes(id));
+      if (mine.length) {
+        // The reader's own held comments, approved meanwhile: shown as published in place,
+        // the pages they loaded kept (nothing new to them: they count in no banner).
+        for (const id of mine) place(view.state, { ...probe.byId.get(id), replies: [] });
+        const { store, pendingKey } = view;
+        store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !mine.includes(p.c.id)));
         view.render();
-      } else if (unseen) onNew(unseen);
+      }
+      const unseen = Math.max(probe.total - view.state.total, fresh.length - mine.length);
+      if (unseen) onNew(unseen);
       delay = 20e3;
     } else delay = Math.min(delay * 2, 300e3);
     schedule();
