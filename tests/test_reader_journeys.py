@@ -80,6 +80,22 @@ def test_deleting_updates_the_count_and_the_name_at_once(page: Any, live: Live) 
     assert page.locator(".st:has-text('Your comment was deleted.')").count() == 1
 
 
+def test_deleting_the_comment_one_is_answering_turns_the_reply_into_a_new_comment(
+    page: Any, live: Live
+) -> None:
+    page.goto(live.article(path="/answering"))
+    post(page, "Mine, about to go.", author="Me")
+    page.click("article:has-text('Mine, about to go.') button:has-text('Reply')")
+    page.wait_for_selector(".to:has-text('Replying to Me')")
+    page.click("article:has-text('Mine, about to go.') button:has-text('Delete')")
+    page.click("button:has-text('Really delete')")
+    page.wait_for_selector(".st:has-text('Your comment was deleted.')")
+    assert page.locator(".to").is_hidden()
+    post(page, "Now a comment of its own.", author="Me")
+    page.wait_for_selector("article:has-text('Now a comment of its own.')")
+    assert page.locator("text=not in this thread").count() == 0
+
+
 def test_sorting_and_voting(page: Any, live: Live) -> None:
     for n in range(3):
         live.seed(body=f"Comment {n}.")

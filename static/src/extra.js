@@ -122,6 +122,7 @@ export function replyTo(view, parts, c) {
   const { h, t } = view;
   const { form } = parts;
   form.parent_id.value = c.id;
+  view.closeReply = () => closeReply(view, parts); // when the comment answered goes away
   parts.replying.hidden = false;
   parts.replying.replaceChildren(t("replying", c.author), " · ",
     h("button", { type: "button", text: t("cancel"), onclick: () => { closeReply(view, parts); view.focusComment(c.id); } }));
@@ -370,6 +371,8 @@ function removed(view, c) {
   const { store, pendingKey } = view; // this browser's copy of a held one goes too
   store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => p.c.id !== c.id));
   store.set("t:" + c.id, null);
+  // A reply being written to it has nothing left to answer: the form becomes a new comment.
+  if (+view.box.querySelector("[name=parent_id]").value === c.id) view.closeReply();
   // With no replies it goes from the page, as the thread's answer leaves it out (and so
   // may a deleted comment above it that answered nothing else).
   const { state } = view;
