@@ -207,7 +207,9 @@ def test_check_prints_the_configuration_without_secrets(tmp_path: Path) -> None:
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "database: sqlite:///" in out and "reachable, schema 0" in out
-    assert f"mail: smtp://{host_port} answers (greeting, TLS and login as configured)" in out
+    assert (
+        f"mail: smtp://{host_port} answers (greeting, TLS, login and sender as configured)" in out
+    )
     assert "proxy hops: 1" in out and "rate limits: on, storage memory://" in out
     assert SECRET not in out
     # Nothing listens there any more: the check says so and fails.

@@ -131,6 +131,20 @@ def test_starttls_with_login_delivers(
     assert login.users == [USER]
 
 
+def test_verify_finds_a_login_the_server_wants_and_the_url_lacks(
+    starttls_relay: Any, certificate: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `flask --app app check` does: greet, secure, log in, offer the sender, leave."""
+    port, recorder, login = starttls_relay
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    with pytest.raises(TemporaryFailure, match=r"MAIL FROM refused: 530"):
+        SmtpSession(f"smtp+starttls://127.0.0.1:{port}", timeout=10).verify("c@blog.example")
+    SmtpSession(f"smtp+starttls://{USER}:s3cret%20pass@127.0.0.1:{port}", timeout=10).verify(
+        "c@blog.example"
+    )
+    assert login.users == [USER] and recorder.raw == []  # logged in, nothing sent
+
+
 def test_an_unverified_certificate_gets_no_password(
     starttls_relay: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from .config import is_on
 from .errors import ParleyError
 from .extensions import db
+from .mail.headers import parse_sender
 from .mail.transport import SmtpSession, TemporaryFailure
 from .models import (
     ERASE_POLICIES,
@@ -99,8 +100,8 @@ def check(timeout: float) -> None:
         # As a delivery does: greeted, secured (STARTTLS, TLS) and logged in; a port that
         # merely accepts connections (a web server, a relay without STARTTLS) is not enough.
         try:
-            SmtpSession(str(smtp), timeout).verify()
-            state = "answers (greeting, TLS and login as configured)"
+            SmtpSession(str(smtp), timeout).verify(parse_sender(config["MAIL_FROM"])[1])
+            state = "answers (greeting, TLS, login and sender as configured)"
         except TemporaryFailure as exc:
             state, failed = f"NOT working ({exc})", True
         click.echo(f"mail: {_without_secrets(str(smtp))} {state}; from {config['MAIL_FROM']}")

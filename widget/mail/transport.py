@@ -114,11 +114,22 @@ class SmtpSession:
             self._reset()
             raise TemporaryFailure(type(exc).__name__) from exc
 
-    def verify(self) -> None:
-        """Greet the server, secure and log in as a delivery would, then leave: raises
-        TemporaryFailure with what went wrong (`flask --app app check`)."""
+    def verify(self, sender: str) -> None:
+        """Greet the server, secure and log in as a delivery would, and offer `sender` as
+        a mail's envelope sender (a server that wants a login refuses it), then leave
+        without sending: raises TemporaryFailure with what went wrong (`check`)."""
         self._smtp = self._connected()
-        self.close()
+        try:
+            self._smtp.ehlo_or_helo_if_needed()  # again after STARTTLS, as a delivery does
+            code, reply = self._smtp.mail(sender)
+            if code >= 400:
+                text = reply.decode("utf-8", "replace")[:200]
+                raise TemporaryFailure(f"MAIL FROM refused: {code} {text}")
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryFailure(f"MAIL FROM: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        finally:
+            self.close()
 
     def _connected(self) -> smtplib.SMTP:
         """A connection, greeted, secured and logged in as PARLEY_SMTP_URL says; any failure
