@@ -192,6 +192,35 @@ def test_an_approval_while_the_page_is_open_shows_in_place_without_a_banner(
     assert page.locator("#ph").inner_text() == "56 comments"
 
 
+def test_an_approval_on_a_long_oldest_first_thread_shows_in_place_too(
+    page: Any, live: Live
+) -> None:
+    """Oldest first, the approved comment is on the last page, which the reader has not
+    loaded: the poll looks among the newest while one of theirs is held."""
+    live.reset(moderation="none")
+    for n in range(55):
+        live.seed(body=f"Older {n}.")
+    with live.app.app_context():
+        db.session.scalars(select(Site)).one().moderation = "all"
+        db.session.commit()
+    page.clock.install()
+    page.goto(live.article())
+    page.wait_for_selector("text=Older 0.")
+    fill_form(page, body="Held on a long thread.")
+    page.click(POST)
+    page.wait_for_selector(".badge:has-text('Awaiting moderation')")
+    with live.app.app_context():
+        from widget.moderation import moderate
+
+        held = db.session.scalars(select(Comment).where(Comment.status == "pending")).one()
+        moderate(held, "approve", "admin:test")
+    page.clock.run_for(25_000)  # the first live poll, 20 s in
+    page.wait_for_function("!document.querySelector('#parley').shadowRoot.querySelector('.badge')")
+    assert page.locator("text=Held on a long thread.").count() == 1
+    assert page.locator(".fresh").is_hidden()  # nothing new to its author, no false count
+    assert page.locator("#ph").inner_text() == "56 comments"
+
+
 def test_a_refused_edit_takes_the_tools_away(page: Any, live: Live) -> None:
     """Approved at first look after it was published: the widget cannot know until the
     server says so; then the tools go."""

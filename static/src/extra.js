@@ -211,14 +211,19 @@ export function watch(view, probe, onNew) {
   let timer = 0;
   async function tick() {
     if (document.hidden) return;
-    probe.sort = view.state.sort;
-    probe.etag = probe.etag || view.state.etag;
+    const held = view.held().map((c) => c.id);
+    // While the reader waits for a held comment, look where it will be once approved: the
+    // newest first (oldest first, a long thread has it on its last page).
+    const sort = held.length ? "newest" : view.state.sort;
+    if (sort !== probe.sort) probe.etag = null; // another order, another page: its own validator
+    probe.sort = sort;
+    const same = sort === view.state.sort;
+    probe.etag = probe.etag || (same ? view.state.etag : null);
     const res = await view.loadPage(probe).catch(() => null);
     if (res === "ok") {
-      // New ids on the first page, or (oldest first: new ones are on the last page) a count
-      // that grew.
+      // New ids on the first page (in the reader's own order), or (oldest first: new ones
+      // are on the last page) a count that grew.
       const fresh = [...probe.byId.keys()].filter((id) => !view.state.byId.has(id));
-      const held = view.held().map((c) => c.id);
       const mine = fresh.filter((id) => held.includes(id));
       if (mine.length) {
         // The reader's own held comments, approved meanwhile: shown as published in place,
@@ -228,7 +233,7 @@ export function watch(view, probe, onNew) {
         store.set(pendingKey, (store.get(pendingKey) || []).filter((p) => !mine.includes(p.c.id)));
         view.render();
       }
-      const unseen = Math.max(probe.total - view.state.total, fresh.length - mine.length);
+      const unseen = Math.max(probe.total - view.state.total, same ? fresh.length - mine.length : 0);
       if (unseen) onNew(unseen);
       delay = 20e3;
     } else delay = Math.min(delay * 2, 300e3);
