@@ -81,9 +81,7 @@ def list_comments() -> Response:
         threads.page_state(thread, page.site),
     )
     etag = threads.thread_page_etag(thread, cursor, limit, sort, page.site.votes, closed)
-    response.set_etag(etag, weak=True)
-    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
-    if request.if_none_match.contains_weak(etag):
+    if _browser_has(response, etag):
         response.status_code = 304
         return response
     cached = threads.thread_page(thread, cursor, limit, sort, page.site.votes, closed)
@@ -94,11 +92,17 @@ def _empty_thread_page(site: Site, key: str) -> Response:
     """The page of a thread nobody has commented on, revalidated like any other: its first
     comment creates the thread, whose pages have validators of their own."""
     response = json_response(threads.empty_page(site, key))
-    response.set_etag(f"empty-{int(site.votes)}", weak=True)
-    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
-    if request.if_none_match.contains_weak(response.get_etag()[0] or ""):
+    if _browser_has(response, f"empty-{int(site.votes)}"):
         return Response(status=304, headers={"ETag": response.headers["ETag"]})
     return response
+
+
+def _browser_has(response: Response, etag: str) -> bool:
+    """Give a thread's page its validator and caching rule; True when the browser's copy
+    (If-None-Match) is this one, so a 304 answers."""
+    response.set_etag(etag, weak=True)
+    response.headers["Cache-Control"] = PAGE_CACHE_CONTROL
+    return request.if_none_match.contains_weak(etag)
 
 
 @bp.get("/form-token")

@@ -238,6 +238,12 @@ def reading_url(site: Site, thread: Thread, comment_id: int | None = None) -> st
     return f"{url}#c{comment_id}" if comment_id else url
 
 
+def title_settled(thread: Thread) -> bool:
+    """Is what the thread is called its own now: a comment published under it, or named by
+    its owner? Before, it is a claim anyone can make (a held comment, a page load)."""
+    return thread.comment_count > 0 or thread.named_by_owner
+
+
 def fill_page_details(site: Site, thread: Thread, title: str, url: str) -> Thread:
     """The page that shows a thread says what it is called and where it is: while no
     comment on it is published, that replaces what it was first told (a held comment's
@@ -245,7 +251,7 @@ def fill_page_details(site: Site, thread: Thread, title: str, url: str) -> Threa
     missing title: anyone can send a GET that claims to be the page (a forged Origin), and
     a title reaches feeds, the recent block and subscribers' mail (the owner renames a
     thread in the admin). Commits if it changed."""
-    if thread.comment_count or thread.named_by_owner:  # read, or named: it stays
+    if title_settled(thread):
         return thread
     title = " ".join(title.split())[:TITLE_MAX]
     if unsafe_in_line(title):

@@ -32,7 +32,7 @@ from ..models import (
     Thread,
 )
 from ..render import plain_text
-from ..threads import reading_url
+from ..threads import reading_url, title_settled
 from ..tokens import (
     confirm_token,
     manage_token,
@@ -138,11 +138,8 @@ def thread_title(thread: Thread, settled_only: bool = False) -> str:
     """What mail calls a thread: its title, else its key when that reads as a page's path
     (a key is anyone's to choose: sentences do not go into a stranger's inbox).
 
-    `settled_only`: the title only once it has settled (a comment published under it, or
-    the owner named it); before that it is a claim anyone can make (a held comment, a page
-    load with a forged Origin)."""
-    settled = thread.comment_count > 0 or thread.named_by_owner
-    if thread.title and (settled or not settled_only):
+    `settled_only`: the title only once it has settled (threads.title_settled)."""
+    if thread.title and (not settled_only or title_settled(thread)):
         return clean_text(thread.title, 200)
     if re.fullmatch(r"/[A-Za-z0-9._~%/-]{0,120}", thread.key):
         return thread.key
