@@ -17,7 +17,8 @@ export async function loadPage(api, key, state, more) {
   if (more) params.set("cursor", state.cursor);
   else { params.set("title", document.title.slice(0, 300)); params.set("url", location.href.split(/[?#]/)[0]); }
   const res = await api.request("GET", "comments?" + params, null, null, more ? null : state.etag);
-  if (res.status === 304) return "same";
+  // Sorted otherwise meanwhile (a second choice in the menu): that later answer is the one.
+  if (res.status === 304 || params.get("sort") != state.sort) return "same";
   if (res.status !== 200) return res;
   const { thread, comments, next_cursor: next } = res.data;
   if (!more) { state.roots = []; state.byId.clear(); state.etag = res.etag; }
